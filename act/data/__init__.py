@@ -1,0 +1,10 @@
+"""Action space, vocabularies, dataset builder and chunk loader."""
+
+from act.data.action_space import FIELDS, KIND_ID, POINTER_KIND_IDS, ActionError, ActionSpace
+from act.data.image import resize_frame
+from act.data.vocab import PAD, UNK, Vocabulary, tokenize
+
+__all__ = [
+    "FIELDS", "KIND_ID", "PAD", "POINTER_KIND_IDS", "UNK",
+    "ActionError", "ActionSpace", "Vocabulary", "resize_frame", "tokenize",
+]  # fmt: skip

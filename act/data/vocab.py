@@ -1,0 +1,64 @@
+"""Vocabularies: key tokens, instruction words and intent labels, saved beside datasets and policies."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+PAD, UNK = "<pad>", "<unk>"
+
+NAMED_KEYS = (
+    "enter", "tab", "backspace", "escape", "delete", "space",
+    "up", "down", "left", "right", "home", "end", "page_up", "page_down",
+)  # fmt: skip
+COMMON_CHORDS = tuple(f"ctrl+{c}" for c in "acfsvxyz") + ("ctrl+enter", "shift+tab", "alt+f4")
+DEFAULT_KEYS = tuple(chr(c) for c in range(32, 127)) + NAMED_KEYS + COMMON_CHORDS
+
+_WORD = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-case words, numbers and single punctuation marks: ``'Click "OK".'`` -> click " ok " ."""
+    return _WORD.findall(text.lower())
+
+
+@dataclass
+class Vocabulary:
+    """Token <-> id. Id 0 is padding, id 1 is unknown; unknown tokens map to 1."""
+
+    tokens: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        tokens = [t for t in self.tokens if t not in (PAD, UNK)]
+        self.tokens = [PAD, UNK, *dict.fromkeys(tokens)]
+        self._ids = {t: i for i, t in enumerate(self.tokens)}
+
+    @classmethod
+    def build(cls, items: Iterable[str], base: Iterable[str] = ()) -> Vocabulary:
+        """``base`` tokens first (stable ids), then unseen ``items`` sorted, so builds are repeatable."""
+        base = list(base)
+        seen = set(base)
+        return cls(base + sorted({t for t in items if t not in seen}))
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __contains__(self, token: str) -> bool:
+        return token in self._ids
+
+    def id(self, token: str | None) -> int:
+        if token is None:
+            return 0
+        return self._ids.get(token, 1)
+
+    def token(self, index: int) -> str:
+        return self.tokens[index] if 0 <= index < len(self.tokens) else UNK
+
+    def encode(self, tokens: Iterable[str], max_len: int) -> list[int]:
+        """Ids padded (or cut) to ``max_len``."""
+        ids = [self.id(t) for t in tokens][:max_len]
+        return ids + [0] * (max_len - len(ids))
+
+    def to_json(self) -> list[str]:
+        return list(self.tokens)
