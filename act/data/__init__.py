@@ -1,10 +1,13 @@
 """Action space, vocabularies, dataset builder and chunk loader."""
 
 from act.data.action_space import FIELDS, KIND_ID, POINTER_KIND_IDS, ActionError, ActionSpace
+from act.data.build import DatasetInfo, build_dataset
+from act.data.chunks import ActDataModule, ChunkDataset, split_episodes
 from act.data.image import resize_frame
 from act.data.vocab import PAD, UNK, Vocabulary, tokenize
 
 __all__ = [
     "FIELDS", "KIND_ID", "PAD", "POINTER_KIND_IDS", "UNK",
-    "ActionError", "ActionSpace", "Vocabulary", "resize_frame", "tokenize",
+    "ActDataModule", "ActionError", "ActionSpace", "ChunkDataset", "DatasetInfo",
+    "build_dataset", "split_episodes", "Vocabulary", "resize_frame", "tokenize",
 ]  # fmt: skip

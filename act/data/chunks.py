@@ -1,0 +1,164 @@
+"""(observation, action chunk) samples from a built dataset, and the LightningDataModule around them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from act.data.build import DatasetInfo
+from act.data.vocab import Vocabulary, tokenize
+
+ACTION_COLUMNS = ("kind", "point", "point2", "key", "scroll")
+
+
+def _column(table, name: str) -> np.ndarray:
+    """A whole Arrow column as numpy; fixed-size pairs become (N, 2)."""
+    col = table.column(name).combine_chunks()
+    if hasattr(col.type, "value_type"):  # list of 2 floats
+        return col.flatten().to_numpy(zero_copy_only=False).reshape(len(col), -1)
+    return col.to_numpy(zero_copy_only=False)
+
+
+class ChunkDataset(Dataset):
+    """Sample i: the frame at step i, the instruction, the next K actions with ``is_pad`` and the intent.
+
+    Windows never cross episodes: past an episode's last step the actions are zeros with
+    ``is_pad=True``. Frames are read straight from the memory-mapped Arrow buffers (no decoding, no
+    copy of the dataset into RAM); only the small action columns are loaded.
+
+    Each sample: image uint8 (3, H, W); instruction int64 (L,); kind int64 (K,); point float32 (K, 2);
+    point2 float32 (K, 2); key int64 (K,); scroll float32 (K, 2); is_pad bool (K,); intent int64 ();
+    episode_index, step_index int64 ().
+    """
+
+    def __init__(self, path: str | Path, chunk_size: int, episodes: list[int] | None = None):
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        self.path = Path(path)
+        self.chunk_size = chunk_size
+        self.info = DatasetInfo.load(self.path)
+        self._images: list[np.ndarray] | None = None
+        table = self._table()
+        self.episode = _column(table, "episode_index").astype(np.int64)
+        self.step = _column(table, "step_index").astype(np.int64)
+        self.actions = {c: _column(table, c) for c in ACTION_COLUMNS}
+        self.intent = _column(table, "intent_id").astype(np.int64)
+        if len(self.episode) and (np.diff(self.episode) < 0).any():
+            raise ValueError(f"{self.path}: rows are not grouped by episode; rebuild the dataset")
+        # End row (exclusive) of each row's episode, so a window stops there.
+        starts = np.flatnonzero(np.r_[True, self.episode[1:] != self.episode[:-1]])
+        ends = np.r_[starts[1:], len(self.episode)]
+        self.episode_end = np.repeat(ends, np.diff(np.r_[starts, len(self.episode)]))
+        # The instruction is constant within an episode: tokenise once per episode.
+        vocab, max_len = Vocabulary(self.info.instruction_vocab), self.info.instruction_max_len
+        texts = table.column("instruction").take(starts).to_pylist()
+        per_episode = np.array([vocab.encode(tokenize(t), max_len) for t in texts], np.int64).reshape(-1, max_len)
+        self.instruction = per_episode[np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(self.episode)]))]
+        self.rows = np.arange(len(self.episode)) if episodes is None else np.flatnonzero(np.isin(self.episode, episodes))
+
+    def _table(self):
+        from datasets import load_from_disk
+
+        return load_from_disk(str(self.path)).data.table
+
+    def _frames(self) -> list[tuple[int, np.ndarray]]:
+        """(first row, uint8 (n, H, W, 3) view) per Arrow record batch; opened lazily per process."""
+        if self._images is None:
+            h, w = self.info.image_size
+            self._images, row = [], 0
+            for chunk in self._table().column("image").chunks:
+                values = chunk.storage.flatten().flatten().flatten().to_numpy(zero_copy_only=True)
+                self._images.append((row, values.reshape(len(chunk), h, w, 3)))
+                row += len(chunk)
+            self._starts = np.array([s for s, _ in self._images])
+        return self._images
+
+    def frame(self, row: int) -> np.ndarray:
+        """The stored frame of a dataset row, uint8 (H, W, 3) (a read-only view)."""
+        images = self._frames()
+        c = int(np.searchsorted(self._starts, row, side="right")) - 1
+        start, block = images[c]
+        return block[row - start]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_images": None}  # views are re-opened in each worker
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        r = int(self.rows[i])
+        k = self.chunk_size
+        end = min(r + k, int(self.episode_end[r]))
+        n = end - r
+        sample: dict[str, torch.Tensor] = {
+            "image": torch.from_numpy(np.ascontiguousarray(self.frame(r).transpose(2, 0, 1))),  # (3, H, W)
+            "instruction": torch.from_numpy(self.instruction[r]),  # (L,)
+        }
+        for name, col in self.actions.items():
+            out = np.zeros((k, *col.shape[1:]), np.float32 if col.dtype.kind == "f" else np.int64)
+            out[:n] = col[r:end]
+            sample[name] = torch.from_numpy(out)  # (K,) or (K, 2)
+        is_pad = np.ones(k, bool)
+        is_pad[:n] = False
+        sample["is_pad"] = torch.from_numpy(is_pad)  # (K,)
+        sample["intent"] = torch.tensor(self.intent[r])
+        sample["episode_index"] = torch.tensor(self.episode[r])
+        sample["step_index"] = torch.tensor(self.step[r])
+        return sample
+
+
+def split_episodes(num_episodes: int, val_fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:
+    """Train/val episode indices: a seeded permutation, at least one val episode when there are two."""
+    order = np.random.default_rng(seed).permutation(num_episodes).tolist()
+    n_val = int(round(num_episodes * val_fraction))
+    if val_fraction > 0 and num_episodes >= 2:
+        n_val = min(max(n_val, 1), num_episodes - 1)
+    return sorted(order[n_val:]), sorted(order[:n_val])
+
+
+try:
+    import lightning as L
+
+    _Base = L.LightningDataModule
+except ImportError:  # pragma: no cover - lightning is a dependency; this keeps act.data importable alone
+    _Base = object
+
+
+class ActDataModule(_Base):
+    """Train/val ChunkDatasets split by episode (never by step), with their DataLoaders."""
+
+    def __init__(
+        self, path: str | Path, chunk_size: int, batch_size: int = 32, val_fraction: float = 0.1,
+        num_workers: int = 0, seed: int = 0,
+    ):  # fmt: skip
+        super().__init__()
+        self.path, self.chunk_size, self.batch_size = Path(path), chunk_size, batch_size
+        self.val_fraction, self.num_workers, self.seed = val_fraction, num_workers, seed
+        self.info = DatasetInfo.load(self.path)
+        self.train_episodes, self.val_episodes = split_episodes(self.info.num_episodes, val_fraction, seed)
+        self.train_set: ChunkDataset | None = None
+        self.val_set: ChunkDataset | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None:
+            self.train_set = ChunkDataset(self.path, self.chunk_size, self.train_episodes)
+            self.val_set = ChunkDataset(self.path, self.chunk_size, self.val_episodes)
+
+    def _loader(self, dataset: ChunkDataset, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            dataset, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0, drop_last=shuffle and len(dataset) > self.batch_size,
+        )  # fmt: skip
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._loader(self.val_set, shuffle=False)

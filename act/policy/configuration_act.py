@@ -1,0 +1,125 @@
+"""ACTConfig: the single source of truth for an ACT policy (what config.json holds).
+
+The training stage registers this dataclass with Hydra's ConfigStore, so an unknown or misspelt
+key is an error there; ``from_dict`` refuses unknown keys the same way when a checkpoint loads.
+This module imports neither Hydra nor Lightning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from act.data.action_space import ActionSpace
+
+BACKBONES = ("convnet", "resnet18")
+POINTER_HEADS = ("heatmap", "regression")
+
+
+def _default_action_space() -> dict[str, Any]:
+    return ActionSpace().to_json()
+
+
+@dataclass
+class ACTConfig:
+    """Every knob of the policy. Defaults: a small conv net that trains on synthui in minutes on 2 CPU cores."""
+
+    # Observation. Images arrive as uint8 (B, 3, H, W) and are normalised inside the model.
+    image_size: tuple[int, int] = (120, 160)  # (H, W): synthui screens, rendered natively
+    backbone: str = "convnet"  # "convnet" (CPU) | "resnet18"
+    convnet_channels: tuple[int, ...] = (32, 64, 128, 128)  # one conv3x3-BN-ReLU stage each
+    convnet_strides: tuple[int, ...] = (2, 2, 2, 1)  # product = feature stride (8: 8x8 px cells)
+
+    # Transformer.
+    dim_model: int = 128
+    n_heads: int = 4
+    dim_feedforward: int = 512
+    n_encoder_layers: int = 3
+    n_decoder_layers: int = 1
+    dropout: float = 0.1
+    pre_norm: bool = False  # ACT/DETR use post-norm
+
+    # Action chunking.
+    chunk_size: int = 10
+    n_action_steps: int = 10  # steps executed open loop per chunk when not ensembling
+    temporal_ensemble_coeff: float | None = None  # m in w_i = exp(-m * i); None = action queue
+
+    # CVAE.
+    use_vae: bool = True
+    latent_dim: int = 32
+    n_vae_encoder_layers: int = 2
+    kl_weight: float = 10.0
+
+    # Pointer: "heatmap" = cross-entropy over feature cells + L1 offset inside the cell,
+    # "regression" = L1 on (x, y) as in ACT. Heatmap worked far better on synthui (DESIGN.md).
+    pointer_head: str = "heatmap"
+
+    # Vocabularies and action space, copied from the dataset info (saved with the policy).
+    instruction_vocab: list[str] = field(default_factory=list)
+    instruction_max_len: int = 24
+    intent_vocab: list[str] = field(default_factory=list)
+    action_space: dict[str, Any] = field(default_factory=_default_action_space)
+
+    # Loss weights (total = sum of weighted terms + kl_weight * KL).
+    kind_weight: float = 1.0
+    key_weight: float = 1.0
+    point_weight: float = 1.0
+    point_offset_weight: float = 1.0
+    point2_weight: float = 1.0
+    scroll_weight: float = 1.0
+    intent_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.image_size = tuple(int(v) for v in self.image_size)  # type: ignore[assignment]
+        self.convnet_channels = tuple(int(v) for v in self.convnet_channels)
+        self.convnet_strides = tuple(int(v) for v in self.convnet_strides)
+        self.instruction_vocab = list(self.instruction_vocab)
+        self.intent_vocab = list(self.intent_vocab)
+        self.action_space = {"kinds": list(self.action_space["kinds"]), "keys": list(self.action_space["keys"])}
+        if len(self.image_size) != 2 or min(self.image_size) < 1:
+            raise ValueError(f"image_size: expected (H, W) > 0, got {self.image_size}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone: {self.backbone!r} is not one of {BACKBONES}")
+        if self.pointer_head not in POINTER_HEADS:
+            raise ValueError(f"pointer_head: {self.pointer_head!r} is not one of {POINTER_HEADS}")
+        if len(self.convnet_channels) != len(self.convnet_strides) or not self.convnet_channels:
+            raise ValueError("convnet_channels and convnet_strides: need the same, non-zero length")
+        if self.dim_model % self.n_heads:
+            raise ValueError(f"dim_model {self.dim_model} is not divisible by n_heads {self.n_heads}")
+        if not 1 <= self.n_action_steps <= self.chunk_size:
+            raise ValueError(f"n_action_steps {self.n_action_steps} must be in [1, chunk_size={self.chunk_size}]")
+        if self.temporal_ensemble_coeff is not None and self.temporal_ensemble_coeff < 0:
+            raise ValueError(f"temporal_ensemble_coeff must be >= 0 or None, got {self.temporal_ensemble_coeff}")
+        if self.n_encoder_layers < 1 or self.n_decoder_layers < 1:
+            raise ValueError("n_encoder_layers and n_decoder_layers must be >= 1")
+        if self.use_vae and self.n_vae_encoder_layers < 1:
+            raise ValueError("n_vae_encoder_layers must be >= 1 when use_vae")
+
+    @classmethod
+    def lerobot_equivalent(cls, **overrides: Any) -> ACTConfig:
+        """The shape of LeRobot's default ACT (ResNet-18, dim 512, 96x96, chunk 20), for comparisons."""
+        base: dict[str, Any] = dict(
+            image_size=(96, 96), backbone="resnet18", dim_model=512, n_heads=8, dim_feedforward=3200,
+            n_encoder_layers=4, n_decoder_layers=1, n_vae_encoder_layers=4, latent_dim=32, dropout=0.1,
+            chunk_size=20, n_action_steps=20, kl_weight=10.0, pointer_head="regression", pre_norm=False,
+        )  # fmt: skip
+        return cls(**{**base, **overrides})
+
+    def with_dataset_info(self, info: dict[str, Any]) -> ACTConfig:
+        """A copy that takes image size, vocabularies and action space from a dataset's info json."""
+        keys = ("image_size", "action_space", "instruction_vocab", "intent_vocab", "instruction_max_len")
+        return dataclasses.replace(self, **{k: info[k] for k in keys if k in info})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> ACTConfig:
+        """Build from a dict; an unknown key is an error naming it (a misspelling must not pass silently)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"{source}: unknown ACTConfig key(s) {unknown}; known keys: {sorted(names)}")
+        return cls(**data)
