@@ -1,0 +1,573 @@
+"""ACT for computer UIs: a CVAE transformer over image + instruction tokens with hybrid action heads.
+
+Read top to bottom: transformer layers; the pointer head; ``ACT``, the network (tensors in,
+tensors out); ``ACTPolicy``, what users hold: losses (``forward``), inference (``predict_chunk``
+never ensembles, ``select_action`` does when ``temporal_ensemble_coeff`` is set), ``explain``,
+and ``save_pretrained`` / ``from_pretrained`` (torch + safetensors + json only).
+
+Shapes: B batch, K chunk size, L instruction tokens, C image cells (h * w), S encoder tokens, D dim_model.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from act.data.action_space import ActionSpace
+from act.data.image import resize_frame
+from act.data.vocab import Vocabulary, tokenize
+from act.policy.backbones import build_backbone, sine_position_1d, sine_position_2d
+from act.policy.configuration_act import ACTConfig
+from act.policy.ensemble import TemporalEnsembler
+from act.policy.explain import Explanation
+from act.recording.schema import POINTER_KINDS
+
+CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+class WeightsFormatError(ValueError):
+    """A weights file that is not safetensors (pickles are refused: they can run code on load)."""
+
+
+# --------------------------------------------------------------------------------------------- layers
+
+
+class Attention(nn.Module):
+    """Multi-head attention on F.scaled_dot_product_attention (fast on CPU, CUDA and MPS)."""
+
+    def __init__(self, dim: int, n_heads: int, dropout: float):
+        super().__init__()
+        self.n_heads, self.dropout = n_heads, dropout
+        self.q, self.k, self.v, self.out = (nn.Linear(dim, dim) for _ in range(4))
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None):
+        """q (B, T, D); k, v (B, S, D); mask (B, 1, 1, S) bool, True = attend -> (B, T, D)."""
+        b, t, d = q.shape
+        h = self.n_heads
+        q = self.q(q).view(b, t, h, d // h).transpose(1, 2)  # (B, h, T, D/h)
+        k = self.k(k).view(b, -1, h, d // h).transpose(1, 2)  # (B, h, S, D/h)
+        v = self.v(v).view(b, -1, h, d // h).transpose(1, 2)  # (B, h, S, D/h)
+        p = self.dropout if self.training else 0.0
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, h, T, D/h)
+        return self.out(y.transpose(1, 2).reshape(b, t, d))
+
+
+class FeedForward(nn.Sequential):
+    def __init__(self, dim: int, hidden: int, dropout: float):
+        super().__init__(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+
+
+class EncoderLayer(nn.Module):
+    """DETR/ACT encoder layer: position embeddings are added to queries and keys, not values."""
+
+    def __init__(self, c: ACTConfig):
+        super().__init__()
+        self.pre_norm = c.pre_norm
+        self.attn = Attention(c.dim_model, c.n_heads, c.dropout)
+        self.mlp = FeedForward(c.dim_model, c.dim_feedforward, c.dropout)
+        self.norm1, self.norm2 = nn.LayerNorm(c.dim_model), nn.LayerNorm(c.dim_model)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        if self.pre_norm:
+            h = self.norm1(x)
+            x = x + self.drop(self.attn(h + pos, h + pos, h, mask))
+            return x + self.drop(self.mlp(self.norm2(x)))
+        x = self.norm1(x + self.drop(self.attn(x + pos, x + pos, x, mask)))
+        return self.norm2(x + self.drop(self.mlp(x)))
+
+
+class DecoderLayer(nn.Module):
+    """DETR/ACT decoder layer: self-attention over the queries, cross-attention to the encoder memory."""
+
+    def __init__(self, c: ACTConfig):
+        super().__init__()
+        self.pre_norm = c.pre_norm
+        self.self_attn = Attention(c.dim_model, c.n_heads, c.dropout)
+        self.cross_attn = Attention(c.dim_model, c.n_heads, c.dropout)
+        self.mlp = FeedForward(c.dim_model, c.dim_feedforward, c.dropout)
+        self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(c.dim_model) for _ in range(3))
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x, query_pos, memory, memory_pos, mask):  # x (B, T, D), memory (B, S, D)
+        if self.pre_norm:
+            h = self.norm1(x)
+            x = x + self.drop(self.self_attn(h + query_pos, h + query_pos, h))
+            h = self.norm2(x)
+            x = x + self.drop(self.cross_attn(h + query_pos, memory + memory_pos, memory, mask))
+            return x + self.drop(self.mlp(self.norm3(x)))
+        x = self.norm1(x + self.drop(self.self_attn(x + query_pos, x + query_pos, x)))
+        x = self.norm2(x + self.drop(self.cross_attn(x + query_pos, memory + memory_pos, memory, mask)))
+        return self.norm3(x + self.drop(self.mlp(x)))
+
+
+class Encoder(nn.Module):
+    def __init__(self, c: ACTConfig, n_layers: int):
+        super().__init__()
+        self.layers = nn.ModuleList(EncoderLayer(c) for _ in range(n_layers))
+        self.norm = nn.LayerNorm(c.dim_model) if c.pre_norm else nn.Identity()
+
+    def forward(self, x: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x, pos, mask)
+        return self.norm(x)  # (B, S, D)
+
+
+class Decoder(nn.Module):
+    def __init__(self, c: ACTConfig):
+        super().__init__()
+        self.layers = nn.ModuleList(DecoderLayer(c) for _ in range(c.n_decoder_layers))
+        self.norm = nn.LayerNorm(c.dim_model)
+
+    def forward(self, x, query_pos, memory, memory_pos, mask) -> torch.Tensor:
+        for layer in self.layers:
+            x = layer(x, query_pos, memory, memory_pos, mask)
+        return self.norm(x)  # (B, T, D)
+
+
+def _mlp(dim: int, out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, out))
+
+
+class PointerHead(nn.Module):
+    """Where a step points, as (x, y) in [0, 1] of the image.
+
+    ``heatmap``: score every image cell against the step's hidden state (cross-entropy over cells),
+    then regress the offset inside the cell (L1); this does not average between two buttons.
+    ``regression``: (x, y) straight from the hidden state with L1, as ACT does for joints.
+    Cell (i, j) covers image pixels [i * stride, (i + 1) * stride) x [j * stride, (j + 1) * stride).
+    """
+
+    def __init__(self, dim: int, mode: str, grid: tuple[int, int], stride: int, image_size: tuple[int, int]):
+        super().__init__()
+        self.mode, self.grid = mode, grid
+        if mode == "heatmap":
+            self.query, self.key = nn.Linear(dim, dim), nn.Linear(dim, dim)
+            self.offset_mlp = _mlp(dim, 2)
+        else:
+            self.mlp = _mlp(dim, 2)
+        cells = torch.tensor([image_size[1] / stride, image_size[0] / stride])  # cells per unit of (x, y)
+        self.register_buffer("cells_per_unit", cells, persistent=False)
+        self.register_buffer("image_wh", torch.tensor([image_size[1], image_size[0]], dtype=torch.float32), False)
+
+    def to_cell(self, point: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """point (..., 2) in [0, 1] -> cell index (...) long, offset (..., 2) in [0, 1] inside it."""
+        u = point * self.cells_per_unit  # (..., 2) in cell units
+        cx = u[..., 0].floor().clamp(0, self.grid[1] - 1)
+        cy = u[..., 1].floor().clamp(0, self.grid[0] - 1)
+        offset = (u - torch.stack((cx, cy), -1)).clamp(0, 1)
+        return (cy * self.grid[1] + cx).long(), offset
+
+    def from_cell(self, cell: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+        """cell (...) long, offset (..., 2) -> point (..., 2) in [0, 1]."""
+        xy = torch.stack((cell % self.grid[1], cell // self.grid[1]), -1).to(offset.dtype)
+        return ((xy + offset) / self.cells_per_unit).clamp(0, 1)
+
+    def logits(self, h: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor) -> torch.Tensor:
+        """h (B, K, D), image memory (B, C, D) -> cell scores (B, K, C)."""
+        q, k = self.query(h), self.key(memory + memory_pos)
+        return q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])
+
+    def offset(self, h: torch.Tensor, memory: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
+        """The in-cell offset (B, K, 2) in [0, 1], read from the step state and the chosen cell's token."""
+        m = memory.gather(1, cell[..., None].expand(-1, -1, memory.shape[-1]))  # (B, K, D)
+        return torch.sigmoid(self.offset_mlp(h + m))
+
+    def predict(self, h, memory, memory_pos) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> point (B, K, 2), probability of the chosen cell (B, K) (1 for regression)."""
+        if self.mode == "regression":
+            point = torch.sigmoid(self.mlp(h))
+            return point, torch.ones(point.shape[:-1], device=point.device)
+        prob, cell = self.logits(h, memory, memory_pos).softmax(-1).max(-1)  # (B, K), (B, K)
+        return self.from_cell(cell, self.offset(h, memory, cell)), prob
+
+    def losses(self, h, memory, memory_pos, target, mask, prefix: str) -> tuple[dict, dict]:
+        """Masked losses and metrics against target (B, K, 2); mask (B, K) bool marks the steps that point."""
+        cell_t, offset_t = self.to_cell(target)
+        losses = {}
+        if self.mode == "regression":
+            pred = torch.sigmoid(self.mlp(h))  # (B, K, 2)
+            losses[prefix] = _masked_mean((pred - target).abs().sum(-1), mask)
+        else:
+            logits = self.logits(h, memory, memory_pos)  # (B, K, C)
+            ce = F.cross_entropy(logits.transpose(1, 2), cell_t, reduction="none")  # (B, K)
+            l1 = (self.offset(h, memory, cell_t) - offset_t).abs().sum(-1)  # teacher-forced cell
+            losses[prefix], losses[f"{prefix}_offset"] = _masked_mean(ce, mask), _masked_mean(l1, mask)
+        with torch.no_grad():
+            pred, _ = self.predict(h, memory, memory_pos)
+            err = ((pred - target) * self.image_wh).norm(dim=-1)  # (B, K) in image pixels
+            metrics = {
+                f"acc_{prefix}_cell": _masked_mean((self.to_cell(pred)[0] == cell_t).float(), mask),
+                f"{prefix}_err_px": _masked_mean(err, mask),
+            }
+        return losses, metrics
+
+
+def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of x over mask (0 where the mask is empty, so a batch without key steps is fine)."""
+    m = mask.to(x.dtype)
+    return (x * m).sum() / m.sum().clamp(min=1)
+
+
+# --------------------------------------------------------------------------------------------- network
+
+
+class ACT(nn.Module):
+    """The network: image uint8 (B, 3, H, W) + instruction ids (B, L) [+ action chunk] -> step states.
+
+    Encoder tokens: [latent z, instruction words, image cells]. During training a CVAE encoder over
+    [CLS, action steps] (padding masked) gives mu, log-var and z; at inference z = 0. The decoder
+    has K step queries plus one intent query.
+    """
+
+    def __init__(self, config: ACTConfig, num_kinds: int, num_keys: int, num_words: int, num_intents: int):
+        super().__init__()
+        c, d = config, config.dim_model
+        self.config = c
+        # Observation encoder.
+        self.backbone = build_backbone(c)
+        self.grid = self.backbone.feature_size(*c.image_size)  # (h, w)
+        self.image_proj = nn.Conv2d(self.backbone.out_channels, d, 1)
+        self.register_buffer("image_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255, persistent=False)
+        self.register_buffer("image_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255, persistent=False)
+        self.register_buffer("image_pos", sine_position_2d(*self.grid, d)[None], persistent=False)  # (1, C, D)
+        self.word_embed = nn.Embedding(num_words, d, padding_idx=0)
+        self.word_pos = nn.Parameter(torch.randn(1, c.instruction_max_len, d) * 0.02)  # (1, L, D)
+        self.latent_proj = nn.Linear(c.latent_dim, d)
+        self.latent_pos = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+        self.encoder = Encoder(c, c.n_encoder_layers)
+        # CVAE encoder over the action chunk (training only).
+        if c.use_vae:
+            self.vae_cls = nn.Parameter(torch.randn(1, 1, d) * 0.02)
+            self.vae_kind_embed = nn.Embedding(num_kinds, d)
+            self.vae_key_embed = nn.Embedding(num_keys, d)
+            self.vae_value_proj = nn.Linear(6, d)  # point, point2, scroll
+            self.register_buffer("vae_pos", sine_position_1d(c.chunk_size + 1, d)[None], persistent=False)
+            self.vae_encoder = Encoder(c, c.n_vae_encoder_layers)
+            self.vae_out = nn.Linear(d, 2 * c.latent_dim)
+        # Decoder: K step queries + 1 intent query; the target starts at zero as in DETR.
+        self.queries = nn.Parameter(torch.randn(1, c.chunk_size + 1, d) * 0.02)  # (1, K + 1, D)
+        self.decoder = Decoder(c)
+        # Heads.
+        self.kind_head = nn.Linear(d, num_kinds)
+        self.key_head = nn.Linear(d, num_keys)
+        self.scroll_head = nn.Linear(d, 2)
+        self.intent_head = nn.Linear(d, num_intents)
+        stride = self.backbone.stride
+        self.point_head = PointerHead(d, c.pointer_head, self.grid, stride, c.image_size)
+        self.point2_head = PointerHead(d, c.pointer_head, self.grid, stride, c.image_size)
+        for module in (self.encoder, self.decoder, *([self.vae_encoder] if c.use_vae else [])):
+            for p in module.parameters():
+                if p.dim() > 1:
+                    nn.init.xavier_uniform_(p)
+
+    def encode_actions(self, actions: dict[str, torch.Tensor], is_pad: torch.Tensor):
+        """CVAE posterior over the chunk: -> mu, log-var (B, latent). Padded steps are masked in attention."""
+        values = torch.cat((actions["point"], actions["point2"], actions["scroll"]), -1)  # (B, K, 6)
+        steps = self.vae_kind_embed(actions["kind"]) + self.vae_key_embed(actions["key"]) + self.vae_value_proj(values)
+        x = torch.cat((self.vae_cls.expand(len(steps), -1, -1), steps), 1)  # (B, 1 + K, D)
+        attend = torch.cat((torch.ones_like(is_pad[:, :1]), ~is_pad), 1)  # (B, 1 + K)
+        cls = self.vae_encoder(x, self.vae_pos, attend[:, None, None, :])[:, 0]  # (B, D)
+        mu, logvar = self.vae_out(cls).chunk(2, -1)
+        return mu, logvar
+
+    def encode_observation(self, image: torch.Tensor, instruction: torch.Tensor, z: torch.Tensor):
+        """-> encoder memory (B, S, D), its position embeddings (1, S, D), attention mask or None."""
+        if tuple(image.shape[-2:]) != self.config.image_size:
+            raise ValueError(
+                f"image is {tuple(image.shape[-2:])} (H, W); this policy takes image_size={self.config.image_size}"
+            )
+        if instruction.shape[1] > self.config.instruction_max_len:
+            raise ValueError(f"instruction has {instruction.shape[1]} tokens > {self.config.instruction_max_len}")
+        x = (image.float() - self.image_mean) / self.image_std  # (B, 3, H, W)
+        cells = self.image_proj(self.backbone(x)).flatten(2).transpose(1, 2)  # (B, C, D)
+        # Drop padding columns no row uses; then a mask is needed only when rows differ in length.
+        used = (instruction != 0).any(0).nonzero()
+        words = instruction[:, : int(used[-1]) + 1 if len(used) else 0]  # (B, L')
+        tokens = torch.cat((self.latent_proj(z)[:, None], self.word_embed(words), cells), 1)  # (B, S, D)
+        pos = torch.cat((self.latent_pos, self.word_pos[:, : words.shape[1]], self.image_pos), 1)  # (1, S, D)
+        mask = None
+        if not bool((words != 0).all()):
+            ones = torch.ones_like(words[:, :1], dtype=torch.bool)
+            mask = torch.cat((ones, words != 0, ones.expand(-1, cells.shape[1])), 1)[:, None, None, :]
+        return self.encoder(tokens, pos, mask), pos, mask
+
+    def forward(self, image, instruction, actions=None, is_pad=None) -> dict[str, torch.Tensor]:
+        """Step states and head outputs. With ``actions`` (and use_vae) also mu, log-var; z is sampled
+        only in training mode, else z = 0 (inference behaviour, KL still reported)."""
+        b, c = image.shape[0], self.config
+        z = torch.zeros(b, c.latent_dim, device=image.device)
+        out: dict[str, torch.Tensor] = {}
+        if c.use_vae and actions is not None:
+            mu, logvar = self.encode_actions(actions, is_pad)
+            out["mu"], out["logvar"] = mu, logvar
+            if self.training:
+                z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+        memory, pos, mask = self.encode_observation(image, instruction, z)
+        tgt = torch.zeros(b, c.chunk_size + 1, c.dim_model, device=image.device)
+        h = self.decoder(tgt, self.queries, memory, pos, mask)  # (B, K + 1, D)
+        steps, n_cells = h[:, :-1], self.image_pos.shape[1]
+        out.update(
+            steps=steps,  # (B, K, D)
+            image_memory=memory[:, -n_cells:],  # (B, C, D)
+            kind_logits=self.kind_head(steps),  # (B, K, kinds)
+            key_logits=self.key_head(steps),  # (B, K, keys)
+            scroll=self.scroll_head(steps),  # (B, K, 2)
+            intent_logits=self.intent_head(h[:, -1]),  # (B, intents)
+        )
+        return out
+
+
+# --------------------------------------------------------------------------------------------- policy
+
+
+@contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
+    """Inference always runs the net in eval mode (no dropout, BN running stats), then restores."""
+    was_training = module.training
+    module.train(False)
+    try:
+        yield
+    finally:
+        module.train(was_training)
+
+
+class ACTPolicy(nn.Module):
+    """An ACT policy for UIs: losses for training, and a stateful controller for envs.
+
+    ``forward(batch)`` -> (loss, terms); ``predict_chunk(obs)`` plans K steps and never ensembles;
+    ``select_action(obs)`` returns one env action, from the action queue or, when
+    ``config.temporal_ensemble_coeff`` is set, by temporal ensembling; call ``reset()`` per episode.
+    """
+
+    def __init__(self, config: ACTConfig):
+        super().__init__()
+        self.config = config
+        self.action_space = ActionSpace.from_json(config.action_space)
+        self.instruction_vocab = Vocabulary(config.instruction_vocab)
+        self.intent_vocab = Vocabulary(config.intent_vocab)
+        kinds = self.action_space.kinds
+        self.model = ACT(config, len(kinds), self.action_space.num_keys, len(self.instruction_vocab),
+                         len(self.intent_vocab))  # fmt: skip
+        self.register_buffer("pointer_kinds", torch.tensor([k in POINTER_KINDS for k in kinds]), persistent=False)
+        self.key_kind, self.drag_kind, self.scroll_kind = (
+            kinds.index(k) if k in kinds else -1 for k in ("key", "drag", "scroll")
+        )
+        self._token_cache: dict[str, torch.Tensor] = {}
+        self.reset()
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.queries.device
+
+    # ---- training
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Batch (the ChunkDataset contract) -> (total loss, detached terms and per-head metrics).
+
+        Every term is masked by ``is_pad``; values under padding never reach the loss or the CVAE.
+        A non-finite total is returned as is: check ``torch.isfinite(loss)``.
+        """
+        c = self.config
+        valid = ~batch["is_pad"].bool()  # (B, K)
+        v2 = valid[..., None]
+        kind = torch.where(valid, batch["kind"], 0)  # (B, K)
+        actions = {
+            "kind": kind,
+            "key": torch.where(valid, batch["key"], 0),  # (B, K)
+            "point": torch.where(v2, batch["point"].float(), 0.0),  # (B, K, 2)
+            "point2": torch.where(v2, batch["point2"].float(), 0.0),  # (B, K, 2)
+            "scroll": torch.where(v2, batch["scroll"].float(), 0.0),  # (B, K, 2)
+        }
+        out = self.model(batch["image"], batch["instruction"], actions, ~valid)
+        steps, memory, pos = out["steps"], out["image_memory"], self.model.image_pos
+        is_key = valid & (kind == self.key_kind)
+        is_pointer = valid & self.pointer_kinds[kind]
+        is_drag = valid & (kind == self.drag_kind)
+        is_scroll = valid & (kind == self.scroll_kind)
+
+        ce = F.cross_entropy
+        losses = {
+            "kind": _masked_mean(ce(out["kind_logits"].transpose(1, 2), kind, reduction="none"), valid),
+            "key": _masked_mean(ce(out["key_logits"].transpose(1, 2), actions["key"], reduction="none"), is_key),
+            "scroll": _masked_mean((out["scroll"] - actions["scroll"]).abs().sum(-1), is_scroll),
+        }
+        p1, m1 = self.model.point_head.losses(steps, memory, pos, actions["point"], is_pointer, "point")
+        p2, m2 = self.model.point2_head.losses(steps, memory, pos, actions["point2"], is_drag, "point2")
+        losses.update(p1, **p2)
+        metrics = {**m1, **m2}
+        if "intent" in batch:
+            intent = batch["intent"].long()  # (B,) 0 = no label
+            labelled = intent > 0
+            losses["intent"] = _masked_mean(ce(out["intent_logits"], intent, reduction="none"), labelled)
+            with torch.no_grad():
+                metrics["acc_intent"] = _masked_mean((out["intent_logits"].argmax(-1) == intent).float(), labelled)
+        weights = {
+            "kind": c.kind_weight, "key": c.key_weight, "scroll": c.scroll_weight, "intent": c.intent_weight,
+            "point": c.point_weight, "point_offset": c.point_offset_weight,
+            "point2": c.point2_weight, "point2_offset": c.point_offset_weight,
+        }  # fmt: skip
+        loss = sum(weights[name] * value for name, value in losses.items())
+        if "mu" in out:
+            mu, logvar = out["mu"], out["logvar"]
+            kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(-1).mean()
+            loss = loss + c.kl_weight * kl
+            losses["kl"] = kl
+        with torch.no_grad():
+            metrics["acc_kind"] = _masked_mean((out["kind_logits"].argmax(-1) == kind).float(), valid)
+            metrics["acc_key"] = _masked_mean((out["key_logits"].argmax(-1) == actions["key"]).float(), is_key)
+        terms = {"loss": loss.detach(), **{f"loss_{k}" if k != "kl" else k: v.detach() for k, v in losses.items()}}
+        return loss, {**terms, **metrics}
+
+    # ---- inference (no ensembling here)
+
+    @torch.inference_mode()
+    def predict_chunk_batch(self, image: torch.Tensor, instruction: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Batched plan, never ensembled: image uint8 (B, 3, H, W), ids (B, L) -> tensors per step.
+
+        Keys: kind_probs (B, K, kinds), key_probs (B, K, keys), point, point2, scroll (B, K, 2),
+        point_prob (B, K) (chosen cell's probability), intent_probs (B, intents).
+        """
+        with _eval_mode(self):
+            m = self.model
+            image, instruction = image.to(self.device), instruction.to(self.device)
+            out = m(image, instruction)
+            steps, memory = out["steps"], out["image_memory"]
+            point, point_prob = m.point_head.predict(steps, memory, m.image_pos)
+            point2, _ = m.point2_head.predict(steps, memory, m.image_pos)
+            return {
+                "kind_probs": out["kind_logits"].softmax(-1),
+                "key_probs": out["key_logits"].softmax(-1),
+                "point": point,
+                "point_prob": point_prob,
+                "point2": point2,
+                "scroll": out["scroll"],
+                "intent_probs": out["intent_logits"].softmax(-1),
+            }
+
+    def _instruction_ids(self, text: str) -> torch.Tensor:
+        ids = self._token_cache.get(text)
+        if ids is None:
+            encoded = self.instruction_vocab.encode(tokenize(text), self.config.instruction_max_len)
+            ids = self._token_cache[text] = torch.tensor([encoded], dtype=torch.long)  # (1, L)
+        return ids
+
+    def _observation(self, obs: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Env observation -> image uint8 (1, 3, H, W) at image_size, instruction ids (1, L)."""
+        screen = np.asarray(obs["screen"])
+        if screen.ndim != 3 or screen.shape[2] < 3:
+            raise ValueError(f"obs['screen'] must be uint8 (H, W, 3), got shape {screen.shape}")
+        frame = resize_frame(screen, self.config.image_size)
+        image = torch.from_numpy(frame).permute(2, 0, 1)[None]  # (1, 3, H, W)
+        return image, self._instruction_ids(str(obs.get("instruction", "")))
+
+    def predict_chunk(self, obs: dict[str, Any]) -> dict[str, np.ndarray]:
+        """The K steps planned from this observation, never ensembled and without touching the queue.
+
+        Returns numpy arrays: kind, key (K,); point, point2, scroll (K, 2) normalised; kind_probs,
+        key_probs (K, n); point_prob (K,); intent () id (0 = none named), intent_probs (n,).
+        """
+        p = {k: v[0].cpu().numpy() for k, v in self.predict_chunk_batch(*self._observation(obs)).items()}
+        p["kind"], p["key"] = p["kind_probs"].argmax(-1), p["key_probs"].argmax(-1)
+        intent = p["intent_probs"].copy()
+        intent[:2] = -1  # neither padding nor UNK is an intent to name
+        p["intent"] = np.asarray(intent.argmax() if len(intent) > 2 else 0)
+        return p
+
+    def _env_action(self, step: dict[str, np.ndarray]) -> dict[str, Any]:
+        kind = int(step["kind_probs"].argmax())
+        return {
+            "kind": kind,
+            "point": np.clip(step["point"], 0, 1).astype(np.float32),
+            "point2": np.clip(step["point2"], 0, 1).astype(np.float32),
+            "key": int(step["key_probs"].argmax()) if kind == self.key_kind else 0,
+            "scroll": step["scroll"].astype(np.float32),
+        }
+
+    def reset(self) -> None:
+        """Forget the action queue and the ensembler: call at every episode start."""
+        self._queue: deque[dict[str, Any]] = deque()
+        coeff = self.config.temporal_ensemble_coeff
+        self._ensembler = None if coeff is None else TemporalEnsembler(coeff, self.config.chunk_size)
+
+    def select_action(self, obs: dict[str, Any]) -> dict[str, Any]:
+        """One env action. Ensembles over overlapping chunks (a model call per step) when
+        ``temporal_ensemble_coeff`` is set; otherwise pops the queue of n_action_steps planned steps."""
+        fields = ("kind_probs", "key_probs", "point", "point2", "scroll")
+        if self._ensembler is not None:
+            p = self.predict_chunk_batch(*self._observation(obs))
+            step = self._ensembler.update({k: p[k] for k in fields})  # (1, ...)
+            return self._env_action({k: v[0].cpu().numpy() for k, v in step.items()})
+        if not self._queue:
+            p = self.predict_chunk_batch(*self._observation(obs))
+            chunk = {k: p[k][0, : self.config.n_action_steps].cpu().numpy() for k in fields}
+            self._queue.extend(self._env_action({k: v[i] for k, v in chunk.items()}) for i in range(len(chunk["point"])))
+        return self._queue.popleft()
+
+    def explain(self, obs: dict[str, Any], steps: int | None = None) -> Explanation:
+        """The intent and the first ``steps`` (default n_action_steps) planned steps, in logical pixels
+        of ``obs['screen']``. Stateless: uses ``predict_chunk``, leaves the queue alone."""
+        p = self.predict_chunk(obs)
+        height, width = np.asarray(obs["screen"]).shape[:2]
+        n = self.config.n_action_steps if steps is None else steps
+        arrays = {k: p[k][:n] for k in ("kind", "point", "point2", "key", "scroll")}
+        intent = int(p["intent"])
+        return Explanation(
+            intent=self.intent_vocab.token(intent) if intent >= 2 else None,
+            intent_prob=float(p["intent_probs"][intent]) if intent >= 2 else 0.0,
+            steps=self.action_space.decode(arrays, width, height),
+            step_probs=[float(p["kind_probs"][i, k]) for i, k in enumerate(arrays["kind"])],
+        )
+
+    # ---- save / load (torch + safetensors + json only)
+
+    def save_pretrained(self, directory: str | Path) -> Path:
+        """Write config.json (with vocabularies and action space) and model.safetensors."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        (d / CONFIG_NAME).write_text(json.dumps(self.config.to_dict(), indent=2) + "\n")
+        state = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(d / WEIGHTS_NAME), metadata={"format": "pt", "policy": "act"})
+        return d
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> ACTPolicy:
+        """Load a saved policy in eval mode on ``device``; refuses pickled or non-safetensors weights."""
+        d = Path(directory)
+        config_path, weights = d / CONFIG_NAME, d / WEIGHTS_NAME
+        if not config_path.is_file():
+            raise FileNotFoundError(f"{config_path}: no policy config here (expected save_pretrained's output)")
+        if not weights.is_file():
+            pickles = sorted(p for p in d.iterdir() if p.suffix in PICKLE_SUFFIXES)
+            if pickles:
+                raise WeightsFormatError(
+                    f"{pickles[0]}: refusing to load pickled weights (they can run code); "
+                    f"ACTPolicy loads only {WEIGHTS_NAME}"
+                )
+            raise FileNotFoundError(f"{weights}: missing; ACTPolicy loads only {WEIGHTS_NAME}")
+        config = ACTConfig.from_dict(json.loads(config_path.read_text()), source=str(config_path))
+        with weights.open("rb") as f:
+            head = f.read(2)
+        if head[:1] == b"\x80" or head == b"PK":
+            raise WeightsFormatError(f"{weights}: this is a pickle / torch.save file, not safetensors; refusing it")
+        try:
+            state = load_file(str(weights), device="cpu")
+        except (SafetensorError, OSError, ValueError) as e:
+            raise WeightsFormatError(f"{weights}: not a valid safetensors file ({e})") from e
+        policy = cls(config)
+        policy.load_state_dict(state, strict=True)
+        return policy.to(device).eval()
