@@ -1,1 +1,10 @@
-"""act.record"""
+"""Desktop recorder: screen (mss), mouse and keyboard (pynput) into recording format v1."""
+
+from act.record.keys import REDACTED, Hotkey, key_token, redact
+from act.record.recorder import Recorder, RecorderError, Region, ScreenSource
+from act.record.session import RecordConfig, RecordResult, banner, next_episode_dir, parse_region, record
+
+__all__ = [
+    "REDACTED", "Hotkey", "RecordConfig", "RecordResult", "Recorder", "RecorderError", "Region",
+    "ScreenSource", "banner", "key_token", "next_episode_dir", "parse_region", "record", "redact",
+]  # fmt: skip

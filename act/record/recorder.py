@@ -98,6 +98,7 @@ class Recorder:
         self._error: BaseException | None = None
         self.stop_reason: str | None = None
         self._threads: list[threading.Thread] = []
+        self._closed = False
         self.stats: dict[str, Any] = {
             "frames": 0, "press_frames": 0, "periodic_frames": 0, "skipped_unchanged": 0,
             "dropped_frames": 0, "events": 0, "ignored_outside_region": 0,
@@ -147,6 +148,9 @@ class Recorder:
 
     def close(self) -> dict[str, Any]:
         """Finish capturing, write out everything queued, and return the stats; raise on a thread error."""
+        if self._closed:
+            return self.stats
+        self._closed = True
         self.stop(self.stop_reason or "closed")
         self._capture_q.put(None)
         if len(self._threads) > 1:
