@@ -81,7 +81,9 @@ def test_bad_lines_name_file_line_and_field(tmp_path, file, line, field, edit):
     path = write_episode(tmp_path / "ep", steps=4)
     _edit_line(path, file, line, edit)
     err = _problem(path)
-    assert any(p.file.endswith(file) and p.line == line and p.field == field for p in err.problems), err.problems
+    assert any(p.file.endswith(file) and p.line == line and p.field == field for p in err.problems), (
+        err.problems
+    )
     assert validate(path) == err.problems
 
 

@@ -47,11 +47,15 @@ class WeightsFormatError(ValueError):
 
 
 class Attention(nn.Module):
-    """Multi-head attention on F.scaled_dot_product_attention (fast on CPU, CUDA and MPS)."""
+    """Multi-head attention on F.scaled_dot_product_attention (fast on CPU, CUDA and MPS).
 
-    def __init__(self, dim: int, n_heads: int, dropout: float):
+    No dropout on the attention weights: on CPU it forces the slow math path (a (B, h, T, S) random
+    mask per layer); the layers drop out the attention output instead.
+    """
+
+    def __init__(self, dim: int, n_heads: int):
         super().__init__()
-        self.n_heads, self.dropout = n_heads, dropout
+        self.n_heads = n_heads
         self.q, self.k, self.v, self.out = (nn.Linear(dim, dim) for _ in range(4))
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None):
@@ -61,8 +65,7 @@ class Attention(nn.Module):
         q = self.q(q).view(b, t, h, d // h).transpose(1, 2)  # (B, h, T, D/h)
         k = self.k(k).view(b, -1, h, d // h).transpose(1, 2)  # (B, h, S, D/h)
         v = self.v(v).view(b, -1, h, d // h).transpose(1, 2)  # (B, h, S, D/h)
-        p = self.dropout if self.training else 0.0
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)  # (B, h, T, D/h)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # (B, h, T, D/h)
         return self.out(y.transpose(1, 2).reshape(b, t, d))
 
 
@@ -77,7 +80,7 @@ class EncoderLayer(nn.Module):
     def __init__(self, c: ACTConfig):
         super().__init__()
         self.pre_norm = c.pre_norm
-        self.attn = Attention(c.dim_model, c.n_heads, c.dropout)
+        self.attn = Attention(c.dim_model, c.n_heads)
         self.mlp = FeedForward(c.dim_model, c.dim_feedforward, c.dropout)
         self.norm1, self.norm2 = nn.LayerNorm(c.dim_model), nn.LayerNorm(c.dim_model)
         self.drop = nn.Dropout(c.dropout)
@@ -97,8 +100,8 @@ class DecoderLayer(nn.Module):
     def __init__(self, c: ACTConfig):
         super().__init__()
         self.pre_norm = c.pre_norm
-        self.self_attn = Attention(c.dim_model, c.n_heads, c.dropout)
-        self.cross_attn = Attention(c.dim_model, c.n_heads, c.dropout)
+        self.self_attn = Attention(c.dim_model, c.n_heads)
+        self.cross_attn = Attention(c.dim_model, c.n_heads)
         self.mlp = FeedForward(c.dim_model, c.dim_feedforward, c.dropout)
         self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(c.dim_model) for _ in range(3))
         self.drop = nn.Dropout(c.dropout)

@@ -6,6 +6,7 @@ X11 and macOS. mss gives physical pixels; pynput and mss's monitor rectangles us
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -64,7 +65,7 @@ def _check_x11() -> None:
             raise RecorderError(
                 f"the X server at DISPLAY={display!r} lacks the RECORD extension, which is how act-record "
                 "reads mouse and keyboard input. Start Xvfb with '+extension RECORD', or on Xorg add "
-                "Load \"record\" to the Module section of xorg.conf."
+                'Load "record" to the Module section of xorg.conf.'
             )
     finally:
         d.close()
@@ -158,9 +159,7 @@ class PynputInput:
         """Start both listeners; raise RecorderError if either is not listening within ``timeout``."""
         for listener in (self._mouse, self._keyboard):
             listener.start()
-            ready = threading.Event()
-            threading.Thread(target=lambda lst=listener: (lst.wait(), ready.set()), daemon=True).start()
-            if not ready.wait(timeout) or not listener.is_alive():
+            if not _wait_ready(listener, timeout):
                 self.stop()
                 raise RecorderError(
                     "could not start listening to the mouse and keyboard (pynput). On X11 the server "
@@ -173,10 +172,15 @@ class PynputInput:
                 listener.stop()
         for listener in (self._mouse, self._keyboard):
             if listener.ident is not None:
-                try:
+                with contextlib.suppress(Exception):  # a listener that died already logged why
                     listener.join(timeout=2)
-                except Exception:  # noqa: BLE001, S110 - a listener that died already told its story
-                    pass
+
+
+def _wait_ready(listener: Any, timeout: float) -> bool:
+    """pynput's ``wait()`` blocks forever when the listener dies starting; wait in a helper thread."""
+    ready = threading.Event()
+    threading.Thread(target=lambda: (listener.wait(), ready.set()), daemon=True).start()
+    return ready.wait(timeout) and listener.is_alive()
 
 
 def _button(button: Any) -> str:

@@ -55,7 +55,9 @@ class Hotkey:
         *mods, key = tokens
         bad = [m for m in mods if m not in MODIFIERS]
         if bad:
-            raise ValueError(f"stop key {text!r}: {bad[0]!r} is not a modifier (one of {', '.join(MODIFIERS)})")
+            raise ValueError(
+                f"stop key {text!r}: {bad[0]!r} is not a modifier (one of {', '.join(MODIFIERS)})"
+            )
         if key in MODIFIERS:
             raise ValueError(f"stop key {text!r}: the last key must not be a modifier")
         return cls(frozenset(mods), key)

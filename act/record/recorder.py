@@ -18,6 +18,7 @@ is subtracted here, so events are logical pixels of the recorded region.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import queue
 import threading
@@ -26,10 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from act.record.keys import Hotkey, redact
 from act.recording import EpisodeWriter, Event
 from act.recording.events import MODIFIERS
-
-from act.record.keys import Hotkey, redact
 
 
 class ScreenSource(Protocol):
@@ -72,6 +72,7 @@ class Recorder:
         keep_unchanged: bool = False,
         move_interval: float = 1 / 60,
         max_pending_frames: int = 32,
+        interrupt_grace: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ):
         if not (fps > 0 and math.isfinite(fps)):
@@ -79,6 +80,7 @@ class Recorder:
         self.writer, self.region, self.fps = writer, region, fps
         self.hotkey, self.redact_typing, self.keep_unchanged = hotkey, redact_typing, keep_unchanged
         self.move_interval, self.max_pending_frames = move_interval, max_pending_frames
+        self.interrupt_grace = interrupt_grace
         self._screen_factory, self._clock = screen_factory, clock
         self._lock = threading.Lock()  # stamps and orders events; guards input state
         self._capture_q: queue.Queue[float | None] = queue.Queue()
@@ -92,7 +94,9 @@ class Recorder:
         self._buttons: set[str] = set()  # mouse buttons pressed inside the region
         self._keys: set[str] = set()  # keys seen pressed (lower case), so orphan releases are dropped
         self._held: set[str] = set()  # modifiers down
-        self._pending: list[Event] = []  # hotkey-modifier presses held back until we know they aren't the hotkey
+        self._pending: list[Event] = []  # key events held back: maybe the stop hotkey or a Ctrl-C
+        self._pending_until = math.inf
+        self._interrupt = False  # a ctrl+c is among the held-back events
         self._pending_frames = 0
         self._last_raw: bytes | bytearray | None = None
         self._error: BaseException | None = None
@@ -114,18 +118,19 @@ class Recorder:
     def start(self, timeout: float = 10.0) -> None:
         """Start the writer and capture threads; return once the first frame is grabbed."""
         self._t0 = self._clock()
-        for target, name in ((self._write_loop, "act-record-writer"), (self._capture_loop, "act-record-capture")):
+        for target, name in (
+            (self._write_loop, "act-record-writer"),
+            (self._capture_loop, "act-record-capture"),
+        ):
             th = threading.Thread(target=target, name=name, daemon=True)
             th.start()
             self._threads.append(th)
         if not self._first_frame.wait(timeout) or self._error is not None:
             error = self._error
             self.stop("error")
-            try:
+            with contextlib.suppress(RecorderError):
                 self.close()
-            except RecorderError:
-                pass
-            raise RecorderError(f"could not capture the screen: {error or 'no frame within %gs' % timeout}")
+            raise RecorderError(f"could not capture the screen: {error or f'no frame within {timeout:g} s'}")
         with self._lock:
             self._accepting = True
 
@@ -188,9 +193,18 @@ class Recorder:
         self.stats["events"] += 1
 
     def _flush_pending(self) -> None:
+        """Write the held-back key events (they were not the stop hotkey nor Ctrl-C after all)."""
         for e in self._pending:
             self._emit(t=e.t, type=e.type, key=e.key)
         self._pending.clear()
+        self._pending_until = math.inf
+        self._interrupt = False
+
+    def flush_stale(self) -> None:
+        """Write a held-back ctrl+c once no SIGINT followed it (called from the capture loop too)."""
+        with self._lock:
+            if self._pending and self.now() > self._pending_until:
+                self._flush_pending()
 
     def _local(self, x: float, y: float) -> tuple[float, float]:
         return float(x - self.region.left), float(y - self.region.top)
@@ -200,7 +214,9 @@ class Recorder:
             if not self._accepting:
                 return
             t = self.now()
-            if not self._buttons and (not self.region.contains(x, y) or t - self._last_move_t < self.move_interval):
+            if not self._buttons and (
+                not self.region.contains(x, y) or t - self._last_move_t < self.move_interval
+            ):
                 return
             self._last_move_t = t
             lx, ly = self._local(x, y)
@@ -232,22 +248,33 @@ class Recorder:
             self._emit(type="scroll", x=lx, y=ly, dx=float(dx), dy=float(dy))
 
     def on_key(self, token: str, pressed: bool) -> None:
-        """A key (normalised token, see ``keys.key_token``) went down or up."""
+        """A key (normalised token, see ``keys.key_token``) went down or up.
+
+        Presses that may belong to the stop hotkey (its modifiers) or to a Ctrl-C typed into the
+        terminal running act-record are held back until the next other input, so neither is recorded;
+        a ctrl+c with no SIGINT within ``interrupt_grace`` s is written with its own time.
+        """
         with self._lock:
             if not self._accepting:
                 return
             t = self.now()
-            if token in MODIFIERS:
-                if pressed:
-                    self._held.add(token)
-                    if self.hotkey and token in self.hotkey.modifiers:
-                        if not any(e.key == token for e in self._pending):
-                            self._pending.append(Event(t=t, type="key_down", key=token))
-                        return
-                else:
-                    self._held.discard(token)
+            if self._pending and t > self._pending_until:
                 self._flush_pending()
-                self._emit(t, type="key_down" if pressed else "key_up", key=token)
+            low = token.lower()
+            if token in MODIFIERS:
+                if pressed and token in self._held:
+                    return  # auto-repeat of a held modifier
+                (self._held.add if pressed else self._held.discard)(token)
+                event = Event(t=t, type="key_down" if pressed else "key_up", key=token)
+                if pressed and self.hotkey and token in self.hotkey.modifiers:
+                    self._pending.append(event)  # maybe the start of the stop hotkey
+                elif (self._interrupt and token == "ctrl") or any(e.key == token for e in self._pending):
+                    self._pending.append(event)  # its press is held back: so is its release
+                elif pressed:
+                    self._flush_pending()
+                    self._emit(t, type=event.type, key=token)
+                else:
+                    self._emit(t, type=event.type, key=token)  # a release completes no chord
                 return
             if pressed and self.hotkey and self.hotkey.matches(token, self._held):
                 self._accepting = False
@@ -255,13 +282,22 @@ class Recorder:
                 self._pending.clear()
                 self._stopped.set()
                 return
-            low = token.lower()
             if not pressed and low not in self._keys:
                 return  # released before the recording started (e.g. the Enter that launched it)
             (self._keys.add if pressed else self._keys.discard)(low)
-            self._flush_pending()
             key = redact(token, self._held) if self.redact_typing else token
-            self._emit(t, type="key_down" if pressed else "key_up", frame=pressed, key=key)
+            event = Event(t=t, type="key_down" if pressed else "key_up", key=key)
+            if pressed and low == "c" and self._held == {"ctrl"}:
+                self._capture_q.put(max(t, self._last_t))  # its frame now; the event waits for SIGINT
+                self._pending.append(event)
+                self._pending_until = t + self.interrupt_grace
+                self._interrupt = True
+                return
+            if self._interrupt and not pressed and low == "c":
+                self._pending.append(event)
+                return
+            self._flush_pending()
+            self._emit(t, frame=pressed, type=event.type, key=key)
 
     # ---- capture and writer threads ----------------------------------------------------------------
 
@@ -280,6 +316,7 @@ class Recorder:
             self._first_frame.set()
             due = t + period
             while True:
+                self.flush_stale()
                 try:
                     press_t = self._capture_q.get(timeout=max(0.0, due - self.now()))
                 except queue.Empty:
@@ -303,10 +340,8 @@ class Recorder:
             self._fail(e)
         finally:
             self._first_frame.set()
-            try:
+            with contextlib.suppress(Exception):  # closing a dead display connection
                 screen.close()
-            except Exception:  # noqa: BLE001, S110 - closing a dead display connection
-                pass
 
     def _grab(self, screen: ScreenSource, t: float, why: str) -> None:
         """Grab and queue one frame stamped ``t``; ``why``: first, periodic or press."""

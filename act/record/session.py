@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -13,10 +14,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from act.recording import EpisodeMeta, EpisodeWriter, Screen
-
 from act.record.keys import Hotkey
-from act.record.recorder import Recorder, Region, ScreenSource
+from act.record.recorder import Recorder, RecorderError, Region, ScreenSource
+from act.recording import EpisodeMeta, EpisodeWriter, Screen
 
 
 @dataclass
@@ -46,7 +46,9 @@ def parse_region(text: str) -> tuple[int, int, int, int]:
     try:
         x, y, w, h = (int(p) for p in parts)
     except ValueError:
-        raise ValueError(f"region {text!r}: expected four integers x,y,width,height, e.g. 0,0,1280,800") from None
+        raise ValueError(
+            f"region {text!r}: expected four integers x,y,width,height, e.g. 0,0,1280,800"
+        ) from None
     if w <= 0 or h <= 0:
         raise ValueError(f"region {text!r}: width and height must be positive")
     return x, y, w, h
@@ -66,7 +68,9 @@ def banner(cfg: RecordConfig, region: Region, path: Path, hotkey: Hotkey) -> str
         if cfg.redact_typing
         else "every key as typed, passwords included (use --redact-typing to hide typed characters)"
     )
-    stop = f"press {hotkey} (not recorded) or Ctrl-C" + (f", or wait {cfg.duration:g} s" if cfg.duration else "")
+    stop = f"press {hotkey} (not recorded) or Ctrl-C" + (
+        f", or wait {cfg.duration:g} s" if cfg.duration else ""
+    )
     return (
         f"act-record: RECORDING the screen region x={region.left} y={region.top} {region.width}x{region.height} "
         f"at {cfg.fps:g} frames/s and at every click and key press,\n"
@@ -113,11 +117,12 @@ def record(
     rec = Recorder(writer, region, lambda: screen_factory(region), fps=cfg.fps, hotkey=hotkey,
                    redact_typing=cfg.redact_typing, keep_unchanged=cfg.keep_unchanged)  # fmt: skip
     restore = _on_signals(lambda name: rec.stop(name))
-    inputs = None
+    inputs, started = None, False
     try:
         rec.start()
         inputs = input_factory(rec)
         inputs.start()
+        started = True
         print("act-record: recording started.", file=log, flush=True)
         while not rec.wait(0.1):
             if cfg.duration is not None and rec.now() >= cfg.duration:
@@ -130,6 +135,11 @@ def record(
             stats = rec.close()
         finally:
             writer.close()
+            if not started:
+                shutil.rmtree(path, ignore_errors=True)  # nothing was recorded: leave no empty episode
+    if stats["events"] == 0:
+        shutil.rmtree(path, ignore_errors=True)
+        raise RecorderError("no mouse or keyboard input was recorded, so no episode was saved")
     writer.finish(success=None, recording=stats)
     return RecordResult(path, stats)
 

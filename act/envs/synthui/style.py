@@ -1,0 +1,113 @@
+"""Look of the simulated desktop: palette, size metrics and cached text rendering.
+
+Text comes from the DejaVu Sans font that matplotlib ships, so nothing depends on system fonts.
+Each distinct (text, size, bold) is rasterised once into an 8-bit mask and cached: drawing a label
+is then one ``ImageDraw.bitmap`` call (a few microseconds instead of ~70).
+"""
+
+from __future__ import annotations
+
+import colorsys
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+RGB = tuple[int, int, int]
+BASE_FONT_PX = 10  # DejaVu Sans at 10 px: capitals 7 px tall, legible to a small convnet at 160 x 120
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Every colour the renderer uses; themes transform all of them together."""
+
+    desktop: RGB = (58, 110, 165)
+    window: RGB = (236, 236, 236)
+    text: RGB = (20, 20, 20)
+    muted: RGB = (120, 120, 120)
+    title: RGB = (52, 101, 164)
+    title_text: RGB = (255, 255, 255)
+    bar: RGB = (246, 246, 246)
+    border: RGB = (150, 150, 150)
+    button: RGB = (222, 222, 222)
+    field: RGB = (255, 255, 255)
+    accent: RGB = (38, 110, 200)
+    accent_text: RGB = (255, 255, 255)
+    banner: RGB = (255, 240, 190)
+    banner_text: RGB = (90, 70, 10)
+    sidebar: RGB = (214, 221, 230)
+    shadow: RGB = (90, 90, 90)
+
+    def transformed(self, hue: float = 0.0, saturation: float = 1.0, invert: bool = False) -> Palette:
+        """All colours rotated in hue (turns), scaled in saturation, lightness inverted for dark mode."""
+        out = {}
+        for f in fields(self):
+            r, g, b = (c / 255.0 for c in getattr(self, f.name))
+            h, lum, s = colorsys.rgb_to_hls(r, g, b)
+            h = (h + hue) % 1.0
+            s = min(1.0, s * saturation)
+            if invert:
+                lum = 1.0 - lum
+            out[f.name] = tuple(int(round(c * 255)) for c in colorsys.hls_to_rgb(h, lum, s))
+        return replace(self, **out)
+
+
+class Metrics:
+    """Sizes in screen pixels at a UI scale factor (1.0 = the nominal look)."""
+
+    def __init__(self, scale: float = 1.0):
+        self.scale = scale
+        px = self.px
+        self.font = px(BASE_FONT_PX)
+        self.title_h = px(12)
+        self.menubar_h = px(12)
+        self.toolbar_h = px(14)
+        self.row_h = px(14)  # buttons, text fields, tabs, sliders
+        self.label_h = px(13)  # labels, checkboxes, radios
+        self.item_h = px(12)  # menu items and list rows
+        self.box = px(9)  # checkbox and radio marker
+        self.icon = px(12)
+        self.pad = px(4)  # inside buttons and fields
+        self.gap_x = px(4)
+        self.gap_y = px(3)
+        self.margin = px(4)
+        self.content_w = px(116)  # content keeps to this width, leaving room for layout shifts
+        self.dialog_title_h = px(12)
+
+    def px(self, v: float) -> int:
+        return int(round(v * self.scale))
+
+
+def font_dir() -> Path:
+    import matplotlib
+
+    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+
+
+@lru_cache(maxsize=32)
+def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return ImageFont.truetype(str(font_dir() / name), size)
+
+
+_MASKS: dict[tuple[str, int, bool], Image.Image] = {}
+
+
+def text_width(text: str, size: int, bold: bool = False) -> int:
+    return text_mask(text, size, bold).width
+
+
+def text_mask(text: str, size: int, bold: bool = False) -> Image.Image:
+    """The 8-bit coverage mask of ``text`` on a line box (ascent + descent tall); cached."""
+    key = (text, size, bold)
+    mask = _MASKS.get(key)
+    if mask is None:
+        f = font(size, bold)
+        ascent, descent = f.getmetrics()
+        mask = Image.new("L", (max(1, int(f.getlength(text) + 0.999)), ascent + descent))
+        ImageDraw.Draw(mask).text((0, 0), text, font=f, fill=255)
+        if len(_MASKS) > 8192:
+            _MASKS.clear()
+        _MASKS[key] = mask
+    return mask

@@ -1,0 +1,91 @@
+"""The LightningModule around ACTPolicy: optimisation, logging, exact resume."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+
+from act.policy import ACTConfig, ACTPolicy
+from act.training.config import OptimConfig
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite: stop rather than train on garbage."""
+
+
+class ActLightningModule(L.LightningModule):
+    """Trains an ``ACTPolicy``; logs every loss term, KL and per-head accuracy under train/ and val/."""
+
+    def __init__(self, policy_config: ACTConfig | dict[str, Any], optim: OptimConfig | dict[str, Any] | None = None):
+        super().__init__()
+        if isinstance(policy_config, dict):
+            policy_config = ACTConfig.from_dict(policy_config)
+        if not isinstance(optim, OptimConfig):
+            optim = OptimConfig(**(optim or {}))
+        self.save_hyperparameters({"policy_config": policy_config.to_dict(), "optim": vars(optim)})
+        self.policy = ACTPolicy(policy_config)
+        self.optim = optim
+
+    def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
+        loss, terms = self.policy(batch)
+        if not torch.isfinite(loss):
+            detail = ", ".join(f"{k}={float(v):.4g}" for k, v in terms.items())
+            raise NonFiniteLossError(
+                f"non-finite {stage} loss at step {self.global_step} on device {self.device} "
+                f"(precision {self.trainer.precision if self._trainer else '?'}): {detail}. "
+                "On Apple MPS, try trainer=mps (full precision) or trainer=cpu; else lower optim.lr."
+            )
+        batch_size = batch["image"].shape[0]
+        for name, value in terms.items():
+            self.log(f"{stage}/{name}", value, batch_size=batch_size, prog_bar=name == "loss",
+                     sync_dist=stage == "val", on_step=stage == "train", on_epoch=stage == "val")  # fmt: skip
+        return loss
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def configure_optimizers(self):
+        o = self.optim
+        backbone = [p for n, p in self.policy.named_parameters() if ".backbone." in f".{n}" and p.requires_grad]
+        ids = {id(p) for p in backbone}
+        rest = [p for p in self.policy.parameters() if id(p) not in ids and p.requires_grad]
+        groups = [{"params": rest, "lr": o.lr}]
+        if backbone:
+            groups.append({"params": backbone, "lr": o.backbone_lr})
+        fused = self.device.type == "cuda"
+        optimizer = torch.optim.AdamW(groups, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay, fused=fused)
+        total = max(int(self.trainer.estimated_stepping_batches), 1) if self._trainer else 10_000
+        warmup = min(o.warmup_steps, total // 2)
+
+        def schedule(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = min((step - warmup) / max(total - warmup, 1), 1.0)
+            return o.min_lr_ratio + (1 - o.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # Exact resume: Lightning restores step, optimizer and scheduler; RNG states are ours to keep.
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["rng_states"] = {
+            "torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+        }  # fmt: skip
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        states = checkpoint.get("rng_states")
+        if states:
+            torch.set_rng_state(states["torch"])
+            np.random.set_state(states["numpy"])
+            random.setstate(states["python"])
+            if states.get("cuda") is not None and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(states["cuda"])

@@ -1,0 +1,111 @@
+"""``train(cfg) -> (metrics, objects)``: everything `act-train` does, callable from tests and notebooks."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from act.data import ActDataModule, DatasetInfo, build_dataset
+from act.policy import ACTConfig
+from act.training.config import DataConfig, GenerateConfig, OptimConfig
+from act.training.module import ActLightningModule
+
+
+def _generated_name(g: GenerateConfig) -> str:
+    tasks = "+".join(g.tasks) if len(g.tasks) <= 3 else f"{len(g.tasks)}tasks"
+    pert = f"-{g.perturbation.replace(':', '').replace(',', '_')}" if g.perturbation else ""
+    return f"{g.env}-{tasks}-{g.episodes}ep-seed{g.seed}{pert}"
+
+
+def prepare_dataset(data: DataConfig, image_size: tuple[int, int], data_dir: str | Path) -> Path:
+    """Generate demonstrations (if asked and missing) and build the dataset (if missing); return its dir."""
+    data_dir = Path(data_dir)
+    if data.recordings:
+        recordings = Path(data.recordings)
+        name = recordings.name
+    elif data.generate is not None:
+        from act.envs.generate import generate
+
+        g = data.generate
+        name = _generated_name(g)
+        recordings = data_dir / "recordings" / name
+        if not (recordings / "DONE").is_file():
+            generate(tasks=list(g.tasks), episodes=g.episodes, perturbation=g.perturbation, seed=g.seed,
+                     out_dir=recordings, num_workers=g.num_workers, env=g.env)  # fmt: skip
+            (recordings / "DONE").write_text("complete\n")
+    else:
+        raise ValueError("data: set either data.recordings (a directory of episodes) or data.generate")
+    h, w = image_size
+    out = Path(data.dataset_dir) if data.dataset_dir else data_dir / "built" / f"{name}-{h}x{w}"
+    if (out / "act_dataset.json").is_file():
+        info = DatasetInfo.load(out)
+        if tuple(info.image_size) != (h, w):
+            raise ValueError(f"{out} was built at {info.image_size}, the policy wants {(h, w)}: "
+                             "set data.dataset_dir to a new directory")  # fmt: skip
+        return out
+    build_dataset(recordings, out, image_size=(h, w), num_proc=data.num_proc, overwrite=True)
+    return out
+
+
+def _instantiate_all(section: DictConfig | None) -> list[Any]:
+    from hydra.utils import instantiate
+
+    if not section:
+        return []
+    return [instantiate(c) for c in section.values() if c is not None and "_target_" in c]
+
+
+def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
+    """Build the data, the policy and the Lightning trainer from ``cfg``; fit; export; summarise."""
+    import lightning as L
+    from hydra.utils import instantiate
+
+    L.seed_everything(cfg.seed, workers=True)
+    policy_cfg = ACTConfig.from_dict(OmegaConf.to_container(cfg.policy, resolve=True), source="policy")
+    optim = OptimConfig(**OmegaConf.to_container(cfg.optim, resolve=True))
+    data_cfg: DataConfig = OmegaConf.to_object(cfg.data)
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+
+    dataset_dir = prepare_dataset(data_cfg, policy_cfg.image_size, cfg.paths.data_dir)
+    info = DatasetInfo.load(dataset_dir)
+    policy_cfg = policy_cfg.with_dataset_info(vars(info))
+    datamodule = ActDataModule(dataset_dir, chunk_size=policy_cfg.chunk_size, batch_size=data_cfg.batch_size,
+                               val_fraction=data_cfg.val_fraction, num_workers=data_cfg.num_workers,
+                               seed=data_cfg.split_seed)  # fmt: skip
+    module = ActLightningModule(policy_cfg, optim)
+    callbacks = _instantiate_all(cfg.get("callbacks"))
+    loggers = _instantiate_all(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    seconds = time.perf_counter() - start
+
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
+    policy_dir = output_dir / "policies" / "last"
+    summary = {
+        "output_dir": str(output_dir), "dataset": str(dataset_dir), "episodes": info.num_episodes,
+        "steps": info.num_steps, "global_step": trainer.global_step, "train_seconds": round(seconds, 1),
+        "parameters": sum(p.numel() for p in module.policy.parameters()),
+        "policy_dir": str(policy_dir) if policy_dir.exists() else None, "metrics": metrics,
+    }  # fmt: skip
+    if trainer.global_rank == 0:
+        (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    objects = {"cfg": cfg, "trainer": trainer, "module": module, "policy": module.policy,
+               "datamodule": datamodule, "summary": summary}  # fmt: skip
+    return metrics, objects
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    m = summary["metrics"]
+    keys = [k for k in ("train/loss", "val/loss", "val/acc_kind", "val/success") if k in m]
+    lines = [f"trained {summary['global_step']} steps in {summary['train_seconds']} s "
+             f"({summary['parameters'] / 1e6:.2f} M parameters) on {summary['episodes']} episodes / {summary['steps']} steps",
+             "  " + "   ".join(f"{k} {m[k]:.4g}" for k in keys),
+             f"  policy: {summary['policy_dir']}", f"  summary: {summary['output_dir']}/train_summary.json"]  # fmt: skip
+    return "\n".join(lines)
