@@ -170,10 +170,12 @@ class PynputInput:
         for listener in (self._mouse, self._keyboard):
             if listener.is_alive():
                 listener.stop()
+        # On X11 a stopped listener's thread only ends at the next input event; the recorder ignores
+        # input once stopped, and the threads are daemons, so don't wait for them long.
         for listener in (self._mouse, self._keyboard):
             if listener.ident is not None:
                 with contextlib.suppress(Exception):  # a listener that died already logged why
-                    listener.join(timeout=2)
+                    listener.join(timeout=0.2)
 
 
 def _wait_ready(listener: Any, timeout: float) -> bool:

@@ -118,6 +118,7 @@ def record(
                    redact_typing=cfg.redact_typing, keep_unchanged=cfg.keep_unchanged)  # fmt: skip
     restore = _on_signals(lambda name: rec.stop(name))
     inputs, started = None, False
+    cpu0 = time.process_time()
     try:
         rec.start()
         inputs = input_factory(rec)
@@ -137,6 +138,7 @@ def record(
             writer.close()
             if not started:
                 shutil.rmtree(path, ignore_errors=True)  # nothing was recorded: leave no empty episode
+    stats["cpu_s"] = round(time.process_time() - cpu0, 3)  # the whole process: capture, encoding, input
     if stats["events"] == 0:
         shutil.rmtree(path, ignore_errors=True)
         raise RecorderError("no mouse or keyboard input was recorded, so no episode was saved")

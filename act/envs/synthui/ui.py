@@ -23,7 +23,7 @@ MAX_TEXT = 40
 class Command:
     """Something the user did that the task may care about."""
 
-    kind: str  # button, menu, icon, toggle, radio, slider, submit, select, open, escape
+    kind: str  # button, menu, icon, toggle, radio, slider, submit, select, open
     key: str
     value: Any = None
 
@@ -347,8 +347,8 @@ class UI:
             return
         dialog = self.layout.dialogs[self.modals[-1]] if self.modals else None
         if token == "escape":
-            if dialog is not None:
-                self.emit("escape", dialog.name)
+            if dialog is not None and dialog.panel.cancel:
+                self.emit("button", dialog.panel.cancel)
             return
         if token in ("enter", "ctrl+enter"):
             if dialog is not None:

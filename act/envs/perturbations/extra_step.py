@@ -1,0 +1,30 @@
+"""extra_step: the action that completes the task (submit, apply, export, open) first asks
+"Are you sure?" and only takes effect once confirmed. Applies with probability = severity."""
+
+from __future__ import annotations
+
+from act.envs.perturbations.base import Perturbation
+
+QUESTIONS = ("Are you sure?", "Really continue?", "Apply this now?", "Proceed?")
+
+
+class Family(Perturbation):
+    name = "extra_step"
+    order = 50
+    sheet_frame = "last"
+
+    def edit_spec(self, spec) -> None:
+        from act.envs.synthui.spec import Item, Panel, Row
+
+        rng = self.rng
+        self.active = bool(rng.random() < self.severity)
+        spec.dialogs["confirm"] = Panel(
+            [Row([Item("label", "confirm:msg", str(rng.choice(QUESTIONS)))], shuffle=False, movable=False),
+             Row([Item("button", "confirm:yes", "Yes", props={"default": True}), Item("button", "confirm:no", "No")],
+                 align="right", movable=False)],
+            title="Confirm", width=100, default="confirm:yes", cancel="confirm:no", kind="confirm",
+        )  # fmt: skip
+        self.params = {"active": self.active}
+
+    def on_reset(self, env) -> None:
+        env.confirm_commits = env.confirm_commits or self.active

@@ -1,0 +1,55 @@
+"""reorder: items move within their containers (button rows, form rows, menus, the menu bar, the
+toolbar, list entries, tabs, dialog buttons). From severity 0.5 up every item of a container moves."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from act.envs.perturbations.base import Perturbation
+
+
+def displace(n: int, severity: float, rng: np.random.Generator) -> list[int]:
+    """A permutation of range(n) that moves a fraction min(1, 2 * severity) of the positions
+    (at least two when severity > 0): the chosen positions are rotated along one random cycle."""
+    order = list(range(n))
+    if n < 2 or severity <= 0:
+        return order
+    m = max(2, int(round(min(1.0, 2.0 * severity) * n)))
+    chosen = sorted(rng.choice(n, size=m, replace=False).tolist())
+    cycle = rng.permutation(chosen).tolist()
+    for a, b in zip(cycle, cycle[1:] + cycle[:1]):
+        order[b] = a
+    return order
+
+
+def _permute(xs: list, severity: float, rng: np.random.Generator) -> int:
+    perm = displace(len(xs), severity, rng)
+    xs[:] = [xs[i] for i in perm]
+    return sum(i != j for j, i in enumerate(perm))
+
+
+class Family(Perturbation):
+    name = "reorder"
+    order = 20
+
+    def edit_spec(self, spec) -> None:
+        s, rng = self.severity, self.rng
+        moved = 0
+        for row in spec.rows():
+            if row.shuffle:
+                moved += _permute(row.items, s, rng)
+        for rows in [spec.main.rows, *(p.rows for p in spec.pages), *(d.rows for d in spec.dialogs.values())]:
+            slots = [i for i, r in enumerate(rows) if r.movable]
+            movable = [rows[i] for i in slots]
+            moved += _permute(movable, s, rng)
+            for i, r in zip(slots, movable):
+                rows[i] = r
+        for menu in spec.menus:
+            moved += _permute(menu.items, s, rng)
+        moved += _permute(spec.menus, s, rng)
+        moved += _permute(spec.toolbar, s, rng)
+        moved += _permute(spec.pages, s, rng)
+        for item in spec.items():
+            if item.role == "list" and item.props.get("reorder", True):
+                moved += _permute(item.props["items"], s, rng)
+        self.params = {"moved": moved}

@@ -1,0 +1,143 @@
+"""act-train: Hydra composition, train(cfg), the CLI, DDP on CPU, resume, loggers, guards."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ConfigKeyError, ValidationError
+
+import act
+from act.policy import ACTPolicy
+from act.training import ActLightningModule, NonFiniteLossError, register_configs, train
+from tests.conftest import write_episode
+
+CONFIGS = str(Path(act.__file__).parent / "configs")
+ACT_TRAIN = [sys.executable, "-m", "act.cli.train"]
+register_configs()
+
+
+@pytest.fixture(scope="module")
+def recs(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("recs")
+    for i in range(6):
+        write_episode(root / f"ep_{i:03d}", steps=5, seed=i)
+    return root
+
+
+def overrides(recs: Path, tmp: Path, *extra: str) -> list[str]:
+    return ["data=sample", f"data.recordings={recs}", f"paths.data_dir={tmp / 'data'}", "policy=tiny",
+            "data.batch_size=4", *extra]  # fmt: skip
+
+
+def compose_cfg(recs: Path, tmp: Path, *extra: str):
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        return compose("train", overrides=[*overrides(recs, tmp, *extra), f"paths.output_dir={tmp / 'out'}"])
+
+
+def test_fast_dev_run_on_sample_data(recs, tmp_path):
+    metrics, objects = train(compose_cfg(recs, tmp_path, "debug=fdr"))
+    assert torch.isfinite(torch.tensor(metrics["train/loss"]))
+    assert {"train/loss_kind", "train/kl", "train/acc_kind"} <= set(metrics)
+    assert objects["policy"].config.chunk_size == 4
+    assert objects["summary"]["global_step"] == 1
+
+
+def test_limit_run_writes_checkpoints_policies_and_csv(recs, tmp_path):
+    metrics, objects = train(compose_cfg(recs, tmp_path, "debug=limit", "callbacks.closed_loop.episodes=0"))
+    out = tmp_path / "out"
+    assert (out / "checkpoints" / "last.ckpt").is_file()
+    for name in ("last", "best"):
+        policy = ACTPolicy.from_pretrained(out / "policies" / name)
+        assert policy.config.instruction_vocab == objects["policy"].config.instruction_vocab
+    rows = list(csv.DictReader(open(out / "csv" / "metrics.csv")))
+    assert any(r.get("train/loss") for r in rows) and any(r.get("val/loss") for r in rows)
+    assert objects["summary"]["global_step"] == 20
+
+
+@pytest.mark.parametrize("bad, key", [("policy.chunk_sise=3", "chunk_sise"), ("optim.lr=fast", "lr"),
+                                      ("data.batch_sise=2", "batch_sise")])  # fmt: skip
+def test_unknown_or_mistyped_keys_fail_at_composition(recs, tmp_path, bad, key):
+    with pytest.raises((ConfigCompositionException, ConfigKeyError, ValidationError)) as e:
+        compose_cfg(recs, tmp_path, bad)
+    assert key in str(e.value) + str(e.value.__cause__)
+
+
+def run_cli(recs: Path, tmp: Path, *extra: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
+    cmd = [*ACT_TRAIN, *overrides(recs, tmp, *extra), f"hydra.run.dir={tmp / 'run'}"]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
+    if check:
+        assert p.returncode == 0, p.stderr[-3000:]
+    return p
+
+
+def test_cli_unknown_key_fails_before_any_work(recs, tmp_path):
+    p = run_cli(recs, tmp_path, "policy.chunk_sise=3", check=False)
+    assert p.returncode != 0 and "chunk_sise" in p.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_cli_fast_dev_run(recs, tmp_path):
+    p = run_cli(recs, tmp_path, "debug=fdr")
+    assert "trained 1 steps" in p.stdout
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes_writes_the_same_layout(recs, tmp_path):
+    run_cli(recs, tmp_path, "trainer=ddp_cpu", "trainer.devices=2", "debug=limit", "callbacks.closed_loop.episodes=0")
+    run = tmp_path / "run"
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert (run / "policies" / "last" / "model.safetensors").is_file()
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["global_step"] == 20
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_continues_from_the_saved_step(recs, tmp_path):
+    args = ["trainer.max_steps=60", "trainer.val_check_interval=10", "trainer.limit_val_batches=1",
+            "callbacks.model_checkpoint.every_n_train_steps=10", "callbacks.closed_loop.episodes=0"]  # fmt: skip
+    cmd = [*ACT_TRAIN, *overrides(recs, tmp_path, *args), f"hydra.run.dir={tmp_path / 'run'}"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 300
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    saved = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
+    assert 10 <= saved < 60
+    run_cli(recs, tmp_path, *args, "ckpt_path=last")
+    final = torch.load(last, map_location="cpu", weights_only=False)
+    assert final["global_step"] == 60
+    steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "run" / "csv" / "metrics.csv")) if r.get("train/loss")]
+    assert max(steps) >= 50  # the resumed run logged its later steps
+
+
+@pytest.mark.slow
+def test_wandb_logger_works_offline_without_an_account(recs, tmp_path):
+    env = {**os.environ, "WANDB_API_KEY": "", "WANDB_MODE": "", "HOME": str(tmp_path)}
+    run_cli(recs, tmp_path, "logger=many", "debug=limit", "trainer.max_steps=4", "callbacks.closed_loop.episodes=0", env=env)
+    assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))
+    assert (tmp_path / "run" / "csv" / "metrics.csv").is_file()
+    assert list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents*"))
+
+
+def test_non_finite_loss_stops_with_a_message_naming_the_device(recs, tmp_path):
+    cfg = compose_cfg(recs, tmp_path, "debug=fdr")
+    _, objects = train(cfg)
+    module: ActLightningModule = objects["module"]
+    batch = next(iter(objects["datamodule"].train_dataloader()))
+    with torch.no_grad():
+        next(module.policy.parameters()).fill_(float("nan"))
+    with pytest.raises(NonFiniteLossError, match="device cpu"):
+        module.training_step(batch, 0)
