@@ -10,8 +10,8 @@ if [ "${ACT_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null 2>&1 && [ "$(i
   need=""
   for cmd in Xvfb xdotool; do command -v "$cmd" >/dev/null 2>&1 || need=1; done
   if [ -n "$need" ]; then
-    echo "[setup] installing xvfb and xdotool (apt)"
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool >/dev/null
+    echo "[setup] installing xvfb, xdotool and X libraries (apt)"
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool tk8.6 libx11-6 libxrandr2 libxfixes3 libxcb1 libxcb-shm0 libxcb-randr0 libxcb-render0 libxcb-xfixes0 gcc linux-libc-dev >/dev/null
   fi
 fi
 

@@ -123,10 +123,15 @@ def xdo(env: dict, *args: str) -> None:
 
 
 class RecorderProcess:
+    """``act-record`` as a child process, started and listening; killed at teardown if still running."""
+
+    running: list[subprocess.Popen] = []
+
     def __init__(self, env: dict, out: Path, *args: str):
         cmd = [sys.executable, "-m", "act.cli.record", "--out", str(out), "--task", "FillForm",
                "--instruction", "press OK and type hi", "--duration", "60", *args]  # fmt: skip
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.running.append(self.proc)
         self.err = Lines(self.proc.stderr)
         self.err.wait_for("act-record: recording started.")
 
@@ -135,6 +140,15 @@ class RecorderProcess:
         stdout = self.proc.stdout.read()
         assert rc == 0, f"act-record exited {rc}: {self.err.drain()}"
         return json.loads(stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kill_leftover_recorders():
+    yield
+    for proc in RecorderProcess.running:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 @pytest.fixture(scope="module")

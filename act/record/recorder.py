@@ -82,7 +82,7 @@ class Recorder:
         self.move_interval, self.max_pending_frames = move_interval, max_pending_frames
         self.interrupt_grace = interrupt_grace
         self._screen_factory, self._clock = screen_factory, clock
-        self._lock = threading.RLock()  # stamps and orders events; guards input state (RLock: signal handlers)
+        self._lock = threading.RLock()  # stamps and orders events, guards input state; signal-safe
         self._capture_q: queue.Queue[float | None] = queue.Queue()
         self._write_q: queue.Queue[tuple | None] = queue.Queue()
         self._stopped = threading.Event()

@@ -76,8 +76,11 @@ class ActLightningModule(L.LightningModule):
 
     # Exact resume: Lightning restores step, optimizer and scheduler; RNG states are ours to keep.
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Plain tensors and numbers only, so the checkpoint loads with torch.load(weights_only=True).
+        name, keys, pos, has_gauss, gauss = np.random.get_state()
         checkpoint["rng_states"] = {
-            "torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+            "torch": torch.get_rng_state(), "python": random.getstate(),
+            "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)],
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
         }  # fmt: skip
 
@@ -85,7 +88,8 @@ class ActLightningModule(L.LightningModule):
         states = checkpoint.get("rng_states")
         if states:
             torch.set_rng_state(states["torch"])
-            np.random.set_state(states["numpy"])
+            name, keys, pos, has_gauss, gauss = states["numpy"]
+            np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
             random.setstate(states["python"])
             if states.get("cuda") is not None and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(states["cuda"])

@@ -28,6 +28,20 @@ def _permute(xs: list, severity: float, rng: np.random.Generator) -> int:
     return sum(i != j for j, i in enumerate(perm))
 
 
+def _pinned(item) -> bool:
+    return bool(item.props.get("pin") or (item.role == "label" and item.props.get("form")))
+
+
+def _permute_row(items: list, severity: float, rng: np.random.Generator) -> int:
+    """Permute a row's items, leaving pinned ones (form labels) where they are."""
+    slots = [i for i, it in enumerate(items) if not _pinned(it)]
+    free = [items[i] for i in slots]
+    moved = _permute(free, severity, rng)
+    for i, it in zip(slots, free):
+        items[i] = it
+    return moved
+
+
 class Family(Perturbation):
     name = "reorder"
     order = 20
@@ -37,7 +51,7 @@ class Family(Perturbation):
         moved = 0
         for row in spec.rows():
             if row.shuffle:
-                moved += _permute(row.items, s, rng)
+                moved += _permute_row(row.items, s, rng)
         for rows in [spec.main.rows, *(p.rows for p in spec.pages), *(d.rows for d in spec.dialogs.values())]:
             slots = [i for i, r in enumerate(rows) if r.movable]
             movable = [rows[i] for i in slots]

@@ -83,8 +83,12 @@ def _item_size(item: Item, m: Metrics, form_w: int) -> tuple[int, int, bool]:
     return (m.px(item.width) if item.width else m.px(40)), m.row_h, item.width is None
 
 
-def _place_rows(rows: list[Row], x0: int, y0: int, width: int, m: Metrics, layer: str) -> tuple[list[Widget], int]:
-    """Place rows top-down from (x0, y0) within ``width``; returns the widgets and the bottom y."""
+def _place_rows(
+    rows: list[Row], x0: int, y0: int, width: int, m: Metrics, layer: str, wide: int | None = None
+) -> tuple[list[Widget], int]:
+    """Place rows top-down from (x0, y0) within ``width`` (``wide`` for wide rows); returns the widgets
+    and the bottom y."""
+    column = width
     form_w = max(
         (text_width(i.label, m.font) for r in rows for i in r.items if i.role == "label" and i.props.get("form")),
         default=0,
@@ -96,6 +100,7 @@ def _place_rows(rows: list[Row], x0: int, y0: int, width: int, m: Metrics, layer
             y += m.gap_y
         y += m.px(row.space_before)
         sizes = [_item_size(i, m, form_w) for i in row.items]
+        width = max(wide or 0, column) if row.wide else column
         indent = m.px(row.indent)
         if row.columns:
             cols = row.columns
@@ -141,7 +146,7 @@ def _place_rows(rows: list[Row], x0: int, y0: int, width: int, m: Metrics, layer
 
 
 def _widget(item: Item, rect: Rect, layer: str) -> Widget:
-    state = {k: v for k, v in item.props.items() if k not in ("form", "bold", "pool")}
+    state = {k: v for k, v in item.props.items() if k not in ("form", "pool")}
     if item.role == "list":
         state = {"items": list(item.props.get("items", [])), "top": 0, "selected": None,
                  "rows": item.props.get("rows", 4)}  # fmt: skip
@@ -254,11 +259,11 @@ def _content(spec: AppSpec, fr: Frame, m: Metrics) -> list[Widget]:
             y += m.gap_y + m.px(1)
             ends = []
             for page in spec.pages:
-                ws, end = _place_rows(page.rows, x0, y, x1 - x0, m, f"page:{page.tab.key}")
+                ws, end = _place_rows(page.rows, x0, y, x1 - x0, m, f"page:{page.tab.key}", bounds[2] - x0)
                 out += ws
                 ends.append(end)
             y = max(ends) + m.gap_y
-        main, _ = _place_rows(spec.main.rows, x0, y, x1 - x0, m, "main")
+        main, _ = _place_rows(spec.main.rows, x0, y, x1 - x0, m, "main", bounds[2] - x0)
         out += main
         if all(_inside(w.rect, bounds) for w in out):
             return out

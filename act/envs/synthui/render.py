@@ -41,6 +41,8 @@ class Renderer:
         self.draw.bitmap((int(x), int(yc - mask.height / 2 + 0.5)), mask, fill=color)
 
     def rect(self, r: Rect, fill=None, outline=None) -> None:
+        if r[2] <= r[0] or r[3] <= r[1]:
+            return
         self.draw.rectangle((r[0], r[1], r[2] - 1, r[3] - 1), fill=fill, outline=outline)
 
     # -------------------------------------------------------------------- frame

@@ -49,6 +49,7 @@ class Row:
     max_extra: int = 0
     decoy: bool = False
     space_before: float = 0.0
+    wide: bool = False  # may use the window's full width, not just the content column
 
 
 @dataclass

@@ -1,0 +1,183 @@
+"""Scripted experts: closed-loop, one semantic action per step, each labelled with its intent.
+
+An expert reads the element tree in ``info`` (never the pixels), so it recovers from whatever the
+perturbations do: it dismisses pop-ups, confirms, waits out latency and clicks again when a click
+landed off target. Its behaviour varies from seed to seed: free orders, pointer positions inside
+targets, and occasional slips (a click beside the target, a typo, a slider dragged one step off)
+that it then corrects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from act.recording.schema import Action
+
+if TYPE_CHECKING:
+    from act.envs.synthui.env import SynthUIEnv
+
+COMMON_INTENTS = ("dismiss the pop-up", "confirm the action", "wait for the screen to update", "close the menu")
+WAIT = "wait for the screen to update"
+NEXT_FIELD = "move to the next field"
+MAX_SLIPS = 2
+
+
+class Expert:
+    """The scripted expert of a synthui env: ``act(obs, info) -> Action`` in logical pixels."""
+
+    def __init__(self, env: Any, slip: float = 0.06, typo: float = 0.03):
+        self.env: SynthUIEnv = env.unwrapped
+        self.slip = slip
+        self.typo = typo
+        self.rng: np.random.Generator | None = None
+        self.memo: dict[str, Any] = {}
+        self.slips = 0
+
+    def reset(self, seed: int) -> None:
+        """Start a new episode; behaviour is a function of the episode seed."""
+        self.rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0xE7])
+        self.memo = {}
+        self.slips = 0
+
+    def act(self, obs: dict[str, Any], info: dict[str, Any]) -> Action:
+        if info["step"] == 0 or self.rng is None:
+            self.reset(info["seed"])
+        ctx = Ctx(self, info)
+        if info["pending"]:
+            return ctx.wait()
+        if info["modals"]:
+            top = info["modals"][-1]
+            if top["kind"] == "popup":
+                if ctx.choose("popup_key", (True, False), (0.2, 0.8)):
+                    return ctx.key("escape", "dismiss the pop-up")
+                buttons = [e["id"] for e in info["elements"] if e["id"].startswith("popup:") and e["role"] == "button"]
+                return ctx.click(buttons[int(ctx.rng.integers(len(buttons)))], "dismiss the pop-up")
+            if top["kind"] == "confirm":
+                return ctx.click("confirm:yes", "confirm the action")
+        return self.env.task.expert_step(ctx)
+
+
+class Ctx:
+    """What one expert step sees, with helpers that turn targets into actions."""
+
+    def __init__(self, expert: Expert, info: dict[str, Any]):
+        self.expert = expert
+        self.info = info
+        self.rng: np.random.Generator = expert.rng  # type: ignore[assignment]
+        self.ui = expert.env.ui
+        self.els = {e["id"]: e for e in info["elements"]}
+
+    # ------------------------------------------------------------------ state
+    def el(self, id: str) -> dict[str, Any] | None:
+        return self.els.get(id)
+
+    def state(self, id: str) -> dict[str, Any]:
+        return self.els[id]["state"]
+
+    def choose(self, name: str, options: Sequence[Any], p: Sequence[float] | None = None) -> Any:
+        """A choice made once per episode (an order, a route) and kept."""
+        memo = self.expert.memo
+        if name not in memo:
+            memo[name] = options[int(self.rng.choice(len(options), p=p))]
+        return memo[name]
+
+    def chance(self, p: float) -> bool:
+        return bool(self.rng.random() < p)
+
+    # ---------------------------------------------------------------- pointer
+    def point_in(self, bbox: Sequence[float]) -> tuple[float, float]:
+        """A point well inside a box: uniform over its middle 60% (the centre for tiny boxes)."""
+        x0, y0, x1, y1 = bbox
+        w, h = x1 - x0, y1 - y0
+        x = x0 + w * self.rng.uniform(0.2, 0.8) if w > 6 else (x0 + x1) / 2
+        y = y0 + h * self.rng.uniform(0.3, 0.7) if h > 6 else (y0 + y1) / 2
+        return round(float(x), 1), round(float(y), 1)
+
+    def beside(self, bbox: Sequence[float]) -> tuple[float, float] | None:
+        """A point just outside a box that hits nothing: where a slip lands."""
+        x0, y0, x1, y1 = bbox
+        w, h = self.ui.size
+        for _ in range(8):
+            d = self.rng.uniform(2, 6)
+            side = int(self.rng.integers(4))
+            if side == 0:
+                x, y = x0 - d, self.rng.uniform(y0, y1)
+            elif side == 1:
+                x, y = x1 + d, self.rng.uniform(y0, y1)
+            elif side == 2:
+                x, y = self.rng.uniform(x0, x1), y0 - d
+            else:
+                x, y = self.rng.uniform(x0, x1), y1 + d
+            if 0 <= x < w and 0 <= y < h and self.ui.hit(x, y) is None:
+                return round(float(x), 1), round(float(y), 1)
+        return None
+
+    def _slip(self) -> bool:
+        e = self.expert
+        if e.slips < MAX_SLIPS and self.chance(e.slip):
+            e.slips += 1
+            return True
+        return False
+
+    def click(self, id: str, intent: str, double: bool = False, slip: bool = True) -> Action:
+        bbox = self.els[id]["bbox"]
+        if slip and self._slip():
+            p = self.beside(bbox)
+            if p is not None:
+                return Action("click", *p, intent=intent)
+        x, y = self.point_in(bbox)
+        return Action("double_click" if double else "click", x, y, intent=intent)
+
+    def drag(self, start: tuple[float, float], end: tuple[float, float], intent: str) -> Action:
+        return Action("drag", start[0], start[1], end[0], end[1], intent=intent)
+
+    def scroll(self, id: str, dy: int, intent: str) -> Action:
+        x, y = self.point_in(self.els[id]["bbox"])
+        return Action("scroll", x, y, dx=0.0, dy=float(dy), intent=intent)
+
+    # --------------------------------------------------------------- keyboard
+    def key(self, token: str, intent: str) -> Action:
+        return Action("key", key=token, intent=intent)
+
+    def wait(self, intent: str = WAIT) -> Action:
+        return Action("wait", duration=0.5, intent=intent)
+
+    def fill(self, id: str, target: str, focus: str, type_: str, clear: str, via_tab: bool = False) -> Action | None:
+        """The next step of getting ``target`` into text field ``id``; None once it is there.
+
+        Focuses the field (a click, or Tab when ``via_tab``), clears wrong text (select-all or
+        backspaces), then types one character per step with the occasional typo, fixed next step.
+        """
+        s = self.state(id)
+        if self.info["focus"] != id:
+            if via_tab and self.info["focus"] is not None:
+                return self.key("tab", NEXT_FIELD)
+            return self.click(id, focus)
+        text = s["text"]
+        if text == target:
+            return None
+        if s["select_all"]:
+            return self._type(target[0], type_)
+        n = 0
+        while n < min(len(text), len(target)) and text[n] == target[n]:
+            n += 1
+        wrong = len(text) - n
+        if wrong:
+            if wrong >= 3 and self.choose(f"select_all:{id}", (True, False), (0.6, 0.4)):
+                return self.key("ctrl+a", clear)
+            return self.key("backspace", "fix a typo" if n and wrong <= 2 else clear)
+        return self._type(target[n], type_)
+
+    def _type(self, ch: str, intent: str) -> Action:
+        if ch.isalpha() and self.chance(self.expert.typo):
+            letters = [c for c in "abcdefghijklmnopqrstuvwxyz" if c != ch.lower()]
+            ch = letters[int(self.rng.integers(len(letters)))]
+        return self.key(ch, intent)
+
+
+def expert_for(env: Any, **kwargs: Any) -> Expert:
+    """The scripted expert for a synthui env (wrapped or not)."""
+    return Expert(env, **kwargs)

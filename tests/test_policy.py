@@ -1,0 +1,414 @@
+"""ACT policy: shapes, losses, masking, inference API, save/load and golden outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from act.data.action_space import KIND_ID, ActionSpace
+from act.policy import ACTConfig, ACTPolicy, ConvNet, ResNet18, WeightsFormatError, describe_steps
+from act.recording.schema import Action
+
+WORDS = ["click", "ok", "cancel", "the", "button", "type", "hello", "open", "file", "menu"]
+INTENTS = ["press ok", "open the file menu", "fill in the form"]
+
+
+def tiny_config(**overrides) -> ACTConfig:
+    base = dict(
+        image_size=(24, 32), convnet_channels=(8, 16), convnet_strides=(2, 2), dim_model=32, n_heads=4,
+        dim_feedforward=64, n_encoder_layers=1, n_decoder_layers=1, n_vae_encoder_layers=1, latent_dim=8,
+        chunk_size=4, n_action_steps=4, dropout=0.0, instruction_vocab=WORDS, instruction_max_len=6,
+        intent_vocab=INTENTS,
+    )  # fmt: skip
+    return ACTConfig(**{**base, **overrides})
+
+
+def make_batch(config: ACTConfig, b: int = 4, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A batch following the ChunkDataset contract, with every action kind and some padding."""
+    g = torch.Generator().manual_seed(seed)
+    k, (h, w) = config.chunk_size, config.image_size
+    n_kinds, n_keys = len(config.action_space["kinds"]), len(config.action_space["keys"])
+    instruction = torch.randint(2, len(WORDS) + 2, (b, config.instruction_max_len), generator=g)
+    lengths = torch.randint(1, config.instruction_max_len + 1, (b, 1), generator=g)
+    instruction[torch.arange(config.instruction_max_len)[None] >= lengths] = 0
+    kind = torch.randint(0, n_kinds, (b, k), generator=g)
+    kind[0, 0], kind[1, 0], kind[2, 0] = KIND_ID["key"], KIND_ID["drag"], KIND_ID["scroll"]
+    is_pad = torch.arange(k)[None] >= torch.tensor([[k], [k - 1], [2], [1]])[:b]
+    return {
+        "image": torch.randint(0, 256, (b, 3, h, w), dtype=torch.uint8, generator=g),
+        "instruction": instruction,
+        "kind": kind,
+        "point": torch.rand(b, k, 2, generator=g),
+        "point2": torch.rand(b, k, 2, generator=g),
+        "key": torch.randint(1, n_keys, (b, k), generator=g),
+        "scroll": torch.randint(-3, 4, (b, k, 2), generator=g).float(),
+        "is_pad": is_pad,
+        "intent": torch.tensor([2, 3, 4, 0])[:b],  # ids of INTENTS; 0 = unlabelled
+        "episode_index": torch.arange(b),
+        "step_index": torch.zeros(b, dtype=torch.long),
+    }
+
+
+def seeded_policy(config: ACTConfig, seed: int = 0) -> ACTPolicy:
+    torch.manual_seed(seed)
+    return ACTPolicy(config)
+
+
+# ------------------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("backbone", ["convnet", "resnet18"])
+@pytest.mark.parametrize("pointer_head", ["heatmap", "regression"])
+def test_shapes(backbone, pointer_head):
+    size = (64, 96) if backbone == "resnet18" else (24, 32)
+    config = tiny_config(backbone=backbone, pointer_head=pointer_head, image_size=size)
+    policy = seeded_policy(config)
+    batch = make_batch(config)
+    b, k, d = 4, config.chunk_size, config.dim_model
+    grid = policy.model.grid
+    assert grid == ((2, 3) if backbone == "resnet18" else (6, 8))
+
+    out = policy.model(batch["image"], batch["instruction"])
+    n_kinds, n_keys = len(policy.action_space.kinds), policy.action_space.num_keys
+    assert out["steps"].shape == (b, k, d)
+    assert out["image_memory"].shape == (b, grid[0] * grid[1], d)
+    assert out["kind_logits"].shape == (b, k, n_kinds)
+    assert out["key_logits"].shape == (b, k, n_keys)
+    assert out["scroll"].shape == (b, k, 2)
+    assert out["intent_logits"].shape == (b, len(INTENTS) + 2)
+
+    loss, terms = policy(batch)
+    assert loss.dim() == 0 and torch.isfinite(loss)
+    expected = {"loss", "loss_kind", "loss_key", "loss_scroll", "loss_point", "loss_point2", "loss_intent", "kl",
+                "acc_kind", "acc_key", "acc_point_cell", "point_err_px", "acc_intent"}  # fmt: skip
+    assert expected <= set(terms)
+    assert ("loss_point_offset" in terms) == (pointer_head == "heatmap")
+    loss.backward()
+    for name, p in policy.named_parameters():
+        if "point_head" in name or "kind_head" in name:
+            assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+    pred = policy.predict_chunk_batch(batch["image"], batch["instruction"])
+    assert pred["kind_probs"].shape == (b, k, n_kinds)
+    assert pred["key_probs"].shape == (b, k, n_keys)
+    for name in ("point", "point2", "scroll"):
+        assert pred[name].shape == (b, k, 2)
+    assert pred["point_prob"].shape == (b, k)
+    assert ((pred["point"] >= 0) & (pred["point"] <= 1)).all()
+    torch.testing.assert_close(pred["kind_probs"].sum(-1), torch.ones(b, k))
+    assert policy.training  # inference switched to eval mode and back
+
+
+@pytest.mark.parametrize("size", [(24, 32), (25, 33), (120, 160), (96, 96), (7, 9)])
+def test_feature_size_matches_the_backbones(size):
+    x = torch.zeros(1, 3, *size)
+    for net in (ConvNet((4, 4, 4), (2, 2, 1)), ConvNet((4, 4), (2, 4)), ResNet18()):
+        assert tuple(net.eval()(x).shape[-2:]) == net.feature_size(*size)
+
+
+def test_pointer_cells_roundtrip():
+    policy = seeded_policy(tiny_config(image_size=(25, 33)))  # grid 7x9, last cells partial
+    head = policy.model.point_head
+    points = torch.rand(50, 1, 2)
+    points[0, 0] = torch.tensor([1.0, 1.0])
+    points[1, 0] = torch.tensor([0.0, 0.0])
+    cell, offset = head.to_cell(points)
+    assert cell.min() >= 0 and cell.max() < 7 * 9
+    assert ((offset >= 0) & (offset <= 1)).all()
+    torch.testing.assert_close(head.from_cell(cell, offset), points)
+
+
+def test_wrong_image_size_is_a_clear_error():
+    config = tiny_config()
+    policy = seeded_policy(config)
+    with pytest.raises(ValueError, match="image_size"):
+        policy.model(torch.zeros(1, 3, 30, 40, dtype=torch.uint8), torch.zeros(1, 6, dtype=torch.long))
+
+
+# ------------------------------------------------------------------------------------- losses
+
+
+@pytest.mark.parametrize("pointer_head", ["heatmap", "regression"])
+def test_overfits_one_batch(pointer_head):
+    config = tiny_config(pointer_head=pointer_head, kl_weight=1.0)
+    policy = seeded_policy(config)
+    batch = make_batch(config)
+    opt = torch.optim.Adam(policy.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(250):
+        loss, _ = policy(batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.1 * losses[0], (losses[0], losses[-1])
+
+
+def test_padded_targets_do_not_change_the_loss():
+    config = tiny_config(dropout=0.0)
+    policy = seeded_policy(config).train()  # training mode: z is sampled from the CVAE posterior
+    batch = make_batch(config)
+    pad = batch["is_pad"]
+    assert pad.any() and (~pad).any()
+    garbage = {k: v.clone() for k, v in batch.items()}
+    garbage["kind"][pad] = 10_000  # out of range: must never be looked up
+    garbage["key"][pad] = -5
+    garbage["point"][pad] = float("nan")
+    garbage["point2"][pad] = 1e6
+    garbage["scroll"][pad] = float("inf")
+
+    def terms(b):
+        torch.manual_seed(123)  # same noise for z
+        loss, t = policy(b)
+        return loss, t
+
+    loss_a, terms_a = terms(batch)
+    loss_b, terms_b = terms(garbage)
+    assert torch.isfinite(loss_a)
+    assert loss_a.item() == loss_b.item()
+    for name in terms_a:
+        assert terms_a[name].item() == terms_b[name].item(), name
+
+    # The test can fail: changing an unpadded target does change the loss.
+    changed = {k: v.clone() for k, v in batch.items()}
+    changed["point"][~pad] = 1 - changed["point"][~pad]
+    assert terms(changed)[0].item() != loss_a.item()
+
+
+def test_vae_encoder_masks_padding_in_attention():
+    config = tiny_config()
+    policy = seeded_policy(config)
+    batch = make_batch(config)
+    pad = batch["is_pad"]
+    actions = {k: batch[k].clone() for k in ("kind", "key", "point", "point2", "scroll")}
+    mu, logvar = policy.model.encode_actions(actions, pad)
+    for name in ("point", "point2", "scroll"):
+        actions[name][pad] = 0.5
+    actions["kind"][pad] = 1
+    mu2, logvar2 = policy.model.encode_actions(actions, pad)
+    torch.testing.assert_close(mu, mu2, rtol=0, atol=1e-6)
+    torch.testing.assert_close(logvar, logvar2, rtol=0, atol=1e-6)
+    mu3, _ = policy.model.encode_actions(actions, torch.zeros_like(pad))  # unmasked: pads now matter
+    assert not torch.allclose(mu, mu3)
+
+
+def test_heads_only_train_where_they_apply():
+    """key loss only on key steps, point2 only on drags, scroll only on scrolls, intent only if labelled."""
+    config = tiny_config()
+    policy = seeded_policy(config)
+    batch = make_batch(config)
+    _, base = policy(batch)
+    no_key = {k: v.clone() for k, v in batch.items()}
+    is_key = (batch["kind"] == KIND_ID["key"]) & ~batch["is_pad"]
+    no_key["key"][~is_key] = 3  # changing key ids on non-key steps changes nothing
+    no_key["point2"][batch["kind"] != KIND_ID["drag"]] = 0.25
+    no_key["scroll"][batch["kind"] != KIND_ID["scroll"]] = 7.0
+    policy.eval()  # z = 0: the CVAE (which sees all fields) does not feed the heads
+    _, a = policy(batch)
+    _, b = policy(no_key)
+    for name in ("loss_key", "loss_point2", "loss_point2_offset", "loss_scroll", "loss_kind", "loss_point"):
+        assert a[name].item() == pytest.approx(b[name].item(), abs=1e-6), name
+    unlabelled = {**batch, "intent": torch.zeros_like(batch["intent"])}
+    assert policy(unlabelled)[1]["loss_intent"].item() == 0.0
+    assert base["loss_intent"].item() > 0.0
+
+
+def test_non_finite_loss_is_detectable():
+    config = tiny_config()
+    policy = seeded_policy(config)
+    with torch.no_grad():
+        policy.model.kind_head.weight.fill_(float("nan"))
+    loss, terms = policy(make_batch(config))
+    assert not torch.isfinite(loss)
+    assert not torch.isfinite(terms["loss_kind"])
+
+
+# ------------------------------------------------------------------------------------- inference
+
+
+def obs_for(config: ACTConfig, seed: int = 0, size: tuple[int, int] | None = None) -> dict:
+    h, w = size or config.image_size
+    screen = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    return {"screen": screen, "instruction": "Click the OK button"}
+
+
+def test_select_action_queue_calls_the_model_every_n_action_steps(monkeypatch):
+    config = tiny_config(n_action_steps=3)
+    policy = seeded_policy(config).eval()
+    calls = []
+    original = policy.predict_chunk_batch
+    monkeypatch.setattr(policy, "predict_chunk_batch", lambda *a: calls.append(1) or original(*a))
+    space = ActionSpace.from_json(config.action_space)
+    obs = obs_for(config)
+    actions = [policy.select_action(obs) for _ in range(7)]
+    assert len(calls) == 3  # steps 0, 3, 6
+    for a in actions:
+        space.check(a)
+        assert set(a) == {"kind", "point", "point2", "key", "scroll"}
+    chunk = policy.predict_chunk(obs)  # a plan of its own: one more model call, queue untouched
+    assert len(calls) == 4
+    for i in range(3):  # the queue holds the plan's first n_action_steps steps
+        assert actions[i]["kind"] == chunk["kind"][i]
+        np.testing.assert_allclose(actions[i]["point"], chunk["point"][i], rtol=1e-6)
+    policy.select_action(obs)  # step 7 still comes from the chunk planned at step 6
+    assert len(calls) == 4
+    policy.reset()
+    policy.select_action(obs)
+    assert len(calls) == 5
+
+
+def test_select_action_resizes_other_screen_sizes():
+    config = tiny_config()
+    policy = seeded_policy(config).eval()
+    action = policy.select_action(obs_for(config, size=(48, 64)))
+    ActionSpace.from_json(config.action_space).check(action)
+
+
+def test_predict_chunk_fields():
+    config = tiny_config()
+    policy = seeded_policy(config).eval()
+    p = policy.predict_chunk(obs_for(config))
+    k = config.chunk_size
+    assert p["kind"].shape == (k,) and p["key"].shape == (k,)
+    assert p["point"].shape == (k, 2) and p["point2"].shape == (k, 2) and p["scroll"].shape == (k, 2)
+    assert p["intent_probs"].shape == (len(INTENTS) + 2,)
+    assert 2 <= int(p["intent"]) < len(INTENTS) + 2
+
+
+def test_explain_reads_like_a_plan():
+    steps = [
+        Action("click", x=12, y=8),
+        Action("key", key="a"),
+        Action("key", key="b"),
+        Action("key", key="enter"),
+        Action("noop"),
+    ]
+    assert describe_steps(steps[:4]) == 'click at (12, 8), then type "ab", then press enter'
+    config = tiny_config()
+    policy = seeded_policy(config).eval()
+    obs = obs_for(config, size=(48, 64))  # coordinates come back in this screen's pixels
+    e = policy.explain(obs)
+    assert e.intent in INTENTS
+    assert len(e.steps) == config.n_action_steps
+    assert all(0 <= a.x <= 64 and 0 <= a.y <= 48 for a in e.steps)
+    text = str(e)
+    assert text.startswith(f"{e.intent}: ")
+
+
+# ------------------------------------------------------------------------------------- save / load
+
+
+def test_save_load_gives_identical_outputs(tmp_path):
+    config = tiny_config(temporal_ensemble_coeff=0.1)
+    policy = seeded_policy(config)
+    policy(make_batch(config))  # move BN running stats away from their init
+    policy.eval()
+    policy.save_pretrained(tmp_path / "p")
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == ["config.json", "model.safetensors"]
+    saved = json.loads((tmp_path / "p" / "config.json").read_text())
+    assert saved["instruction_vocab"] == WORDS and saved["intent_vocab"] == INTENTS
+    assert saved["action_space"] == config.action_space
+
+    loaded = ACTPolicy.from_pretrained(tmp_path / "p")
+    assert loaded.config == config and not loaded.training
+    batch = make_batch(config)
+    a = policy.predict_chunk_batch(batch["image"], batch["instruction"])
+    b = loaded.predict_chunk_batch(batch["image"], batch["instruction"])
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    obs = obs_for(config)
+    for _ in range(3):
+        x, y = policy.select_action(obs), loaded.select_action(obs)
+        assert x["kind"] == y["kind"] and np.array_equal(x["point"], y["point"])
+
+
+def test_refuses_pickled_weights(tmp_path):
+    config = tiny_config()
+    policy = seeded_policy(config)
+    d = policy.save_pretrained(tmp_path / "p")
+    (d / "model.safetensors").unlink()
+    torch.save(policy.state_dict(), d / "pytorch_model.bin")
+    with pytest.raises(WeightsFormatError, match="pytorch_model.bin"):
+        ACTPolicy.from_pretrained(d)
+    (d / "pytorch_model.bin").rename(d / "model.safetensors")  # a pickle under the safetensors name
+    with pytest.raises(WeightsFormatError, match="model.safetensors"):
+        ACTPolicy.from_pretrained(d)
+    (d / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all.")
+    with pytest.raises(WeightsFormatError, match="model.safetensors"):
+        ACTPolicy.from_pretrained(d)
+
+
+def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
+    with pytest.raises(ValueError, match="chunk_sise"):
+        ACTConfig.from_dict({"chunk_sise": 3})
+    with pytest.raises(ValueError, match="backbone"):
+        ACTConfig(backbone="vit")
+    with pytest.raises(ValueError, match="n_action_steps"):
+        ACTConfig(chunk_size=4, n_action_steps=5)
+    d = seeded_policy(tiny_config()).save_pretrained(tmp_path / "p")
+    data = json.loads((d / "config.json").read_text())
+    (d / "config.json").write_text(json.dumps({**data, "kl_wieght": 1.0}))
+    with pytest.raises(ValueError, match="kl_wieght"):
+        ACTPolicy.from_pretrained(d)
+
+
+def test_config_works_as_a_structured_config():
+    from omegaconf import OmegaConf
+    from omegaconf.errors import ConfigKeyError
+
+    schema = OmegaConf.structured(ACTConfig)
+    with pytest.raises(ConfigKeyError):
+        OmegaConf.merge(schema, {"chunk_sise": 3})
+    cfg = OmegaConf.to_object(OmegaConf.merge(schema, {"chunk_size": 20, "temporal_ensemble_coeff": 0.01}))
+    assert isinstance(cfg, ACTConfig) and cfg.chunk_size == 20 and cfg.image_size == (120, 160)
+    assert ACTConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+
+
+def test_lerobot_equivalent_config():
+    c = ACTConfig.lerobot_equivalent()
+    assert (c.backbone, c.dim_model, c.n_heads, c.dim_feedforward) == ("resnet18", 512, 8, 3200)
+    assert (c.n_encoder_layers, c.n_decoder_layers, c.latent_dim, c.image_size, c.chunk_size) == (
+        4, 1, 32, (96, 96), 20,
+    )  # fmt: skip
+
+
+def test_policy_import_needs_neither_lightning_nor_hydra():
+    code = (
+        "import sys, act.policy; bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('lightning', 'pytorch_lightning', 'hydra', 'omegaconf') or m.startswith('act.training')]; "
+        "assert not bad, bad"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+# ------------------------------------------------------------------------------------- golden
+
+
+def test_golden_outputs():
+    """Pins a tiny seeded model's numbers: a change here means checkpoints would behave differently."""
+    config = tiny_config()
+    policy = seeded_policy(config).eval()
+    batch = make_batch(config, seed=1)
+    with torch.no_grad():
+        out = policy.model(batch["image"], batch["instruction"])
+        loss, terms = policy(batch)
+    got = {
+        "kind_logits[0,0,:3]": out["kind_logits"][0, 0, :3].tolist(),
+        "intent_logits[1]": out["intent_logits"][1].tolist(),
+        "scroll[2,1]": out["scroll"][2, 1].tolist(),
+        "loss": loss.item(),
+        "kl": terms["kl"].item(),
+    }
+    for name, value in got.items():
+        np.testing.assert_allclose(value, GOLDEN[name], rtol=1e-4, atol=1e-5, err_msg=name)
+    assert math.isfinite(loss.item())
+
+
+GOLDEN: dict[str, list[float] | float] = {}
