@@ -103,8 +103,12 @@ def run(name: str, config: ACTConfig, args: argparse.Namespace) -> dict[str, Any
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", nargs="+", default=["default", "lerobot"], choices=["default", "lerobot"])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--configs", nargs="+", default=["default", "lerobot"], choices=["default", "lerobot"]
+    )
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--train-steps", type=int, default=10)
     parser.add_argument("--act-steps", type=int, default=100)

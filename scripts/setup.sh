@@ -15,6 +15,14 @@ if [ "${ACT_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null 2>&1 && [ "$(i
   fi
 fi
 
+# Chromium for the MiniWoB++ backend (tests marked miniwob skip without it). Root + apt only; skipped when present.
+if [ "${ACT_SKIP_APT:-0}" != 1 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] \
+   && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+  echo "[setup] installing chromium and chromium-driver (apt)"
+  { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+    || echo "[setup] could not install chromium: the miniwob tests will skip"
+fi
+
 if [ ! -x .venv/bin/python ]; then
   echo "[setup] creating .venv"
   "$PY" -m venv .venv
@@ -24,6 +32,6 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
   echo "[setup] installing torch==2.13.0"
   .venv/bin/pip install -q --disable-pip-version-check "torch==2.13.0"
 fi
-echo "[setup] installing act[dev,record]"
-.venv/bin/pip install -q --disable-pip-version-check -e ".[dev,record]" 2>&1 | grep -v "^WARNING: Location" || true
+echo "[setup] installing act[dev,record,miniwob]"
+.venv/bin/pip install -q --disable-pip-version-check -e ".[dev,record,miniwob]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import act, torch, lightning; print(f'[setup] ready: act {act.__version__}, torch {torch.__version__}, lightning {lightning.__version__}')"

@@ -2,7 +2,6 @@
 
 from act.data.action_space import FIELDS, KIND_ID, POINTER_KIND_IDS, ActionError, ActionSpace
 from act.data.build import DatasetInfo, build_dataset
-from act.data.chunks import ActDataModule, ChunkDataset, split_episodes
 from act.data.image import resize_frame
 from act.data.vocab import PAD, UNK, Vocabulary, tokenize
 
@@ -11,3 +10,12 @@ __all__ = [
     "ActDataModule", "ActionError", "ActionSpace", "ChunkDataset", "DatasetInfo",
     "build_dataset", "split_episodes", "Vocabulary", "resize_frame", "tokenize",
 ]  # fmt: skip
+
+
+def __getattr__(name: str):
+    """Load act.data.chunks (which imports Lightning) on first use, so act.policy stays Lightning-free."""
+    if name in ("ActDataModule", "ChunkDataset", "split_episodes"):
+        from act.data import chunks
+
+        return getattr(chunks, name)
+    raise AttributeError(f"module 'act.data' has no attribute {name!r}")

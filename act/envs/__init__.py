@@ -10,6 +10,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from act.envs import miniwob as _miniwob  # registers act-miniwob/<task>-v0; Selenium loads only on make
 from act.envs.perturbations import FAMILIES, format_spec, parse_spec
 from act.envs.synthui import ENV_IDS, TASKS
 
@@ -26,6 +27,8 @@ _register()
 
 def env_id(name: str) -> str:
     """'ClickButton' or 'synthui/ClickButton-v0' -> 'synthui/ClickButton-v0'."""
+    if miniwob_id := _miniwob.resolve(name):  # 'click-button', 'miniwob/click-button-v0'
+        return miniwob_id
     if "/" in name or name.endswith("-v0"):
         return name
     if name in TASKS:

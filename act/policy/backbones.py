@@ -22,7 +22,9 @@ def _ceil_div(n: int, s: int) -> int:
 class ConvNet(nn.Module):
     """A small CPU-friendly conv net: conv3x3-BN-ReLU stages, strides as configured."""
 
-    def __init__(self, channels: tuple[int, ...] = (32, 64, 128, 128), strides: tuple[int, ...] = (2, 2, 2, 1)):
+    def __init__(
+        self, channels: tuple[int, ...] = (32, 64, 128, 128), strides: tuple[int, ...] = (2, 2, 2, 1)
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 3
@@ -55,7 +57,9 @@ class BasicBlock(nn.Module):
         nn.init.zeros_(self.bn2.weight)  # each block starts as the identity: trains well from scratch
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -70,7 +74,10 @@ class ResNet18(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.stem = nn.Sequential(
-            nn.Conv2d(3, 64, 7, 2, 3, bias=False), nn.BatchNorm2d(64), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)
+            nn.Conv2d(3, 64, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(3, 2, 1),
         )
         layers, c_in = [], 64
         for c, s in ((64, 1), (128, 2), (256, 2), (512, 2)):

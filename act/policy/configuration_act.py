@@ -76,7 +76,10 @@ class ACTConfig:
         self.convnet_strides = tuple(int(v) for v in self.convnet_strides)
         self.instruction_vocab = list(self.instruction_vocab)
         self.intent_vocab = list(self.intent_vocab)
-        self.action_space = {"kinds": list(self.action_space["kinds"]), "keys": list(self.action_space["keys"])}
+        self.action_space = {
+            "kinds": list(self.action_space["kinds"]),
+            "keys": list(self.action_space["keys"]),
+        }
         if len(self.image_size) != 2 or min(self.image_size) < 1:
             raise ValueError(f"image_size: expected (H, W) > 0, got {self.image_size}")
         if self.backbone not in BACKBONES:
@@ -88,13 +91,25 @@ class ACTConfig:
         if self.dim_model % self.n_heads:
             raise ValueError(f"dim_model {self.dim_model} is not divisible by n_heads {self.n_heads}")
         if not 1 <= self.n_action_steps <= self.chunk_size:
-            raise ValueError(f"n_action_steps {self.n_action_steps} must be in [1, chunk_size={self.chunk_size}]")
+            raise ValueError(
+                f"n_action_steps {self.n_action_steps} must be in [1, chunk_size={self.chunk_size}]"
+            )
         if self.temporal_ensemble_coeff is not None and self.temporal_ensemble_coeff < 0:
-            raise ValueError(f"temporal_ensemble_coeff must be >= 0 or None, got {self.temporal_ensemble_coeff}")
+            raise ValueError(
+                f"temporal_ensemble_coeff must be >= 0 or None, got {self.temporal_ensemble_coeff}"
+            )
         if self.n_encoder_layers < 1 or self.n_decoder_layers < 1:
             raise ValueError("n_encoder_layers and n_decoder_layers must be >= 1")
         if self.use_vae and self.n_vae_encoder_layers < 1:
             raise ValueError("n_vae_encoder_layers must be >= 1 when use_vae")
+
+    def feature_grid(self) -> tuple[int, int]:
+        """(h, w) cells of the backbone's feature map: the image tokens and the pointer heatmap grid."""
+        h, w = self.image_size
+        strides = self.convnet_strides if self.backbone == "convnet" else (2, 2, 2, 2, 2)
+        for s in strides:  # every strided layer pads so that it computes ceil(n / s)
+            h, w = -(-h // s), -(-w // s)
+        return h, w
 
     @classmethod
     def lerobot_equivalent(cls, **overrides: Any) -> ACTConfig:

@@ -34,8 +34,8 @@ class TemporalEnsembler:
 
     def __init__(self, coeff: float, chunk_size: int):
         self.coeff, self.chunk_size = coeff, chunk_size
-        self.weights = ensemble_weights(coeff, chunk_size)  # (K,)
-        self.cum_weights = torch.cumsum(self.weights, 0)  # (K,)
+        w = ensemble_weights(coeff, chunk_size)  # (K,) float64, summed before the cast
+        self.weights, self.cum_weights = w.float(), torch.cumsum(w, 0).float()  # float32: MPS has no float64
         self.reset()
 
     def reset(self) -> None:
@@ -81,6 +81,6 @@ def ensemble_offline(chunks: Sequence[Chunk], coeff: float) -> list[dict[str, to
         for name in chunks[t]:
             planned = torch.stack([chunks[s][name][:, t - s] for s in sources], dim=0)  # (N, B, ...)
             wb = w.to(planned.device, planned.dtype).reshape(-1, *([1] * (planned.dim() - 1)))
-            step[name] = (planned * wb).sum(0) / w.sum().item()
+            step[name] = (planned * wb).sum(0) / float(w.sum())
         out.append(step)
     return out

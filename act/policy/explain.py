@@ -18,7 +18,7 @@ def describe_steps(actions: list[Action]) -> str:
         if typed:
             phrases.append(f"type {typed!r}" if '"' in typed else f'type "{typed}"')
             typed = ""
-        phrases.append(a.describe())
+        phrases.append("wait" if a.kind == "wait" and not a.duration else a.describe())
     if typed:
         phrases.append(f"type {typed!r}" if '"' in typed else f'type "{typed}"')
     return ", then ".join(phrases) if phrases else "do nothing"

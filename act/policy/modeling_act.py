@@ -165,7 +165,8 @@ class PointerHead(nn.Module):
             self.mlp = _mlp(dim, 2)
         cells = torch.tensor([image_size[1] / stride, image_size[0] / stride])  # cells per unit of (x, y)
         self.register_buffer("cells_per_unit", cells, persistent=False)
-        self.register_buffer("image_wh", torch.tensor([image_size[1], image_size[0]], dtype=torch.float32), False)
+        image_wh = torch.tensor([image_size[1], image_size[0]], dtype=torch.float32)
+        self.register_buffer("image_wh", image_wh, persistent=False)
 
     def to_cell(self, point: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """point (..., 2) in [0, 1] -> cell index (...) long, offset (..., 2) in [0, 1] inside it."""
@@ -201,22 +202,25 @@ class PointerHead(nn.Module):
     def losses(self, h, memory, memory_pos, target, mask, prefix: str) -> tuple[dict, dict]:
         """Masked losses and metrics against target (B, K, 2); mask (B, K) bool marks the steps that point."""
         cell_t, offset_t = self.to_cell(target)
-        losses = {}
         if self.mode == "regression":
             pred = torch.sigmoid(self.mlp(h))  # (B, K, 2)
-            losses[prefix] = _masked_mean((pred - target).abs().sum(-1), mask)
+            losses = {prefix: _masked_mean((pred - target).abs().sum(-1), mask)}
+            pred = pred.detach()
         else:
             logits = self.logits(h, memory, memory_pos)  # (B, K, C)
-            ce = F.cross_entropy(logits.transpose(1, 2), cell_t, reduction="none")  # (B, K)
-            l1 = (self.offset(h, memory, cell_t) - offset_t).abs().sum(-1)  # teacher-forced cell
-            losses[prefix], losses[f"{prefix}_offset"] = _masked_mean(ce, mask), _masked_mean(l1, mask)
-        with torch.no_grad():
-            pred, _ = self.predict(h, memory, memory_pos)
-            err = ((pred - target) * self.image_wh).norm(dim=-1)  # (B, K) in image pixels
-            metrics = {
-                f"acc_{prefix}_cell": _masked_mean((self.to_cell(pred)[0] == cell_t).float(), mask),
-                f"{prefix}_err_px": _masked_mean(err, mask),
+            l1 = (self.offset(h, memory, cell_t) - offset_t).abs().sum(-1)  # (B, K), teacher-forced cell
+            losses = {
+                prefix: _cross_entropy(logits, cell_t, mask),
+                f"{prefix}_offset": _masked_mean(l1, mask),
             }
+            with torch.no_grad():
+                cell = logits.argmax(-1)  # (B, K)
+                pred = self.from_cell(cell, self.offset(h, memory, cell))
+        err = ((pred - target) * self.image_wh).norm(dim=-1)  # (B, K) in image pixels
+        metrics = {
+            f"acc_{prefix}_cell": _masked_mean((self.to_cell(pred)[0] == cell_t).float(), mask),
+            f"{prefix}_err_px": _masked_mean(err, mask),
+        }
         return losses, metrics
 
 
@@ -224,6 +228,16 @@ def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of x over mask (0 where the mask is empty, so a batch without key steps is fine)."""
     m = mask.to(x.dtype)
     return (x * m).sum() / m.sum().clamp(min=1)
+
+
+def _cross_entropy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean cross-entropy: logits (..., n), target and mask (...)."""
+    ce = F.cross_entropy(logits.flatten(0, -2), target.flatten(), reduction="none")
+    return _masked_mean(ce.view_as(target), mask)
+
+
+def _accuracy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    return _masked_mean((logits.argmax(-1) == target).float(), mask)
 
 
 # --------------------------------------------------------------------------------------------- network
@@ -245,9 +259,12 @@ class ACT(nn.Module):
         self.backbone = build_backbone(c)
         self.grid = self.backbone.feature_size(*c.image_size)  # (h, w)
         self.image_proj = nn.Conv2d(self.backbone.out_channels, d, 1)
-        self.register_buffer("image_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255, persistent=False)
-        self.register_buffer("image_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255, persistent=False)
-        self.register_buffer("image_pos", sine_position_2d(*self.grid, d)[None], persistent=False)  # (1, C, D)
+        mean, std = torch.tensor(IMAGENET_MEAN) * 255, torch.tensor(IMAGENET_STD) * 255
+        self.register_buffer("image_mean", mean.view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("image_std", std.view(1, 3, 1, 1), persistent=False)
+        self.register_buffer(
+            "image_pos", sine_position_2d(*self.grid, d)[None], persistent=False
+        )  # (1, C, D)
         self.word_embed = nn.Embedding(num_words, d, padding_idx=0)
         self.word_pos = nn.Parameter(torch.randn(1, c.instruction_max_len, d) * 0.02)  # (1, L, D)
         self.latent_proj = nn.Linear(c.latent_dim, d)
@@ -281,7 +298,8 @@ class ACT(nn.Module):
     def encode_actions(self, actions: dict[str, torch.Tensor], is_pad: torch.Tensor):
         """CVAE posterior over the chunk: -> mu, log-var (B, latent). Padded steps are masked in attention."""
         values = torch.cat((actions["point"], actions["point2"], actions["scroll"]), -1)  # (B, K, 6)
-        steps = self.vae_kind_embed(actions["kind"]) + self.vae_key_embed(actions["key"]) + self.vae_value_proj(values)
+        kind, key = self.vae_kind_embed(actions["kind"]), self.vae_key_embed(actions["key"])
+        steps = kind + key + self.vae_value_proj(values)  # (B, K, D)
         x = torch.cat((self.vae_cls.expand(len(steps), -1, -1), steps), 1)  # (B, 1 + K, D)
         attend = torch.cat((torch.ones_like(is_pad[:, :1]), ~is_pad), 1)  # (B, 1 + K)
         cls = self.vae_encoder(x, self.vae_pos, attend[:, None, None, :])[:, 0]  # (B, D)
@@ -295,7 +313,9 @@ class ACT(nn.Module):
                 f"image is {tuple(image.shape[-2:])} (H, W); this policy takes image_size={self.config.image_size}"
             )
         if instruction.shape[1] > self.config.instruction_max_len:
-            raise ValueError(f"instruction has {instruction.shape[1]} tokens > {self.config.instruction_max_len}")
+            raise ValueError(
+                f"instruction has {instruction.shape[1]} tokens > {self.config.instruction_max_len}"
+            )
         x = (image.float() - self.image_mean) / self.image_std  # (B, 3, H, W)
         cells = self.image_proj(self.backbone(x)).flatten(2).transpose(1, 2)  # (B, C, D)
         # Drop padding columns no row uses; then a mask is needed only when rows differ in length.
@@ -366,7 +386,8 @@ class ACTPolicy(nn.Module):
         kinds = self.action_space.kinds
         self.model = ACT(config, len(kinds), self.action_space.num_keys, len(self.instruction_vocab),
                          len(self.intent_vocab))  # fmt: skip
-        self.register_buffer("pointer_kinds", torch.tensor([k in POINTER_KINDS for k in kinds]), persistent=False)
+        pointer_kinds = torch.tensor([k in POINTER_KINDS for k in kinds])
+        self.register_buffer("pointer_kinds", pointer_kinds, persistent=False)  # (kinds,) bool
         self.key_kind, self.drag_kind, self.scroll_kind = (
             kinds.index(k) if k in kinds else -1 for k in ("key", "drag", "scroll")
         )
@@ -403,22 +424,26 @@ class ACTPolicy(nn.Module):
         is_drag = valid & (kind == self.drag_kind)
         is_scroll = valid & (kind == self.scroll_kind)
 
-        ce = F.cross_entropy
         losses = {
-            "kind": _masked_mean(ce(out["kind_logits"].transpose(1, 2), kind, reduction="none"), valid),
-            "key": _masked_mean(ce(out["key_logits"].transpose(1, 2), actions["key"], reduction="none"), is_key),
+            "kind": _cross_entropy(out["kind_logits"], kind, valid),
+            "key": _cross_entropy(out["key_logits"], actions["key"], is_key),
             "scroll": _masked_mean((out["scroll"] - actions["scroll"]).abs().sum(-1), is_scroll),
         }
-        p1, m1 = self.model.point_head.losses(steps, memory, pos, actions["point"], is_pointer, "point")
-        p2, m2 = self.model.point2_head.losses(steps, memory, pos, actions["point2"], is_drag, "point2")
-        losses.update(p1, **p2)
-        metrics = {**m1, **m2}
+        metrics = {
+            "acc_kind": _accuracy(out["kind_logits"], kind, valid),
+            "acc_key": _accuracy(out["key_logits"], actions["key"], is_key),
+        }
+        for head, target, mask, name in (
+            (self.model.point_head, actions["point"], is_pointer, "point"),
+            (self.model.point2_head, actions["point2"], is_drag, "point2"),
+        ):
+            head_losses, head_metrics = head.losses(steps, memory, pos, target, mask, name)
+            losses.update(head_losses)
+            metrics.update(head_metrics)
         if "intent" in batch:
             intent = batch["intent"].long()  # (B,) 0 = no label
-            labelled = intent > 0
-            losses["intent"] = _masked_mean(ce(out["intent_logits"], intent, reduction="none"), labelled)
-            with torch.no_grad():
-                metrics["acc_intent"] = _masked_mean((out["intent_logits"].argmax(-1) == intent).float(), labelled)
+            losses["intent"] = _cross_entropy(out["intent_logits"], intent, intent > 0)
+            metrics["acc_intent"] = _accuracy(out["intent_logits"], intent, intent > 0)
         weights = {
             "kind": c.kind_weight, "key": c.key_weight, "scroll": c.scroll_weight, "intent": c.intent_weight,
             "point": c.point_weight, "point_offset": c.point_offset_weight,
@@ -430,10 +455,8 @@ class ACTPolicy(nn.Module):
             kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(-1).mean()
             loss = loss + c.kl_weight * kl
             losses["kl"] = kl
-        with torch.no_grad():
-            metrics["acc_kind"] = _masked_mean((out["kind_logits"].argmax(-1) == kind).float(), valid)
-            metrics["acc_key"] = _masked_mean((out["key_logits"].argmax(-1) == actions["key"]).float(), is_key)
-        terms = {"loss": loss.detach(), **{f"loss_{k}" if k != "kl" else k: v.detach() for k, v in losses.items()}}
+        terms = {"loss": loss.detach()}
+        terms.update({(k if k == "kl" else f"loss_{k}"): v.detach() for k, v in losses.items()})
         return loss, {**terms, **metrics}
 
     # ---- inference (no ensembling here)
@@ -475,6 +498,7 @@ class ACTPolicy(nn.Module):
         if screen.ndim != 3 or screen.shape[2] < 3:
             raise ValueError(f"obs['screen'] must be uint8 (H, W, 3), got shape {screen.shape}")
         frame = resize_frame(screen, self.config.image_size)
+        frame = frame if frame.flags.writeable else frame.copy()  # torch wants writable memory
         image = torch.from_numpy(frame).permute(2, 0, 1)[None]  # (1, 3, H, W)
         return image, self._instruction_ids(str(obs.get("instruction", "")))
 
@@ -518,7 +542,9 @@ class ACTPolicy(nn.Module):
         if not self._queue:
             p = self.predict_chunk_batch(*self._observation(obs))
             chunk = {k: p[k][0, : self.config.n_action_steps].cpu().numpy() for k in fields}
-            self._queue.extend(self._env_action({k: v[i] for k, v in chunk.items()}) for i in range(len(chunk["point"])))
+            self._queue.extend(
+                self._env_action({k: v[i] for k, v in chunk.items()}) for i in range(len(chunk["point"]))
+            )
         return self._queue.popleft()
 
     def explain(self, obs: dict[str, Any], steps: int | None = None) -> Explanation:
@@ -553,7 +579,9 @@ class ACTPolicy(nn.Module):
         d = Path(directory)
         config_path, weights = d / CONFIG_NAME, d / WEIGHTS_NAME
         if not config_path.is_file():
-            raise FileNotFoundError(f"{config_path}: no policy config here (expected save_pretrained's output)")
+            raise FileNotFoundError(
+                f"{config_path}: no policy config here (expected save_pretrained's output)"
+            )
         if not weights.is_file():
             pickles = sorted(p for p in d.iterdir() if p.suffix in PICKLE_SUFFIXES)
             if pickles:
@@ -566,7 +594,9 @@ class ACTPolicy(nn.Module):
         with weights.open("rb") as f:
             head = f.read(2)
         if head[:1] == b"\x80" or head == b"PK":
-            raise WeightsFormatError(f"{weights}: this is a pickle / torch.save file, not safetensors; refusing it")
+            raise WeightsFormatError(
+                f"{weights}: this is a pickle / torch.save file, not safetensors; refusing it"
+            )
         try:
             state = load_file(str(weights), device="cpu")
         except (SafetensorError, OSError, ValueError) as e:

@@ -19,7 +19,9 @@ class Family(Perturbation):
 
         s, rng = self.severity, self.rng
         labels = BUTTONS[int(rng.integers(len(BUTTONS)))]
-        buttons = [Item("button", f"popup:{i}", lab, props={"default": i == 0}) for i, lab in enumerate(labels)]
+        buttons = [
+            Item("button", f"popup:{i}", lab, props={"default": i == 0}) for i, lab in enumerate(labels)
+        ]
         spec.dialogs["popup"] = Panel(
             [Row([Item("label", "popup:msg", str(rng.choice(MESSAGES)))], shuffle=False, movable=False),
              Row(buttons, align="right", movable=False)],

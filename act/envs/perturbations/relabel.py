@@ -12,7 +12,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "Apply": ("Save changes", "Commit"), "Save": ("Store", "Keep"), "Open": ("Load", "Launch"),
     "Export...": ("Export as...", "Save as...", "Export file..."), "Export": ("Save", "Export now"),
     "Search": ("Find", "Go", "Look up"), "Log in": ("Sign in", "Continue", "Enter"),
-    "File": ("Document",), "Edit": ("Modify",), "View": ("Show",), "Help": ("Support",),
+    "File": ("Files",), "Edit": ("Modify",), "View": ("Show",), "Help": ("Info", "Support"), "Tools": ("Extras",),
     "Username": ("User name", "Login", "User"), "Password": ("Passcode", "Secret"),
 }  # fmt: skip
 

@@ -1,10 +1,12 @@
-"""scale: the whole UI zoomed (fonts, widgets, bars, margins), as with a display scale of 125%."""
+"""scale: the whole UI zoomed (fonts, widgets, bars, margins) by 1 + 0.5 * severity, as with a
+display scale of up to 150%, and the content re-centred the way a responsive layout does (fully at
+severity 1). Where the zoomed UI would not fit the screen, the layout zooms back out until it does."""
 
 from __future__ import annotations
 
 from act.envs.perturbations.base import Perturbation
 
-MAX_ZOOM = 0.25  # severity 1.0 zooms by 25%: the most a 160 x 120 screen fits
+MAX_ZOOM = 0.5
 
 
 class Family(Perturbation):
@@ -12,5 +14,7 @@ class Family(Perturbation):
     order = 10
 
     def edit_spec(self, spec) -> None:
-        spec.look.scale = 1.0 + MAX_ZOOM * self.severity
-        self.params = {"scale": spec.look.scale}
+        s = self.severity
+        spec.look.scale = 1.0 + MAX_ZOOM * s
+        spec.look.content_align = (0.5 * s, 0.5 * s)
+        self.params = {"scale": spec.look.scale, "align": 0.5 * s}

@@ -11,6 +11,8 @@ class Family(Perturbation):
 
     def edit_spec(self, spec) -> None:
         s, rng = self.severity, self.rng
+        if s <= 0:
+            return
         hue = float(s * rng.uniform(-0.5, 0.5))
         sat = float(1.0 + s * rng.uniform(-0.6, 0.6))
         invert = bool(rng.random() < s)

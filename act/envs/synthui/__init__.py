@@ -24,4 +24,13 @@ def intent_labels() -> list[str]:
     return list(dict.fromkeys(labels))
 
 
-__all__ = ["ENV_IDS", "TASKS", "Expert", "SynthUIEnv", "expert_for", "intent_labels", "replay_macro", "run_expert"]
+__all__ = [
+    "ENV_IDS",
+    "TASKS",
+    "Expert",
+    "SynthUIEnv",
+    "expert_for",
+    "intent_labels",
+    "replay_macro",
+    "run_expert",
+]

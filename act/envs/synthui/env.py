@@ -77,6 +77,7 @@ class SynthUIEnv(gym.Env):
         self.ui = UI(self.task.spec, (self.width, self.height))
         self.task.on_start(self.ui)
         self.steps = 0
+        self.off_target = 0  # executed pointer actions that hit nothing (slips, noise, a policy's misses)
         self.outcome: str | None = None
         self.confirm_commits = False
         self._pending_commit: Command | None = None
@@ -92,7 +93,9 @@ class SynthUIEnv(gym.Env):
             raise RuntimeError("call reset() before step()")
         if self.outcome is not None or self.steps >= self.max_steps:
             raise RuntimeError("the episode is over; call reset()")
-        act = self.space.decode({k: np.asarray(v)[None] for k, v in checked.items()}, self.width, self.height)[0]
+        act = self.space.decode(
+            {k: np.asarray(v)[None] for k, v in checked.items()}, self.width, self.height
+        )[0]
         self.steps += 1
         if act.kind not in ("noop", "wait"):
             delay = sum(p.delay(self) for p in self.perturbations)
@@ -119,6 +122,8 @@ class SynthUIEnv(gym.Env):
             act = p.perturb_action(act, self)
         ui = self.ui
         ui.commands.clear()
+        if act.kind in ("click", "double_click", "right_click", "drag") and ui.hit(act.x, act.y) is None:
+            self.off_target += 1
         if act.kind in ("click", "double_click"):
             ui.click(act.x, act.y, double=act.kind == "double_click")
         elif act.kind == "right_click":
@@ -177,12 +182,16 @@ class SynthUIEnv(gym.Env):
             "modals": [{"name": m, "kind": ui.spec.dialogs[m].kind} for m in ui.modals],
             "page": ui.page,
             "pending": len(self._queue),
+            "off_target": self.off_target,
             "perturbation": format_spec(self.perturbation),
         }
 
     def perturbation_meta(self) -> dict[str, Any]:
         """What meta.json records about this episode's perturbation."""
-        return {"spec": format_spec(self.perturbation), "families": [p.describe() for p in self.perturbations]}
+        return {
+            "spec": format_spec(self.perturbation),
+            "families": [p.describe() for p in self.perturbations],
+        }
 
     def to_env_action(self, action: Action) -> dict[str, Any]:
         """An Action in logical pixels -> the env action dict."""

@@ -19,7 +19,12 @@ from act.recording.schema import Action
 if TYPE_CHECKING:
     from act.envs.synthui.env import SynthUIEnv
 
-COMMON_INTENTS = ("dismiss the pop-up", "confirm the action", "wait for the screen to update", "close the menu")
+COMMON_INTENTS = (
+    "dismiss the pop-up",
+    "confirm the action",
+    "wait for the screen to update",
+    "close the menu",
+)
 WAIT = "wait for the screen to update"
 NEXT_FIELD = "move to the next field"
 MAX_SLIPS = 2
@@ -53,7 +58,11 @@ class Expert:
             if top["kind"] == "popup":
                 if ctx.choose("popup_key", (True, False), (0.2, 0.8)):
                     return ctx.key("escape", "dismiss the pop-up")
-                buttons = [e["id"] for e in info["elements"] if e["id"].startswith("popup:") and e["role"] == "button"]
+                buttons = [
+                    e["id"]
+                    for e in info["elements"]
+                    if e["id"].startswith("popup:") and e["role"] == "button"
+                ]
                 return ctx.click(buttons[int(ctx.rng.integers(len(buttons)))], "dismiss the pop-up")
             if top["kind"] == "confirm":
                 return ctx.click("confirm:yes", "confirm the action")
@@ -145,7 +154,9 @@ class Ctx:
     def wait(self, intent: str = WAIT) -> Action:
         return Action("wait", duration=0.5, intent=intent)
 
-    def fill(self, id: str, target: str, focus: str, type_: str, clear: str, via_tab: bool = False) -> Action | None:
+    def fill(
+        self, id: str, target: str, *, focus: str, type_: str, clear: str, via_tab: bool = False
+    ) -> Action | None:
         """The next step of getting ``target`` into text field ``id``; None once it is there.
 
         Focuses the field (a click, or Tab when ``via_tab``), clears wrong text (select-all or

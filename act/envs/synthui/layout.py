@@ -90,7 +90,12 @@ def _place_rows(
     and the bottom y."""
     column = width
     form_w = max(
-        (text_width(i.label, m.font) for r in rows for i in r.items if i.role == "label" and i.props.get("form")),
+        (
+            text_width(i.label, m.font)
+            for r in rows
+            for i in r.items
+            if i.role == "label" and i.props.get("form")
+        ),
         default=0,
     )
     out: list[Widget] = []
@@ -204,8 +209,11 @@ def _menus(spec: AppSpec, fr: Frame, m: Metrics) -> tuple[list[Widget], dict, di
         return bar, items, drops
     x = fr.menubar[0] + spec.look.menubar_lead + m.px(2)
     sw, sh = fr.screen
-    for menu in spec.menus:
-        w = text_width(menu.label, m.font) + 2 * m.pad
+    texts = [text_width(menu.label, m.font) for menu in spec.menus]
+    room = fr.menubar[2] - x - sum(texts)
+    pad = max(1, min(m.pad, room // max(2 * len(texts), 1)))  # tighter menus when long labels crowd the bar
+    for menu, tw in zip(spec.menus, texts):
+        w = tw + 2 * pad
         title = Widget("menu", menu.key, menu.label, (x, fr.menubar[1], x + w, fr.menubar[3]), "menubar",
                        {"expanded": False}, menu.decoy)  # fmt: skip
         bar.append(title)
@@ -220,8 +228,15 @@ def _menus(spec: AppSpec, fr: Frame, m: Metrics) -> tuple[list[Widget], dict, di
             menu.items.remove(next(i for i in reversed(menu.items) if i.decoy))
         drops[menu.key] = rect
         items[menu.key] = [
-            Widget("menuitem", i.key, i.label, (dx0 + 1, top + 1 + k * m.item_h, dx0 + dw - 1, top + 1 + (k + 1) * m.item_h),
-                   f"menu:{menu.key}", {}, i.decoy)  # fmt: skip
+            Widget(
+                "menuitem",
+                i.key,
+                i.label,
+                (dx0 + 1, top + 1 + k * m.item_h, dx0 + dw - 1, top + 1 + (k + 1) * m.item_h),
+                f"menu:{menu.key}",
+                {},
+                i.decoy,
+            )  # fmt: skip
             for k, i in enumerate(menu.items)
         ]
     return bar, items, drops
@@ -235,9 +250,8 @@ def _toolbar(spec: AppSpec, fr: Frame, m: Metrics) -> list[Widget]:
     size = m.icon + m.px(2)
     y = fr.toolbar[1] + (fr.toolbar[3] - fr.toolbar[1] - size) // 2
     for item in spec.toolbar:
-        if x + size > fr.window[2] - m.margin:
-            if item.decoy:
-                continue
+        if x + size > fr.window[2] - m.margin and item.decoy:
+            continue
         out.append(Widget("icon", item.key, item.label, (x, y, x + size, y + size), "toolbar",
                           {"glyph": item.props.get("glyph", "new")}, item.decoy))  # fmt: skip
         x += size + m.px(3)
@@ -266,16 +280,41 @@ def _content(spec: AppSpec, fr: Frame, m: Metrics) -> list[Widget]:
         main, _ = _place_rows(spec.main.rows, x0, y, x1 - x0, m, "main", bounds[2] - x0)
         out += main
         if all(_inside(w.rect, bounds) for w in out):
+            return _align(out, bounds, spec.look.content_align)
+        if not any(_drop_decoy(rows) for rows in [spec.main.rows, *(p.rows for p in spec.pages)]):
             return out
-        all_rows = [r for p in spec.pages for r in p.rows] + spec.main.rows
-        if not _drop_decoy(all_rows):
-            return out
+
+
+def _align(widgets: list[Widget], bounds: Rect, align: tuple[float, float]) -> list[Widget]:
+    """Move the content block a fraction ``align`` of the way into its free space (0 = top left)."""
+    if not widgets or align == (0.0, 0.0):
+        return widgets
+    dx = int(align[0] * (bounds[2] - max(w.rect[2] for w in widgets)))
+    dy = int(align[1] * (bounds[3] - max(w.rect[3] for w in widgets)))
+    for w in widgets:
+        r = w.rect
+        w.rect = (r[0] + dx, r[1] + dy, r[2] + dx, r[3] + dy)
+    return widgets
 
 
 def _dialog(name: str, panel: Panel, fr: Frame, m: Metrics) -> Dialog:
     sw, sh = fr.screen
+    form_w = max(
+        (
+            text_width(i.label, m.font)
+            for r in panel.rows
+            for i in r.items
+            if i.role == "label" and i.props.get("form")
+        ),
+        default=0,
+    )
     while True:
-        dw = min(m.px(panel.width) + 2 * m.margin, sw - 2)
+        rows = [sum(_item_size(i, m, form_w)[0] for i in r.items) + m.gap_x * (len(r.items) - 1)
+                for r in panel.rows if r.items and not r.columns]  # fmt: skip
+        natural = max(
+            [w for w in rows if w <= sw - 2 - 2 * m.margin], default=0
+        )  # rows meant to wrap excluded
+        dw = min(max(m.px(panel.width), natural) + 2 * m.margin, sw - 2)
         inner = dw - 2 * m.margin
         ws, bottom = _place_rows(panel.rows, 0, 0, inner, m, f"dialog:{name}")
         dh = m.dialog_title_h + 2 * m.margin + bottom
@@ -295,11 +334,33 @@ def _dialog(name: str, panel: Panel, fr: Frame, m: Metrics) -> Dialog:
     return Dialog(name, panel, rect, ws)
 
 
+def _fits(lay: Layout) -> bool:
+    """Every widget inside its window, dropdown or dialog, and those inside the screen."""
+    screen = (0, 0, *lay.frame.screen)
+    if not all(_inside(w.rect, lay.frame.window) for w in lay.widgets):
+        return False
+    if not all(_inside(r, screen) for r in lay.dropdowns.values()):
+        return False
+    return all(
+        _inside(d.rect, screen) and all(_inside(w.rect, d.rect) for w in d.widgets)
+        for d in lay.dialogs.values()
+    )
+
+
 def layout(spec: AppSpec, size: tuple[int, int]) -> Layout:
-    """Place every widget of ``spec`` on a screen of ``size`` = (width, height)."""
-    m = Metrics(spec.look.scale)
-    fr = _frame(spec, size, m)
-    bar, menu_items, drops = _menus(spec, fr, m)
-    widgets = bar + _toolbar(spec, fr, m) + _content(spec, fr, m)
-    dialogs = {name: _dialog(name, panel, fr, m) for name, panel in spec.dialogs.items()}
-    return Layout(fr, m, widgets, menu_items, drops, dialogs)
+    """Place every widget of ``spec`` on a screen of ``size`` = (width, height).
+
+    Like a responsive UI, the layout zooms out (down to 70% of the look's scale) when the content
+    would not fit, as happens when several families at full severity combine.
+    """
+    scale = spec.look.scale
+    while True:
+        m = Metrics(scale)
+        fr = _frame(spec, size, m)
+        bar, menu_items, drops = _menus(spec, fr, m)
+        widgets = bar + _toolbar(spec, fr, m) + _content(spec, fr, m)
+        dialogs = {name: _dialog(name, panel, fr, m) for name, panel in spec.dialogs.items()}
+        lay = Layout(fr, m, widgets, menu_items, drops, dialogs)
+        if _fits(lay) or scale < 0.7 * spec.look.scale:
+            return lay
+        scale *= 0.95

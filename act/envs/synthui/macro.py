@@ -38,7 +38,9 @@ def run_expert(
             return Rollout(bool(info["success"]), len(actions), actions, info)
 
 
-def replay_macro(env: Any, actions: Sequence[Action] | Episode | str | Path, seed: int | None = None) -> Rollout:
+def replay_macro(
+    env: Any, actions: Sequence[Action] | Episode | str | Path, seed: int | None = None
+) -> Rollout:
     """Replay actions by their recorded coordinates and keys, one per step, never looking at the screen.
 
     ``actions``: Actions, an Episode or an episode directory (its seed is read from meta.json's

@@ -31,7 +31,9 @@ class Renderer:
         return self._array.copy()
 
     # ------------------------------------------------------------------ helpers
-    def text(self, x: float, yc: float, text: str, color, bold: bool = False, clip: float | None = None) -> None:
+    def text(
+        self, x: float, yc: float, text: str, color, bold: bool = False, clip: float | None = None
+    ) -> None:
         """Draw ``text`` with its left edge at x, vertically centred on yc; keep the tail if clipped."""
         if not text:
             return
@@ -65,7 +67,9 @@ class Renderer:
                 self.rect((x0 + 2, y0 + 2, x0 + 2 + s, y0 + 2 + s), fill=pal.accent)
         if fr.toolbar:
             self.rect(fr.toolbar, fill=pal.bar)
-            self.draw.line((fr.toolbar[0], fr.toolbar[3] - 1, fr.toolbar[2] - 1, fr.toolbar[3] - 1), fill=pal.border)
+            self.draw.line(
+                (fr.toolbar[0], fr.toolbar[3] - 1, fr.toolbar[2] - 1, fr.toolbar[3] - 1), fill=pal.border
+            )
         if fr.sidebar:
             x0, y0, x1, y1 = fr.sidebar
             self.rect(fr.sidebar, fill=pal.sidebar)
@@ -84,7 +88,9 @@ class Renderer:
         if ui.open_menu:
             self.rect(ui.layout.dropdowns[ui.open_menu], fill=pal.field, outline=pal.border)
             for w in ui.layout.menus[ui.open_menu]:
-                self.text(w.rect[0] + self.m.pad + self.m.px(3), (w.rect[1] + w.rect[3]) / 2, w.name, pal.text)
+                self.text(
+                    w.rect[0] + self.m.pad + self.m.px(3), (w.rect[1] + w.rect[3]) / 2, w.name, pal.text
+                )
         for name in ui.modals:
             self._dialog(name)
 
@@ -104,7 +110,9 @@ class Renderer:
         x0, y0, x1, y1 = d.rect
         self.rect((x0 + 2, y0 + 2, x1 + 2, y1 + 2), fill=pal.shadow)
         self.rect(d.rect, fill=pal.window, outline=pal.border)
-        self._title_bar((x0, y0, x1, y0 + self.m.dialog_title_h), d.panel.title, active=name == self.ui.top_modal)
+        self._title_bar(
+            (x0, y0, x1, y0 + self.m.dialog_title_h), d.panel.title, active=name == self.ui.top_modal
+        )
         for w in d.widgets:
             self._widget(w)
 
@@ -123,7 +131,11 @@ class Renderer:
             self.text((x0 + x1 - mask_w) / 2, yc, w.name, pal.text)
         elif role == "tab":
             sel = w.state.get("selected")
-            self.rect((x0, y0, x1, y1 + (1 if sel else 0)), fill=pal.window if sel else pal.button, outline=pal.border)
+            self.rect(
+                (x0, y0, x1, y1 + (1 if sel else 0)),
+                fill=pal.window if sel else pal.button,
+                outline=pal.border,
+            )
             if sel:
                 self.draw.line((x0 + 1, y1, x1 - 2, y1), fill=pal.window)
             mask_w = text_mask(w.name, m.font).width
@@ -155,7 +167,12 @@ class Renderer:
         elif role == "menu":
             if w.state.get("expanded"):
                 self.rect(w.rect, fill=pal.accent)
-            self.text(x0 + m.pad, yc, w.name, pal.accent_text if w.state.get("expanded") else pal.text)
+            self.text(
+                (x0 + x1 - text_mask(w.name, m.font).width) / 2,
+                yc,
+                w.name,
+                pal.accent_text if w.state.get("expanded") else pal.text,
+            )
 
     def _textbox(self, w: Widget) -> None:
         pal, m, s = self.pal, self.m, w.state

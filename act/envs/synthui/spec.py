@@ -18,7 +18,19 @@ ROLES = (
     "label", "button", "textbox", "checkbox", "radio", "slider", "list", "icon", "tab",
     "menu", "menuitem", "listitem", "dialog", "window", "banner",
 )  # fmt: skip
-INTERACTIVE = ("button", "textbox", "checkbox", "radio", "slider", "list", "icon", "tab", "menu", "menuitem", "listitem")
+INTERACTIVE = (
+    "button",
+    "textbox",
+    "checkbox",
+    "radio",
+    "slider",
+    "list",
+    "icon",
+    "tab",
+    "menu",
+    "menuitem",
+    "listitem",
+)
 
 
 @dataclass
@@ -96,6 +108,7 @@ class Look:
     banner_text: str = ""
     sidebar: int = 0  # px of a side panel left of the content
     menubar_lead: int = 0  # px of an app icon before the first menu
+    content_align: tuple[float, float] = (0.0, 0.0)  # where the content block sits in its free space
 
 
 @dataclass

@@ -37,7 +37,9 @@ class ClickButton(Task):
             rows.append(Row([Item("label", "msg", msg)], movable=False))
         rows.append(Row(items, align=pick(rng, ("left", "center", "right")), indent=float(rng.uniform(0, 16)),
                         pool=pool, max_extra=3, space_before=float(rng.uniform(0, 8))))  # fmt: skip
-        decoy = Row([Item("label", "ad", pick(rng, ("Try Pro for free!", "Tip: press F1")), props={"muted": True})])
+        decoy = Row(
+            [Item("label", "ad", pick(rng, ("Try Pro for free!", "Tip: press F1")), props={"muted": True})]
+        )
         spec = AppSpec(pick(rng, TITLES), Panel(rows, pool=[decoy]))
         return spec, pick(rng, TEMPLATES).format(x=self.target[4:])
 

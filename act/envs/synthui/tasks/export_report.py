@@ -8,21 +8,40 @@ from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, pick
 from act.envs.synthui.tasks.menu_item import DOCS, menus
 
 FORMATS = ("PDF", "CSV", "HTML", "TXT")
-STEMS = ("q3_sales", "summary", "draft", "budget", "notes", "report_jan", "kpi", "minutes", "forecast", "plan")
+STEMS = (
+    "q3_sales",
+    "summary",
+    "draft",
+    "budget",
+    "notes",
+    "report_jan",
+    "kpi",
+    "minutes",
+    "forecast",
+    "plan",
+)
 PREFILLED = ("report", "untitled", "Q3 report", "export1")
 TEMPLATES = ("Export the report as {f} named {n}.", "Save the report as a {f} file called {n}.",
              "Export the report to {n} in {f} format.", "Use File > Export... to save the report as {n} ({f}).",
              "Export this report with the file name {n} as {f}.")  # fmt: skip
 EXPORT = "menu:File/Export..."
-OPEN_MENU, CHOOSE, TOOL = "open the File menu", "choose the menu item", "open the export dialog from the toolbar"
-NAME_I = ("click the file name field", "clear the file name field", "type the file name")
+OPEN_MENU, CHOOSE, TOOL = (
+    "open the File menu",
+    "choose the menu item",
+    "open the export dialog from the toolbar",
+)
+NAME_I = {
+    "focus": "click the file name field",
+    "type_": "type the file name",
+    "clear": "clear the file name field",
+}
 FORMAT, CONFIRM = "choose the format", "confirm the export"
 
 
 class ExportReport(Task):
     name = "ExportReport"
     max_steps = 100
-    intents = (OPEN_MENU, CHOOSE, TOOL, *NAME_I, FORMAT, CONFIRM, "fix a typo")
+    intents = (OPEN_MENU, CHOOSE, TOOL, *NAME_I.values(), FORMAT, CONFIRM, "fix a typo")
 
     def build(self, rng):
         from act.envs.synthui.tasks.menu_item import document
@@ -36,7 +55,9 @@ class ExportReport(Task):
         if not any(i.key == "tool:export" for i in spec.toolbar):
             spec.toolbar.append(Item("icon", "tool:export", "Export", props={"glyph": "export"}))
         initial = pick(rng, FORMATS)
-        radios = [Item("radio", f"fmt:{f}", f, props={"group": "fmt", "checked": f == initial}) for f in FORMATS]
+        radios = [
+            Item("radio", f"fmt:{f}", f, props={"group": "fmt", "checked": f == initial}) for f in FORMATS
+        ]
         pool = [Item("radio", f"fmt:{f}", f, props={"group": "fmt"}) for f in ("XLSX", "JSON")]
         spec.dialogs["export"] = Panel(
             [Row([Item("label", "lbl:name", "Name:", props={"form": True}),
@@ -79,7 +100,7 @@ class ExportReport(Task):
         if not fmt_done and (name_done or not name_first):
             return ctx.click(f"fmt:{self.format}", FORMAT)
         if not name_done:
-            return ctx.fill("export:name", self.file, *NAME_I)
+            return ctx.fill("export:name", self.file, **NAME_I)
         if ctx.choose("confirm", ("enter", "button")) == "enter" and ctx.info["focus"] == "export:name":
             return ctx.key("enter", CONFIRM)
         return ctx.click("export:ok", CONFIRM)

@@ -12,15 +12,27 @@ HEADERS = ("Sign in to continue", "Welcome back", "Members area")
 TEMPLATES = ("Log in as {u} with password {p}.", "Sign in with username {u} and password {p}.",
              'Log in. Username: "{u}", password: "{p}".', "Use {u} / {p} to log in.",
              "Enter the username {u} and the password {p}, then log in.")  # fmt: skip
-USER_I = ("click the username field", "clear the username field", "type the username")
-PASS_I = ("click the password field", "clear the password field", "type the password")
+USER_I = {
+    "focus": "click the username field",
+    "type_": "type the username",
+    "clear": "clear the username field",
+}
+PASS_I = {
+    "focus": "click the password field",
+    "type_": "type the password",
+    "clear": "clear the password field",
+}
 SUBMIT = "submit the login form"
 
 
 def username(rng) -> str:
     name = pick(rng, NAMES)
     r = rng.random()
-    return name + str(int(rng.integers(10, 100))) if r < 0.5 else (name + "_" + pick(rng, "kmxq") if r < 0.7 else name)
+    return (
+        name + str(int(rng.integers(10, 100)))
+        if r < 0.5
+        else (name + "_" + pick(rng, "kmxq") if r < 0.7 else name)
+    )
 
 
 def password(rng) -> str:
@@ -34,7 +46,7 @@ def password(rng) -> str:
 class Login(Task):
     name = "Login"
     max_steps = 100
-    intents = (*USER_I, *PASS_I, SUBMIT, "fix a typo", "move to the next field")
+    intents = (*USER_I.values(), *PASS_I.values(), SUBMIT, "fix a typo", "move to the next field")
 
     def build(self, rng):
         self.user, self.password = username(rng), password(rng)
@@ -47,7 +59,9 @@ class Login(Task):
         ]  # fmt: skip
         extra = pick(rng, ("header", "remember", None))
         if extra == "header":
-            rows.insert(0, Row([Item("label", "header", pick(rng, HEADERS), props={"bold": True})], movable=False))
+            rows.insert(
+                0, Row([Item("label", "header", pick(rng, HEADERS), props={"bold": True})], movable=False)
+            )
         elif extra == "remember":
             rows.append(Row([Item("checkbox", "remember", "Remember me")]))
         buttons = [Item("button", "login", "Log in", props={"default": True})]
@@ -60,11 +74,16 @@ class Login(Task):
         return spec, pick(rng, TEMPLATES).format(u=self.user, p=self.password)
 
     def is_commit(self, cmd):
-        return (cmd.kind == "submit" and cmd.key in ("user", "pass")) or (cmd.kind == "button" and cmd.key == "login")
+        return (cmd.kind == "submit" and cmd.key in ("user", "pass")) or (
+            cmd.kind == "button" and cmd.key == "login"
+        )
 
     def on_command(self, cmd, ui):
         if self.is_commit(cmd):
-            ok = ui.widget("user").state["text"] == self.user and ui.widget("pass").state["text"] == self.password
+            ok = (
+                ui.widget("user").state["text"] == self.user
+                and ui.widget("pass").state["text"] == self.password
+            )
             return SUCCESS if ok else FAILURE
         if cmd.kind == "button" and cmd.key == "cancel":
             for key in ("user", "pass"):
@@ -80,7 +99,7 @@ class Login(Task):
         for key in order:
             target, labels = (self.user, USER_I) if key == "user" else (self.password, PASS_I)
             if ctx.state(key)["text"] != target:
-                return ctx.fill(key, target, *labels, via_tab=tab)
+                return ctx.fill(key, target, **labels, via_tab=tab)
         if ctx.choose("submit", ("enter", "button")) == "enter" and ctx.info["focus"] in ("user", "pass"):
             return ctx.key("enter", SUBMIT)
         return ctx.click("login", SUBMIT)

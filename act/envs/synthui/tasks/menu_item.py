@@ -42,11 +42,12 @@ def menus(rng, must: tuple[str, str] | None = None) -> list[Menu]:
     for name in [n for n in MENUS if n in names]:
         pool = MENUS[name]
         keep = set(sample(rng, pool, min(len(pool), int(rng.integers(4, 6)))))
-        if must and must[0] == name:
-            if must[1] not in keep:
-                keep.discard(next(iter(sorted(keep))))
-                keep.add(must[1])
-        items = [Item("menuitem", f"menu:{name}/{x}", x, synonyms=SYNONYMS.get(x, ())) for x in pool if x in keep]
+        if must and must[0] == name and must[1] not in keep:
+            keep.discard(next(iter(sorted(keep))))
+            keep.add(must[1])
+        items = [
+            Item("menuitem", f"menu:{name}/{x}", x, synonyms=SYNONYMS.get(x, ())) for x in pool if x in keep
+        ]
         extra = [Item("menuitem", f"menu:{name}/{x}", x) for x in EXTRA]
         out.append(Menu(f"menu:{name}", name, items, pool=extra))
     return out
@@ -56,7 +57,9 @@ def document(rng, title: str) -> AppSpec:
     """A document window: a bold title and a few muted lines, with a toolbar."""
     rows = [Row([Item("label", "doc:title", title, props={"bold": True})], movable=False)]
     for k, line in enumerate(sample(rng, LINES, int(rng.integers(1, 4)))):
-        rows.append(Row([Item("label", f"doc:line{k}", line, props={"muted": True})], movable=False, decoy=True))
+        rows.append(
+            Row([Item("label", f"doc:line{k}", line, props={"muted": True})], movable=False, decoy=True)
+        )
     tools = [Item("icon", f"tool:{g}", name, props={"glyph": g}) for g, name in TOOLBAR]
     return AppSpec(title, Panel(rows), toolbar=tools[: int(rng.integers(3, 6))],
                    toolbar_pool=[Item("icon", "tool:trash", "Delete", props={"glyph": "trash"}),
@@ -92,5 +95,7 @@ class MenuItem(Task):
             others = [m for m in ctx.els if m.startswith("menu:") and "/" not in m and m != self.menu]
             if others and not ctx.expert.memo.get("wrong_done"):
                 ctx.expert.memo["wrong_done"] = True
-                return ctx.click(others[int(ctx.rng.integers(len(others)))], f"open the {self.menu_name} menu")
+                return ctx.click(
+                    others[int(ctx.rng.integers(len(others)))], f"open the {self.menu_name} menu"
+                )
         return ctx.click(self.menu, f"open the {self.menu_name} menu")

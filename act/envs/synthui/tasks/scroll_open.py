@@ -39,7 +39,9 @@ class ScrollOpen(Task):
         lst = Item("list", "files", props={"items": names, "rows": rows, "pool": pool})
         buttons = Row([Item("button", "open", "Open", props={"default": True}), Item("button", "cancel", "Cancel")],
                       align=pick(rng, ("left", "right")))  # fmt: skip
-        spec = AppSpec(pick(rng, ("Open file", "Files", "Documents", "Browse")), Panel([Row([lst], wide=True), buttons]))
+        spec = AppSpec(
+            pick(rng, ("Open file", "Files", "Documents", "Browse")), Panel([Row([lst], wide=True), buttons])
+        )
         if with_menus:
             spec.menus = menus(rng)
         return spec, pick(rng, TEMPLATES).format(x=self.target)

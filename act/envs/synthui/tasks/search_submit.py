@@ -7,13 +7,30 @@ from act.envs.synthui.spec import AppSpec, Item, Panel, Row
 from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, pick
 from act.envs.synthui.tasks.menu_item import menus
 
-ADJECTIVES = ("red", "blue", "green", "black", "white", "small", "large", "wooden", "leather", "cotton", "steel")
+ADJECTIVES = (
+    "red",
+    "blue",
+    "green",
+    "black",
+    "white",
+    "small",
+    "large",
+    "wooden",
+    "leather",
+    "cotton",
+    "steel",
+)
 NOUNS = ("shoes", "chair", "cable", "mug", "jacket", "lamp", "mat", "bike", "kettle", "case", "desk", "bag",
          "watch", "hat", "scarf", "table", "sofa", "pen", "clock", "tent")  # fmt: skip
 HEADERS = ("Find products", "Search the catalog", "Store search", "Library")
 TEMPLATES = ('Search for "{q}".', "Find {q}.", "Look up {q} using the search box.", "Search the catalog for {q}.",
              'Type "{q}" into the search field and submit.', "Search {q}.")  # fmt: skip
-FOCUS, CLEAR, TYPE, SUBMIT = "click the search field", "clear the search field", "type the search query", "submit the search"
+FOCUS, CLEAR, TYPE, SUBMIT = (
+    "click the search field",
+    "clear the search field",
+    "type the search query",
+    "submit the search",
+)
 
 
 def query(rng) -> str:
@@ -29,7 +46,9 @@ class SearchSubmit(Task):
     def build(self, rng):
         self.query = query(rng)
         old = query(rng) if rng.random() < 0.35 else ""
-        field = Item("textbox", "search", props={"placeholder": "Search...", "text": old if old != self.query else ""})
+        field = Item(
+            "textbox", "search", props={"placeholder": "Search...", "text": old if old != self.query else ""}
+        )
         button = Item("button", "search:go", "Search")
         rows = [Row([field, button], wide=True, pool=[Item("button", "search:clear", "Clear"),
                                                       Item("button", "search:adv", "Advanced")], max_extra=1)]  # fmt: skip
@@ -37,7 +56,9 @@ class SearchSubmit(Task):
         rng.shuffle(extras)
         extras = extras[: int(rng.integers(0, 3))]
         if "header" in extras:
-            rows.insert(0, Row([Item("label", "header", pick(rng, HEADERS), props={"bold": True})], movable=False))
+            rows.insert(
+                0, Row([Item("label", "header", pick(rng, HEADERS), props={"bold": True})], movable=False)
+            )
         if "filters" in extras:
             rows.append(Row([Item("checkbox", "f:stock", "In stock"), Item("checkbox", "f:sale", "On sale")]))
         if "recent" in extras and "filters" not in extras:
@@ -50,7 +71,9 @@ class SearchSubmit(Task):
         return spec, pick(rng, TEMPLATES).format(q=self.query)
 
     def is_commit(self, cmd):
-        return (cmd.kind == "submit" and cmd.key == "search") or (cmd.kind == "button" and cmd.key == "search:go")
+        return (cmd.kind == "submit" and cmd.key == "search") or (
+            cmd.kind == "button" and cmd.key == "search:go"
+        )
 
     def on_command(self, cmd, ui):
         if self.is_commit(cmd):
@@ -61,7 +84,7 @@ class SearchSubmit(Task):
     def expert_step(self, ctx):
         if (a := close_menu(ctx)) is not None:
             return a
-        if (a := ctx.fill("search", self.query, FOCUS, TYPE, CLEAR)) is not None:
+        if (a := ctx.fill("search", self.query, focus=FOCUS, type_=TYPE, clear=CLEAR)) is not None:
             return a
         if ctx.choose("submit", ("enter", "button")) == "enter":
             return ctx.key("enter", SUBMIT)

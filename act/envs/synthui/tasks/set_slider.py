@@ -74,7 +74,11 @@ class SetSlider(Task):
             ctx.expert.slips += 1
             value += s["step"] if value < s["max"] else -s["step"]
         ctx.expert.memo["moved"] = True
-        x = tx0 + (value - s["min"]) / (s["max"] - s["min"]) * (tx1 - tx0) + ctx.rng.uniform(-0.25, 0.25) * per
+        x = (
+            tx0
+            + (value - s["min"]) / (s["max"] - s["min"]) * (tx1 - tx0)
+            + ctx.rng.uniform(-0.25, 0.25) * per
+        )
         y = yc + ctx.rng.uniform(-2, 2)
         if ctx.choose("method", ("drag", "click"), (0.8, 0.2)) == "click" and not fixing:
             thumb = s["thumb"]

@@ -46,7 +46,11 @@ class TickCheckboxes(Task):
                 page_boxes = boxes[4 * t : 4 * t + 4]
                 for b in page_boxes:
                     self.tab_of[b.key] = f"tab:{name}"
-                spec.pages.append(Page(Item("tab", f"tab:{name}", name), [Row(page_boxes, columns=2, pool=pool, max_extra=2)]))
+                spec.pages.append(
+                    Page(
+                        Item("tab", f"tab:{name}", name), [Row(page_boxes, columns=2, pool=pool, max_extra=2)]
+                    )
+                )
         else:
             spec.main.rows.insert(0, Row(boxes, columns=2, pool=pool, max_extra=2))
         shown = [b.label for b in boxes if b.key in self.targets]
@@ -57,7 +61,9 @@ class TickCheckboxes(Task):
 
     def on_command(self, cmd, ui):
         if self.is_commit(cmd):
-            ok = all(ui.widget(k).state["checked"] == (v or k in self.targets) for k, v in self.initial.items())
+            ok = all(
+                ui.widget(k).state["checked"] == (v or k in self.targets) for k, v in self.initial.items()
+            )
             return SUCCESS if ok else FAILURE
         if cmd.kind == "button" and cmd.key == "cancel":
             for k, v in self.initial.items():

@@ -1,0 +1,38 @@
+"""`act-eval`: evaluate a policy and baselines on a robustness suite (a thin Hydra app)."""
+
+from __future__ import annotations
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from act.eval import PolicySpec, Suite, evaluate, format_summary
+
+
+def policy_specs(cfg: DictConfig) -> list[PolicySpec]:
+    """The policies an eval config names, in table order: ACT, ACT+ensemble, BC, others, baselines."""
+    specs = []
+    if cfg.policy:
+        specs.append(PolicySpec(cfg.name, "act", str(cfg.policy), ensemble=-1.0))
+        if cfg.ensemble is not None:
+            specs.append(PolicySpec(f"{cfg.name}+ens{cfg.ensemble:g}", "act", str(cfg.policy), ensemble=float(cfg.ensemble)))
+    if cfg.bc:
+        specs.append(PolicySpec("bc", "act", str(cfg.bc)))
+    for name, path in (cfg.policies or {}).items():
+        specs.append(PolicySpec(str(name), "act", str(path)))
+    for b in cfg.baselines or []:
+        specs.append(PolicySpec(str(b), str(b)))
+    if not specs:
+        raise SystemExit("act-eval: nothing to evaluate: set policy=DIR and/or baselines=[macro,random]")
+    return specs
+
+
+@hydra.main(config_path="../configs", config_name="eval", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    suite = Suite(**OmegaConf.to_container(cfg.suite, resolve=True))
+    results = evaluate(policy_specs(cfg), suite, num_workers=cfg.num_workers, gif_failures=cfg.gif_failures,
+                       out_dir=cfg.out_dir)  # fmt: skip
+    print(format_summary(results, cfg.out_dir))
+
+
+if __name__ == "__main__":
+    main()

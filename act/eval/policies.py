@@ -1,0 +1,172 @@
+"""Everything an evaluation can run behind one interface: ``reset()``, ``select_action(obs)``.
+
+An optional ``begin_episode(env_id, seed, perturbation)`` tells a policy which episode starts (the
+macro needs the seed to know which demonstration to replay). ``PolicySpec`` is the picklable recipe
+that worker processes load a policy from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+KINDS = ("act", "macro", "random", "expert")
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """``kind``: act (a save_pretrained dir at ``path``), macro, random or expert.
+
+    For act: ``ensemble`` sets temporal_ensemble_coeff (None keeps the saved setting, a negative
+    value turns ensembling off), ``n_action_steps`` overrides open-loop steps per chunk.
+    """
+
+    name: str
+    kind: str = "act"
+    path: str | None = None
+    ensemble: float | None = None
+    n_action_steps: int | None = None
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"policy {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+        if self.kind == "act" and not self.path:
+            raise ValueError(f"policy {self.name!r}: an act policy needs a path (a save_pretrained dir)")
+
+
+def load_policy(spec: PolicySpec) -> Any:
+    """Build the policy a spec describes (on the CPU, in eval mode)."""
+    if spec.kind == "random":
+        return RandomPolicy(**spec.options)
+    if spec.kind == "macro":
+        return MacroPolicy(**spec.options)
+    if spec.kind == "expert":
+        return ExpertPolicy(**spec.options)
+    import torch
+
+    from act.policy import ACTPolicy
+
+    policy = ACTPolicy.from_pretrained(spec.path, device="cpu")
+    if spec.ensemble is not None:
+        policy.config.temporal_ensemble_coeff = None if spec.ensemble < 0 else float(spec.ensemble)
+    if spec.n_action_steps is not None:
+        policy.config.n_action_steps = int(spec.n_action_steps)
+    policy.reset()
+    torch.set_grad_enabled(False)
+    return policy
+
+
+class RandomPolicy:
+    """The floor: a uniformly random kind, point and key every step."""
+
+    def __init__(self, seed: int = 0):
+        from act.data.action_space import ActionSpace
+
+        self.space = ActionSpace()
+        self.rng = np.random.default_rng(seed)
+
+    def begin_episode(self, env_id: str, seed: int, perturbation: str) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def reset(self) -> None:
+        pass
+
+    def select_action(self, obs: dict[str, Any]) -> dict[str, Any]:
+        kinds = ["click", "click", "click", "double_click", "drag", "scroll", "key", "key"]
+        kind = self.space.kinds.index(kinds[self.rng.integers(len(kinds))])
+        return {
+            "kind": kind, "point": self.rng.random(2).astype(np.float32),
+            "point2": self.rng.random(2).astype(np.float32), "key": int(self.rng.integers(2, 97)),
+            "scroll": np.array([0, self.rng.choice([-2, 2])], np.float32),
+        }  # fmt: skip
+
+
+def _expert_episode(env_id: str, seed: int) -> tuple[list, int, int]:
+    """The nominal expert's actions for this seed (a recorded demonstration of the task instance)."""
+    from act.envs import make
+    from act.envs.synthui.macro import run_expert
+
+    env = make(env_id, perturbation=None, headless=True)
+    try:
+        rollout = run_expert(env, seed)
+        return rollout.actions, env.unwrapped.width, env.unwrapped.height
+    finally:
+        env.close()
+
+
+class MacroPolicy:
+    """RPA-style replay: the nominal demonstration's coordinates and keys for this seed, blind.
+
+    With ``recordings`` (a directory of episodes whose meta.extra.seed and task match), replays those;
+    otherwise it records the demonstration by running the scripted expert in the unperturbed env.
+    """
+
+    def __init__(self, recordings: str | None = None):
+        self.recordings = recordings
+        self._by_key: dict[tuple[str, int], Any] | None = None
+        self.actions: list[dict[str, Any]] = []
+
+    def _recorded(self, env_id: str, seed: int):
+        from act.data.action_space import ActionSpace
+        from act.recording import find_episodes, read_episode
+
+        if self._by_key is None:
+            self._by_key = {}
+            for path in find_episodes(self.recordings):
+                ep = read_episode(path)
+                if not ep.meta.perturbation.get("spec"):
+                    self._by_key[(ep.meta.task, int(ep.meta.extra.get("seed", -1)))] = ep
+        task = env_id.split("/")[-1].rsplit("-v", 1)[0]
+        ep = self._by_key.get((task, seed))
+        if ep is None:
+            raise KeyError(f"macro: no nominal recording of {task} with seed {seed} under {self.recordings}")
+        space, s = ActionSpace(), ep.meta.screen
+        return [space.to_env(a, s.width, s.height) for a in ep.actions()]
+
+    def begin_episode(self, env_id: str, seed: int, perturbation: str) -> None:
+        from act.data.action_space import ActionSpace
+
+        if self.recordings:
+            self.actions = self._recorded(env_id, seed)
+        else:
+            actions, w, h = _expert_episode(env_id, seed)
+            space = ActionSpace()
+            self.actions = [space.to_env(a, w, h) for a in actions]
+        self.actions.reverse()
+
+    def reset(self) -> None:
+        pass
+
+    def select_action(self, obs: dict[str, Any]) -> dict[str, Any]:
+        if self.actions:
+            return self.actions.pop()
+        return {"kind": 0, "point": np.zeros(2, np.float32), "point2": np.zeros(2, np.float32), "key": 0,
+                "scroll": np.zeros(2, np.float32)}  # fmt: skip
+
+
+class ExpertPolicy:
+    """The scripted expert with access to the element tree: the ceiling, not a baseline to beat."""
+
+    needs_info = True
+
+    def __init__(self) -> None:
+        self.expert = None
+
+    def begin_episode(self, env_id: str, seed: int, perturbation: str) -> None:
+        self.seed = seed
+
+    def reset(self) -> None:
+        pass
+
+    def bind(self, env: Any) -> None:
+        from act.envs import expert_for
+
+        self.expert = expert_for(env)
+        self.expert.reset(self.seed)
+        self.env = env
+
+    def select_action(self, obs: dict[str, Any], info: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self.env.unwrapped.to_env_action(self.expert.act(obs, info))

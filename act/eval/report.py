@@ -1,0 +1,149 @@
+"""Evaluation reports: results.json, report.md (family x severity with intervals), PNG plots, summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"
+
+
+def _cell(c: dict[str, Any] | None) -> str:
+    if not c:
+        return "–"
+    lo, hi = c["ci95"]
+    err = f" ({c['errors']} err)" if c.get("errors") else ""
+    return f"{_pct(c['success'])} [{100 * lo:.0f}–{100 * hi:.0f}]{err}"
+
+
+def summary_table(results: dict[str, Any]) -> list[list[str]]:
+    """Rows: policy, nominal, mean over families per severity, mean AUC, error recovery."""
+    summary = results["summary"]
+    severities = results["suite"]["severities"] if results["suite"]["families"] else []
+    header = ["policy", "nominal", *[f"families @{s:g}" for s in severities], "mean AUC", "recovery"]
+    rows = [header]
+    for name, s in summary.items():
+        nominal = s["conditions"].get("nominal")
+        rows.append([name, _pct(nominal["success"]) if nominal else "–",
+                     *[_pct(s["mean_over_families"].get(f"{v:g}")) for v in severities],
+                     "–" if s["mean_auc"] is None else f"{s['mean_auc']:.2f}", _pct(s["error_recovery"])])  # fmt: skip
+    return rows
+
+
+def family_table(results: dict[str, Any], severity: float = 0.5) -> list[list[str]]:
+    """Rows: family; columns: each policy's success at ``severity`` (nominal first)."""
+    summary = results["summary"]
+    names = list(summary)
+    rows = [["condition", *names]]
+    rows.append(["nominal", *[_pct(summary[n]["conditions"].get("nominal", {}).get("success")) for n in names]])
+    for family in results["suite"]["families"]:
+        rows.append([family, *[_pct(summary[n]["families"].get(family, {}).get("severity", {}).get(f"{severity:g}"))
+                               for n in names]])  # fmt: skip
+    return rows
+
+
+def markdown(rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+    lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    return "\n".join(lines)
+
+
+def text_table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows)
+
+
+def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path]:
+    """results.json, report.md and success_vs_severity.png in ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "results.json", "markdown": out / "report.md"}
+    paths["json"].write_text(json.dumps(results, indent=1, default=str) + "\n")
+    suite, summary = results["suite"], results["summary"]
+    md = [f"# Evaluation: suite `{suite['name']}`", "",
+          f"Tasks: {', '.join(suite['tasks'])}; {suite['episodes']} seeds per task and condition "
+          f"(from {suite['seed']}); {len(results['episodes'])} episodes in {results['wall_time']:.0f} s.", "",
+          "Success rate with Wilson 95% interval. AUC: area under success vs severity, nominal at 0.", "",
+          "## Summary", "", markdown(summary_table(results)), ""]  # fmt: skip
+    if suite["families"]:
+        severities = suite["severities"]
+        for name, s in summary.items():
+            md += [f"## {name}: family × severity", ""]
+            rows = [["family", *[f"{v:g}" for v in severities], "AUC", "drop @0.5"]]
+            for family in suite["families"]:
+                f = s["families"].get(family)
+                if not f:
+                    continue
+                label = family + (" (held out)" if f["heldout"] else "")
+                rows.append([label, *[_cell(s["conditions"].get(f"{family}:{v:g}")) for v in severities],
+                             f"{f['auc']:.2f}", _pct(f["drop_at_0.5"])])  # fmt: skip
+            md += [markdown(rows), ""]
+    comps = [c for c in next(iter(summary.values()))["conditions"] if ":" in c and "," in c] if summary else []
+    if comps:
+        md += ["## Compositions", "", markdown([["condition", *summary]] + [[c, *[_cell(s["conditions"].get(c)) for s in summary.values()]] for c in comps]), ""]
+    tasks_rows = [["policy", "condition", *suite["tasks"]]]
+    for name, s in summary.items():
+        nominal = s["conditions"].get("nominal")
+        if nominal:
+            tasks_rows.append([name, "nominal", *[_pct(nominal["tasks"].get(t.split("/")[-1].rsplit("-v", 1)[0])) for t in suite["tasks"]]])
+    md += ["## Per task (nominal)", "", markdown(tasks_rows), ""]
+    explained = [e for e in results["episodes"] if e.get("explanations")][:8]
+    if explained:
+        md += ["## What the policies said they were doing (first step)", ""]
+        md += [f"- {e['policy']} / {e['task']} / {e['condition']} / seed {e['seed']}: {e['explanations'][0]}" for e in explained]
+        md.append("")
+    errors = [e for e in results["episodes"] if e.get("error")]
+    if errors:
+        md += [f"## Errors ({len(errors)} episodes, counted as failures)", ""]
+        md += [f"- {e['policy']} / {e['task']} / {e['condition']} / seed {e['seed']}: {e['error']}" for e in errors[:20]]
+        md.append("")
+    paths["markdown"].write_text("\n".join(md))
+    if suite["families"]:
+        paths["plot"] = plot_severity(results, out / "success_vs_severity.png")
+    return paths
+
+
+def plot_severity(results: dict[str, Any], path: str | Path) -> Path:
+    """One panel per family: success against severity, one line per policy, nominal at 0."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    families = results["suite"]["families"]
+    cols = min(4, len(families))
+    rows = -(-len(families) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharey=True)
+    for ax, family in zip(axes.flat, families):
+        for name, s in results["summary"].items():
+            f = s["families"].get(family)
+            if not f:
+                continue
+            xs = [0.0] + [float(k) for k in f["severity"]]
+            ys = [s["conditions"].get("nominal", {}).get("success", float("nan"))] + list(f["severity"].values())
+            ax.plot(xs, ys, marker="o", label=name)
+        ax.set_title(family + (" (held out)" if family in results["suite"]["heldout_families"] else ""), fontsize=9)
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("severity", fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(families):]:
+        ax.axis("off")
+    axes[0][0].set_ylabel("success")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def format_summary(results: dict[str, Any], out_dir: str | Path | None = None) -> str:
+    lines = [f"suite {results['suite']['name']}: {len(results['episodes'])} episodes in {results['wall_time']:.0f} s", "",
+             text_table(summary_table(results))]  # fmt: skip
+    if results["suite"]["families"] and 0.5 in results["suite"]["severities"]:
+        lines += ["", "success at severity 0.5:", text_table(family_table(results, 0.5))]
+    if out_dir:
+        lines += ["", f"report: {Path(out_dir) / 'report.md'}   results: {Path(out_dir) / 'results.json'}"]
+    return "\n".join(lines)

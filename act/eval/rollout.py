@@ -1,0 +1,221 @@
+"""Closed-loop episodes: one at a time in-process, or many across worker processes.
+
+An episode whose env or policy raises is recorded with ``error`` set and ``success=False`` — never
+skipped, never a success — and the evaluation goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from act.eval.metrics import wilson_interval
+from act.eval.policies import PolicySpec, load_policy
+
+
+@dataclass
+class EpisodeResult:
+    policy: str
+    env_id: str
+    seed: int
+    perturbation: str = ""
+    condition: str = "nominal"
+    success: bool = False
+    error: str | None = None
+    steps: int = 0
+    wall_time: float = 0.0
+    off_target: int = 0
+    actions: list[str] = field(default_factory=list)
+    explanations: list[str] = field(default_factory=list)
+    gif: str | None = None
+
+    @property
+    def task(self) -> str:
+        return self.env_id.split("/")[-1].rsplit("-v", 1)[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "task": self.task}
+
+
+@dataclass
+class RolloutResult:
+    episodes: list[EpisodeResult]
+
+    @property
+    def n(self) -> int:
+        return len(self.episodes)
+
+    @property
+    def successes(self) -> int:
+        return sum(e.success for e in self.episodes)
+
+    @property
+    def success_rate(self) -> float:
+        return self.successes / self.n if self.n else 0.0
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.successes, self.n)
+
+    @property
+    def errors(self) -> int:
+        return sum(e.error is not None for e in self.episodes)
+
+
+@dataclass(frozen=True)
+class Job:
+    spec: PolicySpec
+    env_id: str
+    seed: int
+    perturbation: str = ""
+    condition: str = "nominal"
+    max_steps: int | None = None
+    gif_dir: str | None = None
+    explain: bool = False
+
+
+def run_episode(
+    policy: Any, env_id: str, seed: int, perturbation: str = "", *, max_steps: int | None = None,
+    name: str = "policy", condition: str = "nominal", gif_dir: str | Path | None = None, explain: bool = False,
+) -> EpisodeResult:  # fmt: skip
+    """One closed-loop episode. ``gif_dir``: write a GIF there if the episode fails."""
+    from act.envs import make
+
+    result = EpisodeResult(name, env_id, int(seed), perturbation or "", condition)
+    frames: list[Any] = []
+    env = None
+    start = time.perf_counter()
+    try:
+        kwargs = {"max_steps": max_steps} if max_steps else {}
+        env = make(env_id, perturbation=perturbation or None, **kwargs)
+        if hasattr(policy, "begin_episode"):
+            policy.begin_episode(env_id, int(seed), perturbation or "")
+        policy.reset()
+        obs, info = env.reset(seed=int(seed))
+        if hasattr(policy, "bind"):
+            policy.bind(env)
+        needs_info = getattr(policy, "needs_info", False)
+        while True:
+            if explain and result.steps == 0 and hasattr(policy, "explain"):
+                result.explanations.append(str(policy.explain(obs)))
+            action = policy.select_action(obs, info) if needs_info else policy.select_action(obs)
+            if gif_dir is not None:
+                frames.append((obs["screen"], action))
+            obs, _, terminated, truncated, info = env.step(action)
+            result.steps += 1
+            result.actions.append(_describe(action, obs["screen"].shape))
+            if terminated or truncated:
+                break
+        result.success = bool(info.get("success"))
+        result.off_target = int(info.get("off_target", 0))
+    except Exception as e:  # noqa: BLE001 - any failure is recorded as this episode's error
+        result.error = f"{type(e).__name__}: {e}"
+        result.success = False
+    finally:
+        if env is not None:
+            try:
+                env.close()
+            except Exception:  # noqa: BLE001
+                pass
+    result.wall_time = time.perf_counter() - start
+    if gif_dir is not None and not result.success and frames:
+        result.gif = str(_write_gif(frames, Path(gif_dir) / f"{name}_{result.task}_{condition}_{seed}.gif".replace(":", "")))
+    return result
+
+
+def _describe(action: dict[str, Any], shape: tuple[int, ...]) -> str:
+    from act.data.action_space import ActionSpace
+
+    try:
+        h, w = shape[:2]
+        return ActionSpace().from_env(action, w, h).describe()
+    except Exception:  # noqa: BLE001 - describing is best effort; the env already judged the action
+        return f"kind {action.get('kind')}"
+
+
+def _write_gif(frames: list[tuple[Any, dict[str, Any]]], path: Path) -> Path:
+    from act.data.action_space import ActionSpace
+    from act.viz import draw_actions
+
+    space = ActionSpace()
+    images = []
+    for screen, action in frames:
+        h, w = screen.shape[:2]
+        try:
+            acts = [space.from_env(action, w, h)]
+        except Exception:  # noqa: BLE001
+            acts = []
+        images.append(draw_actions(screen, acts))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=400, loop=0)
+    return path
+
+
+_POLICIES: dict[PolicySpec, Any] = {}
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _run_job(job: Job) -> EpisodeResult:
+    try:
+        policy = _POLICIES.get(job.spec)
+        if policy is None:
+            policy = _POLICIES[job.spec] = load_policy(job.spec)
+    except Exception as e:  # noqa: BLE001 - a policy that fails to load fails its episodes, visibly
+        return EpisodeResult(job.spec.name, job.env_id, job.seed, job.perturbation, job.condition,
+                             error=f"loading policy: {type(e).__name__}: {e}")  # fmt: skip
+    return run_episode(policy, job.env_id, job.seed, job.perturbation, max_steps=job.max_steps,
+                       name=job.spec.name, condition=job.condition, gif_dir=job.gif_dir, explain=job.explain)  # fmt: skip
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def run_jobs(jobs: Sequence[Job], num_workers: int | None = None, progress: bool = True) -> list[EpisodeResult]:
+    """Run episodes, in ``num_workers`` spawned processes (default: every core), in job order."""
+    from tqdm.auto import tqdm
+
+    num_workers = default_workers() if num_workers is None else num_workers
+    bar = tqdm(total=len(jobs), desc="episodes", unit="ep", disable=not progress, leave=False)
+    results: list[EpisodeResult] = []
+    try:
+        if num_workers <= 1 or len(jobs) <= 1:
+            for job in jobs:
+                results.append(_run_job(job))
+                bar.update()
+            return results
+        with ProcessPoolExecutor(num_workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+            for r in pool.map(_run_job, jobs, chunksize=1):
+                results.append(r)
+                bar.update()
+        return results
+    finally:
+        bar.close()
+        _POLICIES.clear()
+
+
+def rollout(
+    policy: Any, env_id: str, seeds: Iterable[int], perturbation: str = "", *, max_steps: int | None = None,
+    num_workers: int = 1, gif_dir: str | Path | None = None, explain: bool = False, name: str | None = None,
+    condition: str = "nominal",
+) -> RolloutResult:  # fmt: skip
+    """Closed-loop episodes of ``policy`` (an object, or a PolicySpec for parallel workers) in ``env_id``."""
+    seeds = [int(s) for s in seeds]
+    if isinstance(policy, PolicySpec):
+        jobs = [Job(policy, env_id, s, perturbation, condition, max_steps, str(gif_dir) if gif_dir else None, explain)
+                for s in seeds]  # fmt: skip
+        return RolloutResult(run_jobs(jobs, num_workers, progress=False))
+    name = name or type(policy).__name__
+    return RolloutResult([run_episode(policy, env_id, s, perturbation, max_steps=max_steps, name=name,
+                                      condition=condition, gif_dir=gif_dir, explain=explain) for s in seeds])  # fmt: skip

@@ -1,0 +1,89 @@
+"""MiniWoB++ end to end: expert demonstrations -> dataset -> tiny ACT policy -> closed-loop episodes in
+Chromium; and a browser that dies mid-evaluation is recorded as that episode's error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import act
+from act.envs import miniwob
+
+pytestmark = [pytest.mark.miniwob]
+REASON = miniwob.available()
+needs_browser = pytest.mark.skipif(REASON is not None, reason=f"MiniWoB++ cannot run here: {REASON}")
+CONFIGS = str(Path(act.__file__).parent / "configs")
+TASKS = ["click-dialog", "focus-text"]
+
+
+def _rollout():
+    return pytest.importorskip("act.eval.rollout", reason="act.eval.rollout is not there yet")
+
+
+@needs_browser
+@pytest.mark.slow
+def test_generate_build_train_and_roll_out(tmp_path):
+    from hydra import compose, initialize_config_dir
+
+    from act.data import DatasetInfo, build_dataset
+    from act.envs.miniwob.generate import generate
+    from act.policy import ACTPolicy
+    from act.training import register_configs, train
+
+    recs, ds, out = tmp_path / "recs", tmp_path / "dataset", tmp_path / "out"
+    report = generate(TASKS, episodes=6, out_dir=recs, progress=False)
+    assert all(s["episodes"] == 6 for s in report["tasks"].values())
+    build_dataset(recs, ds, image_size=(60, 80))  # policy=tiny's image size
+    info = DatasetInfo.load(ds)
+    assert "close the dialog" in info.intent_vocab and "focus the text field" in info.intent_vocab
+
+    register_configs()
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        cfg = compose("train", overrides=[
+            "data=sample", f"data.recordings={recs}", f"data.dataset_dir={ds}", f"paths.data_dir={tmp_path / 'data'}",
+            "policy=tiny", "data.batch_size=4", "debug=limit", "callbacks.closed_loop.episodes=0",
+            f"paths.output_dir={out}",
+        ])  # fmt: skip
+    metrics, _ = train(cfg)
+    assert np.isfinite(metrics["train/loss"])
+
+    policy = ACTPolicy.from_pretrained(out / "policies" / "last", device="cpu")
+    result = _rollout().rollout(policy, "act-miniwob/focus-text-v0", seeds=[1000, 1001], perturbation="theme:0.5",
+                                max_steps=4, num_workers=1)  # fmt: skip
+    assert result.n == 2 and result.errors == 0, [e.error for e in result.episodes]
+    assert all(1 <= e.steps <= 4 for e in result.episodes)
+    print(
+        "tiny policy on focus-text (theme:0.5):", [(e.success, e.steps, e.actions) for e in result.episodes]
+    )
+
+
+class _KillsBrowser:
+    """Clicks the instruction bar (no effect); at its second step it kills the env's browser first."""
+
+    def __init__(self):
+        self.env = None
+        self.steps = 0
+
+    def bind(self, env) -> None:
+        self.env = env
+
+    def reset(self) -> None:
+        self.steps = 0
+
+    def select_action(self, obs):
+        self.steps += 1
+        if self.steps == 2 and self.env is not None:
+            self.env.unwrapped.browser.kill_processes()
+        return {"kind": 2, "point": np.array([0.5, 0.1], np.float32)}  # the instruction bar: no effect
+
+
+@needs_browser
+def test_dead_browser_is_recorded_as_the_episodes_error_and_evaluation_goes_on():
+    rollout = _rollout()
+    result = rollout.rollout(_KillsBrowser(), "act-miniwob/focus-text-v0", seeds=[1, 2], max_steps=3)
+    first, second = result.episodes
+    assert first.error and first.error.startswith("BrowserError") and not first.success
+    # The policy kills every episode's browser, but the second episode ran in a new one until then.
+    assert second.error is not None and second.error.startswith("BrowserError") and second.steps == 1
