@@ -83,7 +83,10 @@ def test_check_env(task):
         ({"kind": KIND_ID["click"], "point": np.array([1.5, 0.5])}, "point"),
         ({"kind": KIND_ID["drag"], "point": np.array([0.5, 0.5]), "point2": np.array([0.5, -0.2])}, "point2"),
         ({"kind": KIND_ID["key"], "key": 10_000}, "key"),
-        ({"kind": KIND_ID["scroll"], "point": np.array([0.5, 0.5]), "scroll": np.array([0.0, np.inf])}, "scroll"),
+        (
+            {"kind": KIND_ID["scroll"], "point": np.array([0.5, 0.5]), "scroll": np.array([0.0, np.inf])},
+            "scroll",
+        ),
     ],
 )
 def test_bad_action_raises_and_leaves_env_unchanged(bad, field):
@@ -111,7 +114,7 @@ def test_step_after_end_and_before_reset():
 def test_step_limit_truncates():
     env = SynthUIEnv("Login", max_steps=3)
     env.reset(seed=0)
-    for i in range(3):
+    for _ in range(3):
         _, reward, terminated, truncated, info = env.step(_env_action(env, kind=KIND_ID["wait"]))
     assert truncated and not terminated and reward == 0.0 and not info["success"]
 
@@ -218,7 +221,9 @@ def test_wrong_button_ends_the_episode():
     _, info = env.reset(seed=4)
     wrong = next(e for e in info["elements"] if e["role"] == "button" and e["id"] != env.task.target)
     x0, y0, x1, y1 = wrong["bbox"]
-    _, reward, terminated, _, info = env.step(env.to_env_action(Action("click", (x0 + x1) / 2, (y0 + y1) / 2)))
+    _, reward, terminated, _, info = env.step(
+        env.to_env_action(Action("click", (x0 + x1) / 2, (y0 + y1) / 2))
+    )
     assert terminated and reward == 0.0 and info["failure"] and not info["success"]
 
 

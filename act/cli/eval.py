@@ -26,7 +26,7 @@ def policy_specs(cfg: DictConfig) -> list[PolicySpec]:
     return specs
 
 
-@hydra.main(config_path="../configs", config_name="eval", version_base="1.3")
+@hydra.main(config_path="../configs/eval", config_name="eval", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     suite = Suite(**OmegaConf.to_container(cfg.suite, resolve=True))
     results = evaluate(policy_specs(cfg), suite, num_workers=cfg.num_workers, gif_failures=cfg.gif_failures,
