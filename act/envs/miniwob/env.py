@@ -15,7 +15,6 @@ import atexit
 import multiprocessing.util
 import string
 import time
-import weakref
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ INSTRUCTION_CHARS = string.printable
 INTERACTIVE = ("button", "link", "tab", "textbox", "checkbox", "radio", "label", "select", "input")
 
 _IDLE: list[Browser] = []  # browsers of closed envs, reused by the next env of this process
-_LIVE: weakref.WeakSet[Browser] = weakref.WeakSet()
+_LIVE: set[Browser] = set()  # every browser made here, until shut down
 MAX_IDLE = 2
 
 
@@ -56,13 +55,14 @@ def _release(browser: Browser) -> None:
         _IDLE.append(browser)
     else:
         browser.stop()
+        _LIVE.discard(browser)
 
 
 def shutdown_browsers() -> None:
     """Quit every browser this process started (idle or in use)."""
     _IDLE.clear()
-    for b in list(_LIVE):
-        b.stop()
+    while _LIVE:
+        _LIVE.pop().stop()
 
 
 # At interpreter exit, and at the exit of multiprocessing workers (which skip atexit handlers).
