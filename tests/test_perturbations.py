@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -104,6 +106,7 @@ def test_deterministic_from_the_seed_and_recorded_in_meta(name):
         env.reset(seed=seed)
         metas.append(env.perturbation_meta())
     assert metas[0] == metas[1]
+    assert json.loads(json.dumps(metas[2])) == metas[2]  # meta.json can hold it
     assert metas[0]["spec"] == f"{name}:0.7" and metas[0]["families"][0]["name"] == name
 
 

@@ -31,8 +31,8 @@ class GenerateConfig:
 
     env: str = "synthui"
     tasks: list[str] = field(default_factory=lambda: ["ClickButton"])
-    episodes: int = 40
-    perturbation: str = ""
+    episodes: int = 40  # per task and per entry of ``perturbations``
+    perturbations: list[str] = field(default_factory=lambda: [""])  # specs; "" = nominal
     seed: int = 0
     num_workers: int | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -15,10 +16,19 @@ from act.training.config import DataConfig, GenerateConfig, OptimConfig
 from act.training.module import ActLightningModule
 
 
+def _slug(spec: str) -> str:
+    return spec.replace(":", "").replace(",", "_") or "nominal"
+
+
+def _digest(items: list[str]) -> str:
+    return hashlib.sha1("|".join(items).encode()).hexdigest()[:6]
+
+
 def _generated_name(g: GenerateConfig) -> str:
-    tasks = "+".join(g.tasks) if len(g.tasks) <= 3 else f"{len(g.tasks)}tasks"
-    pert = f"-{g.perturbation.replace(':', '').replace(',', '_')}" if g.perturbation else ""
-    return f"{g.env}-{tasks}-{g.episodes}ep-seed{g.seed}{pert}"
+    """A directory name that changes whenever what would be generated changes."""
+    tasks = "+".join(g.tasks) if len(g.tasks) <= 3 else f"{len(g.tasks)}tasks-{_digest(list(g.tasks))}"
+    perts = "-".join(map(_slug, g.perturbations)) if len(g.perturbations) <= 2 else f"{len(g.perturbations)}perts-{_digest(list(g.perturbations))}"
+    return f"{g.env}-{tasks}-{g.episodes}ep-seed{g.seed}-{perts}"
 
 
 def prepare_dataset(data: DataConfig, image_size: tuple[int, int], data_dir: str | Path) -> Path:
@@ -34,8 +44,9 @@ def prepare_dataset(data: DataConfig, image_size: tuple[int, int], data_dir: str
         name = _generated_name(g)
         recordings = data_dir / "recordings" / name
         if not (recordings / "DONE").is_file():
-            generate(tasks=list(g.tasks), episodes=g.episodes, perturbation=g.perturbation, seed=g.seed,
-                     out_dir=recordings, num_workers=g.num_workers, env=g.env)  # fmt: skip
+            for i, spec in enumerate(g.perturbations):  # disjoint seeds per perturbation share
+                generate(tasks=list(g.tasks), episodes=g.episodes, perturbation=spec or None, seed=g.seed + 100_000 * i,
+                         out_dir=recordings / _slug(spec), num_workers=g.num_workers, env=g.env)  # fmt: skip
             (recordings / "DONE").write_text("complete\n")
     else:
         raise ValueError("data: set either data.recordings (a directory of episodes) or data.generate")

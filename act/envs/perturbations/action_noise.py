@@ -14,6 +14,7 @@ POINTER = ("click", "double_click", "right_click", "drag", "scroll")
 class Family(Perturbation):
     name = "action_noise"
     order = 60
+    extra_steps = 1.0
     sheet_frame = "last"
 
     def __init__(self, severity, rng):

@@ -30,6 +30,7 @@ class Perturbation:
     name: ClassVar[str] = ""
     order: ClassVar[int] = 50  # families apply in this order, whatever the order of the spec string
     sheet_frame: ClassVar[str] = "first"  # which frame shows it best on a contact sheet: first | last
+    extra_steps: ClassVar[float] = 0.0  # more steps an episode may take at severity 1 (fraction of the limit)
 
     def __init__(self, severity: float, rng: np.random.Generator):
         self.severity = float(severity)

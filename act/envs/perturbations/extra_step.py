@@ -11,6 +11,7 @@ QUESTIONS = ("Are you sure?", "Really continue?", "Apply this now?", "Proceed?")
 class Family(Perturbation):
     name = "extra_step"
     order = 50
+    extra_steps = 0.25
     sheet_frame = "last"
 
     def edit_spec(self, spec) -> None:

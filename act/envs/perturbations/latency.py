@@ -9,6 +9,7 @@ from act.envs.perturbations.base import Perturbation
 class Family(Perturbation):
     name = "latency"
     order = 60
+    extra_steps = 1.5
     sheet_frame = "last"
 
     def __init__(self, severity, rng):

@@ -13,6 +13,7 @@ BUTTONS = (("OK",), ("Close",), ("Later", "OK"), ("Not now",), ("Dismiss",), ("G
 class Family(Perturbation):
     name = "popup"
     order = 50
+    extra_steps = 0.5
 
     def edit_spec(self, spec) -> None:
         from act.envs.synthui.spec import Item, Panel, Row

@@ -48,7 +48,12 @@ class SynthUIEnv(gym.Env):
         self.task_cls: type[Task] = TASKS[task]
         self.perturbation = parse_spec(perturbation)
         self.width, self.height = int(width), int(height)
-        self.max_steps = int(max_steps or self.task_cls.max_steps)
+        if max_steps is None:  # slower UIs (latency, missed clicks, pop-ups) get proportionally more steps
+            from act.envs.perturbations import family
+
+            more = sum(family(name).extra_steps * sev for name, sev in self.perturbation)
+            max_steps = round(self.task_cls.max_steps * (1.0 + more))
+        self.max_steps = int(max_steps)
         self.render_mode = render_mode
         self.headless = headless
         self.space = ActionSpace()
@@ -75,7 +80,6 @@ class SynthUIEnv(gym.Env):
         for p in self.perturbations:
             p.edit_spec(self.task.spec)
         self.ui = UI(self.task.spec, (self.width, self.height))
-        self.task.on_start(self.ui)
         self.steps = 0
         self.off_target = 0  # executed pointer actions that hit nothing (slips, noise, a policy's misses)
         self.outcome: str | None = None
@@ -165,7 +169,7 @@ class SynthUIEnv(gym.Env):
         return self._blank if self.renderer is None else self.renderer.frame()
 
     def _obs(self) -> dict[str, Any]:
-        return {"screen": self._screen(), "instruction": self.task.instruction}
+        return {"screen": self._screen().copy(), "instruction": self.task.instruction}  # a fresh array per step
 
     def _info(self) -> dict[str, Any]:
         ui = self.ui

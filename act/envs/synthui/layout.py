@@ -40,6 +40,7 @@ class Frame:
     toolbar: Rect | None = None
     sidebar: Rect | None = None
     content: Rect = (0, 0, 0, 0)  # where rows go (margins applied)
+    lead: int = 0  # px before the first menu
 
 
 @dataclass
@@ -175,17 +176,20 @@ def _drop_decoy(rows: list[Row]) -> bool:
     return False
 
 
-def _frame(spec: AppSpec, size: tuple[int, int], m: Metrics) -> Frame:
+def _frame(spec: AppSpec, size: tuple[int, int], m: Metrics, keep: float = 1.0) -> Frame:
+    """The window's parts; ``keep`` < 1 gives back part of what layout_shift and window_size took."""
     look = spec.look
     sw, sh = size
-    ww, wh = round(sw * look.window_size[0]), round(sh * look.window_size[1])
+    frac = [1.0 - keep * (1.0 - f) for f in look.window_size]
+    ww, wh = round(sw * frac[0]), round(sh * frac[1])
     wx, wy = round((sw - ww) * look.window_pos[0]), round((sh - wh) * look.window_pos[1])
     x1, y1 = wx + ww, wy + wh
     y = wy + m.title_h
-    fr = Frame(size, (wx, wy, x1, y1), (wx, wy, x1, y))
-    if look.banner:
-        fr.banner = (wx, y, x1, y + look.banner)
-        y += look.banner
+    fr = Frame(size, (wx, wy, x1, y1), (wx, wy, x1, y), lead=round(keep * look.menubar_lead))
+    banner, sidebar = round(keep * look.banner), round(keep * look.sidebar)
+    if banner:
+        fr.banner = (wx, y, x1, y + banner)
+        y += banner
     if spec.menus:
         fr.menubar = (wx, y, x1, y + m.menubar_h)
         y += m.menubar_h
@@ -193,9 +197,9 @@ def _frame(spec: AppSpec, size: tuple[int, int], m: Metrics) -> Frame:
         fr.toolbar = (wx, y, x1, y + m.toolbar_h)
         y += m.toolbar_h
     left = wx
-    if look.sidebar:
-        fr.sidebar = (wx, y, wx + look.sidebar, y1)
-        left += look.sidebar
+    if sidebar:
+        fr.sidebar = (wx, y, wx + sidebar, y1)
+        left += sidebar
     cx0 = left + m.margin
     fr.content = (cx0, y + m.margin, min(cx0 + m.content_w, x1 - m.margin), y1 - m.margin)
     return fr
@@ -207,7 +211,7 @@ def _menus(spec: AppSpec, fr: Frame, m: Metrics) -> tuple[list[Widget], dict, di
     drops: dict[str, Rect] = {}
     if fr.menubar is None:
         return bar, items, drops
-    x = fr.menubar[0] + spec.look.menubar_lead + m.px(2)
+    x = fr.menubar[0] + fr.lead + m.px(2)
     sw, sh = fr.screen
     texts = [text_width(menu.label, m.font) for menu in spec.menus]
     room = fr.menubar[2] - x - sum(texts)
@@ -350,17 +354,28 @@ def _fits(lay: Layout) -> bool:
 def layout(spec: AppSpec, size: tuple[int, int]) -> Layout:
     """Place every widget of ``spec`` on a screen of ``size`` = (width, height).
 
-    Like a responsive UI, the layout zooms out (down to 70% of the look's scale) when the content
-    would not fit, as happens when several families at full severity combine.
+    Like a responsive UI, the layout gives way when the content would not fit, as happens when several
+    families at full severity combine: less zoom first, then less layout shift (see ``_attempts``).
     """
-    scale = spec.look.scale
-    while True:
+    for scale, keep in _attempts(spec.look.scale):
         m = Metrics(scale)
-        fr = _frame(spec, size, m)
+        fr = _frame(spec, size, m, keep)
         bar, menu_items, drops = _menus(spec, fr, m)
         widgets = bar + _toolbar(spec, fr, m) + _content(spec, fr, m)
         dialogs = {name: _dialog(name, panel, fr, m) for name, panel in spec.dialogs.items()}
         lay = Layout(fr, m, widgets, menu_items, drops, dialogs)
-        if _fits(lay) or scale < 0.7 * spec.look.scale:
-            return lay
-        scale *= 0.95
+        if _fits(lay):
+            break
+    return lay
+
+
+def _attempts(scale: float) -> list[tuple[float, float]]:
+    """(scale, keep) to try in turn: the look as asked; then less zoom (not below 1); then less of the
+    shift and shrink of the window; then a little below nominal size."""
+    out = [(scale, 1.0)]
+    while out[-1][0] * 0.95 >= 1.0:
+        out.append((out[-1][0] * 0.95, 1.0))
+    base = min(scale, 1.0)
+    out += [(base, k) for k in (0.75, 0.5, 0.25, 0.0)]
+    out += [(base * f, 0.0) for f in (0.95, 0.9, 0.85, 0.8)]
+    return out

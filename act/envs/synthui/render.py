@@ -60,7 +60,7 @@ class Renderer:
                       pal.banner_text)  # fmt: skip
         if fr.menubar:
             self.rect(fr.menubar, fill=pal.bar)
-            lead = ui.spec.look.menubar_lead
+            lead = fr.lead
             if lead:
                 x0, y0, _, y1 = fr.menubar
                 s = min(lead - 2, y1 - y0 - 4)

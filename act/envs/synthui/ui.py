@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from act.envs.synthui.layout import Dialog, Layout, Rect, Widget, layout
-from act.envs.synthui.spec import INTERACTIVE, AppSpec, Panel
+from act.envs.synthui.spec import INTERACTIVE, AppSpec
 
 MAX_TEXT = 40
 
@@ -209,15 +209,6 @@ class UI:
         if i == len(self.modals):  # the top one closed: give focus back
             self.focus = focus
         self.changed()
-
-    def add_dialog(self, name: str, panel: Panel) -> None:
-        """Lay out a dialog created after reset (a pop-up or a confirmation)."""
-        from act.envs.synthui.layout import _dialog
-
-        self.spec.dialogs[name] = panel
-        d = _dialog(name, panel, self.frame, self.metrics)
-        self.layout.dialogs[name] = d
-        self.by_key.update({w.key: w for w in d.widgets})
 
     def close_menu(self) -> None:
         if self.open_menu:

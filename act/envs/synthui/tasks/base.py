@@ -32,9 +32,6 @@ class Task:
     def build(self, rng: np.random.Generator) -> tuple[AppSpec, str]:
         raise NotImplementedError
 
-    def on_start(self, ui: UI) -> None:
-        """Called once the UI is laid out."""
-
     def is_commit(self, cmd: Command) -> bool:
         """Whether ``cmd`` completes the task (the step extra_step asks to confirm)."""
         return False

@@ -1,0 +1,27 @@
+"""act-demo end to end on tiny settings, and its skipping of finished stages."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.slow
+def test_quick_demo_runs_end_to_end_and_skips_finished_stages(tmp_path):
+    cmd = [sys.executable, "-m", "act.cli.demo", "--quick", "--out", str(tmp_path / "out"), "--data", str(tmp_path / "data"),
+           "--num-workers", "1"]  # fmt: skip
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    for name in ("act", "bc", "macro"):
+        assert name in p.stdout
+    summary = json.loads((tmp_path / "out" / "demo_summary.json").read_text())
+    assert set(summary["summary"]) == {"act", "bc", "macro"}
+    assert summary["summary"]["macro"]["conditions"]["nominal"]["success"] == 1.0
+    assert (tmp_path / "out" / "eval" / "report.md").is_file()
+    bc = json.loads((tmp_path / "out" / "bc" / "policies" / "best" / "config.json").read_text())
+    assert bc["chunk_size"] == 1 and bc["use_vae"] is False
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("skipping") == 3
