@@ -48,7 +48,10 @@ def run_demo(out_dir: str | Path = "outputs/demo", data_dir: str | Path = "data"
     for name, overrides in [("act", []), ("bc", ["policy=bc"])]:
         t0 = time.perf_counter()
         summary = _train(name, out, Path(data_dir), [*extra, *overrides])
-        times[name] = {"train_seconds": summary.get("train_seconds"), "stage_seconds": round(time.perf_counter() - t0, 1)}
+        times[name] = {
+            "train_seconds": summary.get("train_seconds"),
+            "stage_seconds": round(time.perf_counter() - t0, 1),
+        }
     eval_dir = out / "eval"
     if (eval_dir / "results.json").is_file():
         print(f"[demo] evaluation: done already ({eval_dir}), skipping")
@@ -63,6 +66,12 @@ def run_demo(out_dir: str | Path = "outputs/demo", data_dir: str | Path = "data"
         print(f"[demo] evaluating {len(specs)} policies on suite {suite.name}: {len(suite.conditions())} conditions x "
               f"{len(suite.tasks)} tasks x {suite.episodes} seeds")  # fmt: skip
         results = evaluate(specs, suite, num_workers=num_workers, out_dir=eval_dir, gif_failures=1)
-    results["demo"] = {"wall_seconds": round(time.perf_counter() - start, 1), "stages": times, "out_dir": str(out)}
-    (out / "demo_summary.json").write_text(json.dumps({k: results[k] for k in ("demo", "summary")}, indent=1) + "\n")
+    results["demo"] = {
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        "stages": times,
+        "out_dir": str(out),
+    }
+    (out / "demo_summary.json").write_text(
+        json.dumps({k: results[k] for k in ("demo", "summary")}, indent=1) + "\n"
+    )
     return results

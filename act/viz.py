@@ -58,14 +58,18 @@ def draw_actions(frame: np.ndarray, actions: Sequence[Action], scale: float = 1.
             keys.append(a.key or "?")
         elif a.kind == "wait":
             keys.append(f"<wait {a.duration:.1f}s>")
-    text = " ".join([caption] if caption else []) + (" keys: " + "".join(k if len(k) == 1 else f"[{k}]" for k in keys) if keys else "")
+    text = " ".join([caption] if caption else []) + (
+        " keys: " + "".join(k if len(k) == 1 else f"[{k}]" for k in keys) if keys else ""
+    )
     if text.strip():
         d.rectangle((0, im.height - 13, im.width, im.height), fill=(255, 255, 220))
         d.text((2, im.height - 12), text.strip()[:80], fill=(0, 0, 0), font=font(10))
     return im
 
 
-def contact_sheet(tiles: Sequence[Image.Image], columns: int = 6, labels: Sequence[str] | None = None) -> Image.Image:
+def contact_sheet(
+    tiles: Sequence[Image.Image], columns: int = 6, labels: Sequence[str] | None = None
+) -> Image.Image:
     """Tiles in a grid, each with an optional label above it."""
     if not tiles:
         return Image.new("RGB", (64, 16), "white")

@@ -28,8 +28,17 @@ def make_recordings(root: Path, episodes: int, steps: int, screen: Screen) -> in
         meta = EpisodeMeta(f"bench-{e}", "synthui", "Bench", "click the named button", screen)
         with EpisodeWriter(root / f"ep_{e:04d}", meta) as w:
             for s in range(steps):
-                w.add_frame(rng.integers(0, 255, (screen.height, screen.width, 3), dtype=np.uint8), t=float(s))
-                w.add_event(Event(t=s + 0.5, type="click", x=float(rng.uniform(0, screen.width)), y=float(rng.uniform(0, screen.height))))
+                w.add_frame(
+                    rng.integers(0, 255, (screen.height, screen.width, 3), dtype=np.uint8), t=float(s)
+                )
+                w.add_event(
+                    Event(
+                        t=s + 0.5,
+                        type="click",
+                        x=float(rng.uniform(0, screen.width)),
+                        y=float(rng.uniform(0, screen.height)),
+                    )
+                )
             w.finish(success=True)
     return episodes * steps
 
@@ -50,7 +59,9 @@ def main() -> None:
         results = {}
         for num_proc in sorted({1, args.num_proc}):
             t0 = time.perf_counter()
-            build_dataset(root / "rec", root / f"ds{num_proc}", image_size=(args.size, args.size), num_proc=num_proc)
+            build_dataset(
+                root / "rec", root / f"ds{num_proc}", image_size=(args.size, args.size), num_proc=num_proc
+            )
             results[f"build_frames_per_s_num_proc_{num_proc}"] = frames / (time.perf_counter() - t0)
         ds = ChunkDataset(root / "ds1", chunk_size=args.chunk)
         order = np.random.default_rng(0).integers(0, len(ds), args.samples)
@@ -60,7 +71,9 @@ def main() -> None:
             ds[int(i)]
         results["chunk_samples_per_s_one_worker"] = args.samples / (time.perf_counter() - t0)
     results.update(vars(args))
-    print(f"data benchmark: {args.episodes} episodes x {args.steps} steps, 320x200 frames -> {args.size}x{args.size}, chunk {args.chunk}")
+    print(
+        f"data benchmark: {args.episodes} episodes x {args.steps} steps, 320x200 frames -> {args.size}x{args.size}, chunk {args.chunk}"
+    )
     for k, v in results.items():
         if k.endswith("per_s") or "per_s_" in k:
             print(f"  {k:40s} {v:10.0f}")

@@ -19,7 +19,9 @@ def write_episode(path: Path, steps: int = 5, seed: int = 0, instruction: str = 
     with EpisodeWriter(path, meta) as w:
         for s in range(steps):
             w.add_frame(rng.integers(0, 255, (screen.height, screen.width, 3), dtype=np.uint8), t=float(s))
-            w.add_event(Event(t=s + 0.5, type="click", x=float(10 + 7 * s + seed), y=float(20 + s), intent="press ok"))
+            w.add_event(
+                Event(t=s + 0.5, type="click", x=float(10 + 7 * s + seed), y=float(20 + s), intent="press ok")
+            )
         w.add_intent(Intent(0.0, steps, "press ok"))
         if typed:
             w.add_frame(np.zeros((screen.height, screen.width, 3), np.uint8), t=float(steps))

@@ -59,7 +59,11 @@ def test_build_then_chunk_recovers_every_action(recordings, tmp_path):
             assert s["episode_index"] == e and s["step_index"] == step
             n_real = min(k, len(actions) - step)
             assert s["is_pad"].tolist() == [False] * n_real + [True] * (k - n_real)  # never crosses episodes
-            got = space.decode({f: s[f][:n_real].numpy() for f in ("kind", "point", "point2", "key", "scroll")}, width, height)
+            got = space.decode(
+                {f: s[f][:n_real].numpy() for f in ("kind", "point", "point2", "key", "scroll")},
+                width,
+                height,
+            )
             for a, b in zip(actions[step : step + n_real], got):
                 assert (a.kind, a.key) == (b.kind, b.key) and abs(a.x - b.x) <= 1 and abs(a.y - b.y) <= 1
             assert (s["kind"][n_real:] == 0).all()

@@ -20,14 +20,24 @@ def _validator(definition: str):
 def test_worked_example_reads_as_documented():
     ep = read_episode(EXAMPLE)
     actions = ep.actions()
-    assert [(a.kind, a.key) for a in actions] == [("click", None), ("key", "c"), ("key", "a"), ("key", "t"), ("key", "enter")]
+    assert [(a.kind, a.key) for a in actions] == [
+        ("click", None),
+        ("key", "c"),
+        ("key", "a"),
+        ("key", "t"),
+        ("key", "enter"),
+    ]
     assert (actions[0].x, actions[0].y) == (60, 30)
     assert [a.frame_index for a in actions] == [0, 1, 1, 1, 1]
 
 
 def test_worked_example_matches_the_json_schema():
     _validator("meta").validate(json.loads((EXAMPLE / "meta.json").read_text()))
-    for file, definition in [("frames.jsonl", "frame"), ("events.jsonl", "event"), ("intents.jsonl", "intent")]:
+    for file, definition in [
+        ("frames.jsonl", "frame"),
+        ("events.jsonl", "event"),
+        ("intents.jsonl", "intent"),
+    ]:
         for line in (EXAMPLE / file).read_text().splitlines():
             _validator(definition).validate(json.loads(line))
 

@@ -25,7 +25,13 @@ from act.eval import (
 
 @pytest.mark.parametrize(
     "k, n, lo, hi",
-    [(0, 10, 0.0, 0.2775), (5, 10, 0.2366, 0.7634), (10, 10, 0.7225, 1.0), (81, 263, 0.2553, 0.3662), (1, 2, 0.0945, 0.9055)],
+    [
+        (0, 10, 0.0, 0.2775),
+        (5, 10, 0.2366, 0.7634),
+        (10, 10, 0.7225, 1.0),
+        (81, 263, 0.2553, 0.3662),
+        (1, 2, 0.0945, 0.9055),
+    ],
 )
 def test_wilson_interval_known_values(k, n, lo, hi):
     assert wilson_interval(k, n) == pytest.approx((lo, hi), abs=1e-4)
@@ -38,7 +44,7 @@ def test_wilson_interval_no_data():
 def test_robustness_auc():
     assert robustness_auc([0.25, 0.5, 0.75, 1.0], [1, 1, 1, 1], nominal=1.0) == pytest.approx(1.0)
     assert robustness_auc([0.5, 1.0], [0.0, 0.0], nominal=1.0) == pytest.approx(0.25)  # falls to 0 by 0.5
-    assert robustness_auc([0.5], [0.5], nominal=1.0) == pytest.approx((0.75 * 0.5 + 0.5 * 0.5))
+    assert robustness_auc([0.5], [0.5], nominal=1.0) == pytest.approx(0.75 * 0.5 + 0.5 * 0.5)
 
 
 class BrokenPolicy:
@@ -115,7 +121,9 @@ def tiny_policy_dir(tmp_path_factory):
 
 
 def test_evaluate_writes_report_json_and_plot_with_workers(tiny_policy_dir, tmp_path):
-    suite = Suite(name="t", tasks=["ClickButton"], episodes=3, families=["layout_shift"], severities=[0.5, 1.0])
+    suite = Suite(
+        name="t", tasks=["ClickButton"], episodes=3, families=["layout_shift"], severities=[0.5, 1.0]
+    )
     specs = [PolicySpec("act", "act", str(tiny_policy_dir)), PolicySpec("act+ens", "act", str(tiny_policy_dir), ensemble=0.01),
              PolicySpec("macro", "macro")]  # fmt: skip
     results = evaluate(specs, suite, num_workers=2, out_dir=tmp_path, gif_failures=1, progress=False)
@@ -146,3 +154,50 @@ def test_random_policy_actions_are_valid():
     p = RandomPolicy(seed=3)
     for _ in range(50):
         ActionSpace().check(p.select_action({"screen": np.zeros((4, 4, 3), np.uint8), "instruction": ""}))
+
+
+def test_offline_metrics_by_chunk_position(tiny_policy_dir, tmp_path):
+    from act.data import build_dataset
+    from act.envs.generate import generate
+    from act.eval import offline_metrics
+    from act.policy import ACTPolicy
+
+    generate(["ClickButton", "Login"], 3, None, 0, tmp_path / "rec", 1, progress=False)
+    build_dataset(tmp_path / "rec", tmp_path / "ds", image_size=(60, 80))
+    policy = ACTPolicy.from_pretrained(tiny_policy_dir)
+    result = offline_metrics(policy, tmp_path / "ds", val_fraction=None)
+    assert result["episodes"] == 6 and result["samples"] > 6
+    assert result["click_in_target_n"] >= 3  # every ClickButton demonstration has a target box
+    assert len(result["by_position"]["kind_accuracy"]) == policy.config.chunk_size
+    assert 0 <= result["kind_accuracy"] <= 1
+    build_dataset(tmp_path / "rec", tmp_path / "big", image_size=(120, 160))
+    with pytest.raises(ValueError, match="image size"):
+        offline_metrics(policy, tmp_path / "big")
+
+
+def test_click_in_target_counts_a_perfect_pointer(tmp_path):
+    """A stand-in policy that predicts the centre of each demonstrated target scores 100%."""
+    import torch
+
+    from act.data import ChunkDataset, build_dataset
+    from act.envs.generate import generate
+    from act.eval import offline_metrics
+    from act.policy import ACTConfig, ACTPolicy
+
+    generate(["ClickButton"], 3, None, 0, tmp_path / "rec", 1, progress=False)
+    info = build_dataset(tmp_path / "rec", tmp_path / "ds", image_size=(60, 80))
+    ds = ChunkDataset(tmp_path / "ds", 1)
+    policy = ACTPolicy(ACTConfig(image_size=(60, 80), chunk_size=1, n_action_steps=1, dim_model=32, n_heads=2,
+                                 instruction_vocab=info.instruction_vocab, action_space=info.action_space))  # fmt: skip
+    targets = {ds[i]["image"].numpy().tobytes(): ds[i]["target"][0] for i in range(len(ds))}
+
+    def perfect(image, instruction):
+        box = torch.stack([targets[im.numpy().tobytes()] for im in image])  # (B, 4)
+        centre = torch.stack([(box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2], -1)[:, None]
+        n = policy.action_space.num_kinds
+        return {"kind_probs": torch.nn.functional.one_hot(torch.full((len(box), 1), 2), n).float(),
+                "key_probs": torch.zeros(len(box), 1, policy.action_space.num_keys), "point": centre}  # fmt: skip
+
+    policy.predict_chunk_batch = perfect
+    result = offline_metrics(policy, tmp_path / "ds", val_fraction=None)
+    assert result["click_in_target"] == 1.0 and result["kind_accuracy"] == 1.0

@@ -68,10 +68,16 @@ def test_modifier_chords_and_typed_text():
 
 def test_hidpi_physical_coordinates_become_logical():
     screen = Screen(200, 100, scale=2.0, event_coords="physical")
-    events = [ev(0.0, "mouse_down", x=100, y=60, button="left"), ev(0.05, "mouse_up", x=104, y=60, button="left")]
+    events = [
+        ev(0.0, "mouse_down", x=100, y=60, button="left"),
+        ev(0.05, "mouse_up", x=104, y=60, button="left"),
+    ]
     (a,) = merge_events(events, screen)
     assert a.kind == "click" and (a.x, a.y) == (50, 30)  # 4 physical px = 2 logical: still a click
-    drag = [ev(0.0, "mouse_down", x=100, y=60, button="left"), ev(0.05, "mouse_up", x=120, y=60, button="left")]
+    drag = [
+        ev(0.0, "mouse_down", x=100, y=60, button="left"),
+        ev(0.05, "mouse_up", x=120, y=60, button="left"),
+    ]
     assert merge_events(drag, screen)[0].kind == "drag"  # 20 physical = 10 logical > 5
 
 
@@ -81,7 +87,10 @@ def test_events_outside_the_screen_are_clamped_to_its_edge():
 
 
 def test_out_of_order_timestamps_are_sorted_before_merging():
-    events = [ev(0.05, "mouse_up", x=10, y=10, button="left"), ev(0.0, "mouse_down", x=10, y=10, button="left")]
+    events = [
+        ev(0.05, "mouse_up", x=10, y=10, button="left"),
+        ev(0.0, "mouse_down", x=10, y=10, button="left"),
+    ]
     (a,) = merge_events(events, SCREEN)
     assert a.kind == "click" and a.t == 0.0
 

@@ -93,7 +93,14 @@ def test_cli_fast_dev_run(recs, tmp_path):
 
 @pytest.mark.slow
 def test_ddp_on_two_cpu_processes_writes_the_same_layout(recs, tmp_path):
-    run_cli(recs, tmp_path, "trainer=ddp_cpu", "trainer.devices=2", "debug=limit", "callbacks.closed_loop.episodes=0")
+    run_cli(
+        recs,
+        tmp_path,
+        "trainer=ddp_cpu",
+        "trainer.devices=2",
+        "debug=limit",
+        "callbacks.closed_loop.episodes=0",
+    )
     run = tmp_path / "run"
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert (run / "policies" / "last" / "model.safetensors").is_file()
@@ -119,14 +126,26 @@ def test_resume_after_sigkill_continues_from_the_saved_step(recs, tmp_path):
     run_cli(recs, tmp_path, *args, "ckpt_path=last")
     final = torch.load(last, map_location="cpu", weights_only=False)
     assert final["global_step"] == 60
-    steps = [int(r["step"]) for r in csv.DictReader(open(tmp_path / "run" / "csv" / "metrics.csv")) if r.get("train/loss")]
+    steps = [
+        int(r["step"])
+        for r in csv.DictReader(open(tmp_path / "run" / "csv" / "metrics.csv"))
+        if r.get("train/loss")
+    ]
     assert max(steps) >= 50  # the resumed run logged its later steps
 
 
 @pytest.mark.slow
 def test_wandb_logger_works_offline_without_an_account(recs, tmp_path):
     env = {**os.environ, "WANDB_API_KEY": "", "WANDB_MODE": "", "HOME": str(tmp_path)}
-    run_cli(recs, tmp_path, "logger=many", "debug=limit", "trainer.max_steps=4", "callbacks.closed_loop.episodes=0", env=env)
+    run_cli(
+        recs,
+        tmp_path,
+        "logger=many",
+        "debug=limit",
+        "trainer.max_steps=4",
+        "callbacks.closed_loop.episodes=0",
+        env=env,
+    )
     assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))
     assert (tmp_path / "run" / "csv" / "metrics.csv").is_file()
     assert list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents*"))

@@ -15,17 +15,23 @@ from act.eval import format_summary
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="act-demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="act-demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--out", default="outputs/demo", help="where runs, reports and the summary go")
     p.add_argument("--data", default="data", help="where generated recordings and datasets go")
     p.add_argument("--quick", action="store_true", help="tiny settings: a smoke test in about a minute")
     p.add_argument("--episodes", type=int, default=None, help="evaluation seeds per task and condition")
     p.add_argument("--num-workers", type=int, default=None)
     args = p.parse_args(argv)
-    results = run_demo(args.out, args.data, quick=args.quick, num_workers=args.num_workers, episodes=args.episodes)
+    results = run_demo(
+        args.out, args.data, quick=args.quick, num_workers=args.num_workers, episodes=args.episodes
+    )
     print()
     print(format_summary(results, f"{args.out}/eval"))
-    print(f"\ndemo finished in {results['demo']['wall_seconds']:.0f} s; summary: {args.out}/demo_summary.json")
+    print(
+        f"\ndemo finished in {results['demo']['wall_seconds']:.0f} s; summary: {args.out}/demo_summary.json"
+    )
     return 0
 
 

@@ -14,7 +14,11 @@ def policy_specs(cfg: DictConfig) -> list[PolicySpec]:
     if cfg.policy:
         specs.append(PolicySpec(cfg.name, "act", str(cfg.policy), ensemble=-1.0))
         if cfg.ensemble is not None:
-            specs.append(PolicySpec(f"{cfg.name}+ens{cfg.ensemble:g}", "act", str(cfg.policy), ensemble=float(cfg.ensemble)))
+            specs.append(
+                PolicySpec(
+                    f"{cfg.name}+ens{cfg.ensemble:g}", "act", str(cfg.policy), ensemble=float(cfg.ensemble)
+                )
+            )
     if cfg.bc:
         specs.append(PolicySpec("bc", "act", str(cfg.bc)))
     for name, path in (cfg.policies or {}).items():
@@ -32,6 +36,15 @@ def main(cfg: DictConfig) -> None:
     results = evaluate(policy_specs(cfg), suite, num_workers=cfg.num_workers, gif_failures=cfg.gif_failures,
                        out_dir=cfg.out_dir)  # fmt: skip
     print(format_summary(results, cfg.out_dir))
+    if cfg.offline and cfg.policy:
+        import json
+        from pathlib import Path
+
+        from act.eval import format_offline, load_policy, offline_metrics
+
+        offline = offline_metrics(load_policy(policy_specs(cfg)[0]), cfg.offline, val_fraction=None)
+        (Path(cfg.out_dir) / "offline.json").write_text(json.dumps(offline, indent=1) + "\n")
+        print(format_offline(offline))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ from act.recording import RecordingError
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="act-inspect", description=__doc__)
     parser.add_argument("path", help="an episode directory, a directory of episodes, or a built dataset")
-    parser.add_argument("--out", help="where to write contact_sheet.png and summary.json (default PATH/inspect)")
+    parser.add_argument(
+        "--out", help="where to write contact_sheet.png and summary.json (default PATH/inspect)"
+    )
     parser.add_argument("--max-tiles", type=int, default=24)
     args = parser.parse_args(argv)
     try:

@@ -120,9 +120,9 @@ class ActionSpace:
                 raise ActionError(f"field {name!r}: expected 2 numbers, got shape {value.shape}")
             if not all(math.isfinite(v) for v in value):
                 raise ActionError(f"field {name!r}: not finite ({value.tolist()})")
-            if name != "scroll" and ((value < 0) | (value > 1)).any():
-                if kind in POINTER_KIND_IDS or (name == "point2" and kind == KIND_ID["drag"]):
-                    raise ActionError(f"field {name!r}: {value.tolist()} is outside [0, 1]")
+            aimed = kind in POINTER_KIND_IDS or (name == "point2" and kind == KIND_ID["drag"])
+            if name != "scroll" and aimed and ((value < 0) | (value > 1)).any():
+                raise ActionError(f"field {name!r}: {value.tolist()} is outside [0, 1]")
             out[name] = value
         key = int(np.asarray(action.get("key", 0)).reshape(()))
         if not 0 <= key < self.num_keys:

@@ -52,7 +52,9 @@ class DatasetInfo:
     def load(cls, path: str | Path) -> DatasetInfo:
         file = Path(path) / INFO_FILE
         if not file.is_file():
-            raise FileNotFoundError(f"{file} is missing: is {path} a dataset built by act.data.build_dataset?")
+            raise FileNotFoundError(
+                f"{file} is missing: is {path} a dataset built by act.data.build_dataset?"
+            )
         data = json.loads(file.read_text())
         data["image_size"] = tuple(data["image_size"])
         return cls(**data)
@@ -71,9 +73,18 @@ def _features(image_size: tuple[int, int]):
         "episode_index": Value("int32"), "step_index": Value("int32"), "frame_index": Value("int32"),
         "t": Value("float64"), "image": Array3D((h, w, 3), "uint8"),
         "kind": Value("int8"), "point": pair, "point2": pair, "key": Value("int32"), "scroll": pair,
+        "target": Sequence(Value("float32"), length=4),
         "instruction": Value("string"), "intent": Value("string"), "intent_id": Value("int32"),
         "task": Value("string"),
     })  # fmt: skip
+
+
+def _target(action, screen) -> list[float]:
+    """The aimed-at box normalised to [0, 1] like points, or -1s where the recording has none."""
+    if action.target is None:
+        return [-1.0] * 4
+    x0, y0, x1, y1 = action.target
+    return [x0 / screen.width, y0 / screen.height, x1 / screen.width, y1 / screen.height]
 
 
 def _rows(
@@ -94,7 +105,7 @@ def _rows(
                 "episode_index": ep_index, "step_index": step, "frame_index": a.frame_index, "t": a.t,
                 "image": frames[a.frame_index], "kind": int(arrays["kind"][step]),
                 "point": arrays["point"][step], "point2": arrays["point2"][step],
-                "key": int(arrays["key"][step]), "scroll": arrays["scroll"][step],
+                "key": int(arrays["key"][step]), "scroll": arrays["scroll"][step], "target": _target(a, ep.meta.screen),
                 "instruction": ep.meta.instruction, "intent": a.intent or "",
                 "intent_id": intent_vocab.id(a.intent) if a.intent else 0, "task": ep.meta.task,
             }  # fmt: skip
@@ -130,7 +141,16 @@ def build_dataset(
     merge = merge or MergeConfig()
 
     # Pass 1 (no pixels): check every episode and collect vocabularies and statistics.
-    all_actions, words, kinds, sources, tasks, screens, intents, episodes = [], [], Counter(), Counter(), Counter(), Counter(), Counter(), []
+    all_actions, words, kinds, sources, tasks, screens, intents, episodes = (
+        [],
+        [],
+        Counter(),
+        Counter(),
+        Counter(),
+        Counter(),
+        Counter(),
+        [],
+    )
     problems = []
     for i, path in enumerate(tqdm(paths, desc="reading episodes", unit="ep", leave=False)):
         try:

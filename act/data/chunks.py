@@ -26,16 +26,19 @@ def _column(table, name: str) -> np.ndarray:
 class ChunkDataset(Dataset):
     """Sample i: the frame at step i, the instruction, the next K actions with ``is_pad`` and the intent.
 
-    Windows never cross episodes: past an episode's last step the actions are zeros with
+    ``instruction_vocab`` / ``instruction_max_len`` tokenise with a policy's vocabulary instead of the
+    dataset's. Windows never cross episodes: past an episode's last step the actions are zeros with
     ``is_pad=True``. Frames are read straight from the memory-mapped Arrow buffers (no decoding, no
     copy of the dataset into RAM); only the small action columns are loaded.
 
     Each sample: image uint8 (3, H, W); instruction int64 (L,); kind int64 (K,); point float32 (K, 2);
-    point2 float32 (K, 2); key int64 (K,); scroll float32 (K, 2); is_pad bool (K,); intent int64 ();
+    point2 float32 (K, 2); key int64 (K,); scroll float32 (K, 2); target float32 (K, 4) (the box a
+    pointer step aims at, normalised, -1 where unknown; for offline metrics); is_pad bool (K,); intent int64 ();
     episode_index, step_index int64 ().
     """
 
-    def __init__(self, path: str | Path, chunk_size: int, episodes: list[int] | None = None):
+    def __init__(self, path: str | Path, chunk_size: int, episodes: list[int] | None = None,
+                 instruction_vocab: list[str] | None = None, instruction_max_len: int | None = None):  # fmt: skip
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         self.path = Path(path)
@@ -47,6 +50,10 @@ class ChunkDataset(Dataset):
         self.step = _column(table, "step_index").astype(np.int64)
         self.actions = {c: _column(table, c) for c in ACTION_COLUMNS}
         self.intent = _column(table, "intent_id").astype(np.int64)
+        names = table.column_names
+        self.target = (
+            _column(table, "target") if "target" in names else np.full((len(self.episode), 4), -1, np.float32)
+        )
         if len(self.episode) and (np.diff(self.episode) < 0).any():
             raise ValueError(f"{self.path}: rows are not grouped by episode; rebuild the dataset")
         # End row (exclusive) of each row's episode, so a window stops there.
@@ -54,11 +61,23 @@ class ChunkDataset(Dataset):
         ends = np.r_[starts[1:], len(self.episode)]
         self.episode_end = np.repeat(ends, np.diff(np.r_[starts, len(self.episode)]))
         # The instruction is constant within an episode: tokenise once per episode.
-        vocab, max_len = Vocabulary(self.info.instruction_vocab), self.info.instruction_max_len
+        # (A policy trained on another dataset passes its own vocabulary and length.)
+        vocab = Vocabulary(
+            instruction_vocab if instruction_vocab is not None else self.info.instruction_vocab
+        )
+        max_len = instruction_max_len or self.info.instruction_max_len
         texts = table.column("instruction").take(starts).to_pylist()
-        per_episode = np.array([vocab.encode(tokenize(t), max_len) for t in texts], np.int64).reshape(-1, max_len)
-        self.instruction = per_episode[np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(self.episode)]))]
-        self.rows = np.arange(len(self.episode)) if episodes is None else np.flatnonzero(np.isin(self.episode, episodes))
+        per_episode = np.array([vocab.encode(tokenize(t), max_len) for t in texts], np.int64).reshape(
+            -1, max_len
+        )
+        self.instruction = per_episode[
+            np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(self.episode)]))
+        ]
+        self.rows = (
+            np.arange(len(self.episode))
+            if episodes is None
+            else np.flatnonzero(np.isin(self.episode, episodes))
+        )
 
     def _table(self):
         from datasets import load_from_disk
@@ -103,6 +122,9 @@ class ChunkDataset(Dataset):
             out = np.zeros((k, *col.shape[1:]), np.float32 if col.dtype.kind == "f" else np.int64)
             out[:n] = col[r:end]
             sample[name] = torch.from_numpy(out)  # (K,) or (K, 2)
+        target = np.full((k, 4), -1, np.float32)
+        target[:n] = self.target[r:end]
+        sample["target"] = torch.from_numpy(target)  # (K, 4) aimed-at boxes, -1 where unknown
         is_pad = np.ones(k, bool)
         is_pad[:n] = False
         sample["is_pad"] = torch.from_numpy(is_pad)  # (K,)

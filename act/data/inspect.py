@@ -100,6 +100,9 @@ def format_summary(summary: dict[str, Any]) -> str:
         items = sorted(summary.get(key, {}).items(), key=lambda kv: -kv[1])
         lines.append(f"  {key + ':':9s}" + ", ".join(f"{k} {v}" for k, v in items))
     intents = list(summary.get("intents", {}).items())
-    lines.append(f"  intents:  {len(intents)} distinct" + ("; most common: " + ", ".join(f"{k!r} {v}" for k, v in intents[:4]) if intents else ""))
+    lines.append(
+        f"  intents:  {len(intents)} distinct"
+        + ("; most common: " + ", ".join(f"{k!r} {v}" for k, v in intents[:4]) if intents else "")
+    )
     lines.append(f"  contact sheet: {summary['contact_sheet']}")
     return "\n".join(lines)

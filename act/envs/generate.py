@@ -51,12 +51,12 @@ def action_event(a: Action, t: float) -> Event:
     """One expert action as one merged event of the recording format."""
     if a.kind in ("click", "double_click", "right_click"):
         button = "right" if a.kind == "right_click" else "left"
-        return Event(t, a.kind, x=a.x, y=a.y, button=button, intent=a.intent)
+        return Event(t, a.kind, x=a.x, y=a.y, button=button, intent=a.intent, target=a.target)
     if a.kind == "drag":
         return Event(t, "drag", x=a.x, y=a.y, x2=a.x2, y2=a.y2, button="left", path=((a.x, a.y), (a.x2, a.y2)),
                      intent=a.intent)  # fmt: skip
     if a.kind == "scroll":
-        return Event(t, "scroll", x=a.x, y=a.y, dx=a.dx, dy=a.dy, intent=a.intent)
+        return Event(t, "scroll", x=a.x, y=a.y, dx=a.dx, dy=a.dy, intent=a.intent, target=a.target)
     if a.kind == "key":
         return Event(t, "key", key=a.key, intent=a.intent)
     return Event(t, "wait", intent=a.intent)

@@ -16,7 +16,9 @@ from act.eval.report import markdown, text_table
 from act.eval.suites import Suite
 
 
-def measure_latency(spec: PolicySpec, env_id: str = "synthui/ClickButton-v0", steps: int = 50) -> dict[str, Any]:
+def measure_latency(
+    spec: PolicySpec, env_id: str = "synthui/ClickButton-v0", steps: int = 50
+) -> dict[str, Any]:
     """select_action p50/p95 over consecutive steps (what a controller pays per step) and, for ACT,
     predict_chunk p50 (one model call), in milliseconds, batch 1, on the CPU."""
     import torch
@@ -40,7 +42,10 @@ def measure_latency(spec: PolicySpec, env_id: str = "synthui/ClickButton-v0", st
         policy.select_action(obs, info) if needs_info else policy.select_action(obs)
         times.append(time.perf_counter() - t0)
     times = np.array(times[3:]) * 1e3
-    out = {"select_action_p50_ms": float(np.percentile(times, 50)), "select_action_p95_ms": float(np.percentile(times, 95))}
+    out = {
+        "select_action_p50_ms": float(np.percentile(times, 50)),
+        "select_action_p95_ms": float(np.percentile(times, 95)),
+    }
     if hasattr(policy, "predict_chunk"):
         chunk = []
         for _ in range(min(steps, 20) + 2):
@@ -72,7 +77,9 @@ def bench(
     """Evaluate every policy on every suite; write leaderboard.md, leaderboard.json and a plot."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    rows: dict[str, dict[str, Any]] = {s.name: {"name": s.name, "kind": s.kind, "path": s.path} for s in specs}
+    rows: dict[str, dict[str, Any]] = {
+        s.name: {"name": s.name, "kind": s.kind, "path": s.path} for s in specs
+    }
     for suite in suites:
         results = evaluate(specs, suite, num_workers=num_workers, out_dir=out / suite.name, progress=progress)
         for name, summary in results["summary"].items():
@@ -112,14 +119,12 @@ def leaderboard_table(board: dict[str, Any]) -> list[list[str]]:
 
 
 def plot_leaderboard(board: dict[str, Any], path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: never switch the caller's backend (notebooks)
 
     keys = [k for k in board["policies"][0] if "/" in k and not k.endswith("auc")]
     names = [p["name"] for p in board["policies"]]
-    fig, ax = plt.subplots(figsize=(1.2 + 1.0 * len(names) * max(1, len(keys)) / 2, 3))
+    fig = Figure(figsize=(1.2 + 1.0 * len(names) * max(1, len(keys)) / 2, 3))
+    ax = fig.subplots()
     width = 0.8 / max(len(keys), 1)
     for i, k in enumerate(keys):
         ax.bar(np.arange(len(names)) + i * width, [p.get(k) or 0 for p in board["policies"]], width, label=k)
@@ -129,5 +134,4 @@ def plot_leaderboard(board: dict[str, Any], path: Path) -> Path:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path

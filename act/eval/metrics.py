@@ -17,7 +17,9 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def robustness_auc(severities: Sequence[float], rates: Sequence[float], nominal: float | None = None) -> float:
+def robustness_auc(
+    severities: Sequence[float], rates: Sequence[float], nominal: float | None = None
+) -> float:
     """Area under success-vs-severity over [0, 1] (trapezoids), with the nominal rate at severity 0.
 
     1.0 means unaffected perfection; a policy that fails at any perturbation scores about nominal * 0.

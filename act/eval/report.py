@@ -38,7 +38,9 @@ def family_table(results: dict[str, Any], severity: float = 0.5) -> list[list[st
     summary = results["summary"]
     names = list(summary)
     rows = [["condition", *names]]
-    rows.append(["nominal", *[_pct(summary[n]["conditions"].get("nominal", {}).get("success")) for n in names]])
+    rows.append(
+        ["nominal", *[_pct(summary[n]["conditions"].get("nominal", {}).get("success")) for n in names]]
+    )
     for family in results["suite"]["families"]:
         rows.append([family, *[_pct(summary[n]["families"].get(family, {}).get("severity", {}).get(f"{severity:g}"))
                                for n in names]])  # fmt: skip
@@ -81,24 +83,49 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path
                 rows.append([label, *[_cell(s["conditions"].get(f"{family}:{v:g}")) for v in severities],
                              f"{f['auc']:.2f}", _pct(f["drop_at_0.5"])])  # fmt: skip
             md += [markdown(rows), ""]
-    comps = [c for c in next(iter(summary.values()))["conditions"] if ":" in c and "," in c] if summary else []
+    comps = (
+        [c for c in next(iter(summary.values()))["conditions"] if ":" in c and "," in c] if summary else []
+    )
     if comps:
-        md += ["## Compositions", "", markdown([["condition", *summary]] + [[c, *[_cell(s["conditions"].get(c)) for s in summary.values()]] for c in comps]), ""]
+        md += [
+            "## Compositions",
+            "",
+            markdown(
+                [["condition", *summary]]
+                + [[c, *[_cell(s["conditions"].get(c)) for s in summary.values()]] for c in comps]
+            ),
+            "",
+        ]
     tasks_rows = [["policy", "condition", *suite["tasks"]]]
     for name, s in summary.items():
         nominal = s["conditions"].get("nominal")
         if nominal:
-            tasks_rows.append([name, "nominal", *[_pct(nominal["tasks"].get(t.split("/")[-1].rsplit("-v", 1)[0])) for t in suite["tasks"]]])
+            tasks_rows.append(
+                [
+                    name,
+                    "nominal",
+                    *[
+                        _pct(nominal["tasks"].get(t.split("/")[-1].rsplit("-v", 1)[0]))
+                        for t in suite["tasks"]
+                    ],
+                ]
+            )
     md += ["## Per task (nominal)", "", markdown(tasks_rows), ""]
     explained = [e for e in results["episodes"] if e.get("explanations")][:8]
     if explained:
         md += ["## What the policies said they were doing (first step)", ""]
-        md += [f"- {e['policy']} / {e['task']} / {e['condition']} / seed {e['seed']}: {e['explanations'][0]}" for e in explained]
+        md += [
+            f"- {e['policy']} / {e['task']} / {e['condition']} / seed {e['seed']}: {e['explanations'][0]}"
+            for e in explained
+        ]
         md.append("")
     errors = [e for e in results["episodes"] if e.get("error")]
     if errors:
         md += [f"## Errors ({len(errors)} episodes, counted as failures)", ""]
-        md += [f"- {e['policy']} / {e['task']} / {e['condition']} / seed {e['seed']}: {e['error']}" for e in errors[:20]]
+        md += [
+            f"- {e['policy']} / {e['task']} / {e['condition']} / seed {e['seed']}: {e['error']}"
+            for e in errors[:20]
+        ]
         md.append("")
     paths["markdown"].write_text("\n".join(md))
     if suite["families"]:
@@ -108,34 +135,35 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path
 
 def plot_severity(results: dict[str, Any], path: str | Path) -> Path:
     """One panel per family: success against severity, one line per policy, nominal at 0."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: never switch the caller's backend (notebooks)
 
     families = results["suite"]["families"]
     cols = min(4, len(families))
     rows = -(-len(families) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False, sharey=True)
+    fig = Figure(figsize=(3.2 * cols, 2.6 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False, sharey=True)
     for ax, family in zip(axes.flat, families):
         for name, s in results["summary"].items():
             f = s["families"].get(family)
             if not f:
                 continue
             xs = [0.0] + [float(k) for k in f["severity"]]
-            ys = [s["conditions"].get("nominal", {}).get("success", float("nan"))] + list(f["severity"].values())
+            ys = [s["conditions"].get("nominal", {}).get("success", float("nan"))] + list(
+                f["severity"].values()
+            )
             ax.plot(xs, ys, marker="o", label=name)
-        ax.set_title(family + (" (held out)" if family in results["suite"]["heldout_families"] else ""), fontsize=9)
+        ax.set_title(
+            family + (" (held out)" if family in results["suite"]["heldout_families"] else ""), fontsize=9
+        )
         ax.set_ylim(-0.05, 1.05)
         ax.set_xlabel("severity", fontsize=8)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(families):]:
+    for ax in list(axes.flat)[len(families) :]:
         ax.axis("off")
     axes[0][0].set_ylabel("success")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return Path(path)
 
 

@@ -6,6 +6,7 @@ skipped, never a success — and the evaluation goes on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterable, Sequence
@@ -119,13 +120,15 @@ def run_episode(
         result.success = False
     finally:
         if env is not None:
-            try:
+            with contextlib.suppress(Exception):
                 env.close()
-            except Exception:  # noqa: BLE001
-                pass
     result.wall_time = time.perf_counter() - start
     if gif_dir is not None and not result.success and frames:
-        result.gif = str(_write_gif(frames, Path(gif_dir) / f"{name}_{result.task}_{condition}_{seed}.gif".replace(":", "")))
+        result.gif = str(
+            _write_gif(
+                frames, Path(gif_dir) / f"{name}_{result.task}_{condition}_{seed}.gif".replace(":", "")
+            )
+        )
     return result
 
 
@@ -182,7 +185,9 @@ def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
-def run_jobs(jobs: Sequence[Job], num_workers: int | None = None, progress: bool = True) -> list[EpisodeResult]:
+def run_jobs(
+    jobs: Sequence[Job], num_workers: int | None = None, progress: bool = True
+) -> list[EpisodeResult]:
     """Run episodes, in ``num_workers`` spawned processes (default: every core), in job order."""
     from tqdm.auto import tqdm
 
@@ -195,7 +200,9 @@ def run_jobs(jobs: Sequence[Job], num_workers: int | None = None, progress: bool
                 results.append(_run_job(job))
                 bar.update()
             return results
-        with ProcessPoolExecutor(num_workers, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(
+            num_workers, mp_context=get_context("spawn"), initializer=_init_worker
+        ) as pool:
             for r in pool.map(_run_job, jobs, chunksize=1):
                 results.append(r)
                 bar.update()

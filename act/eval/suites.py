@@ -43,7 +43,9 @@ class Suite:
     def __post_init__(self) -> None:
         unknown = [f for f in [*self.families, *self.heldout_families] if f not in FAMILIES]
         if unknown:
-            raise ValueError(f"suite {self.name!r}: unknown perturbation families {unknown}; known: {sorted(FAMILIES)}")
+            raise ValueError(
+                f"suite {self.name!r}: unknown perturbation families {unknown}; known: {sorted(FAMILIES)}"
+            )
         for s in self.severities:
             if not 0 <= s <= 1:
                 raise ValueError(f"suite {self.name!r}: severity {s} is outside [0, 1]")

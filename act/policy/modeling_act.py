@@ -384,8 +384,12 @@ class ACTPolicy(nn.Module):
         self.instruction_vocab = Vocabulary(config.instruction_vocab)
         self.intent_vocab = Vocabulary(config.intent_vocab)
         kinds = self.action_space.kinds
-        self.model = ACT(config, len(kinds), self.action_space.num_keys, len(self.instruction_vocab),
-                         len(self.intent_vocab))  # fmt: skip
+        n_keys, n_words, n_intents = (
+            self.action_space.num_keys,
+            len(self.instruction_vocab),
+            len(self.intent_vocab),
+        )
+        self.model = ACT(config, len(kinds), n_keys, n_words, n_intents)
         pointer_kinds = torch.tensor([k in POINTER_KINDS for k in kinds])
         self.register_buffer("pointer_kinds", pointer_kinds, persistent=False)  # (kinds,) bool
         self.key_kind, self.drag_kind, self.scroll_kind = (
@@ -488,6 +492,8 @@ class ACTPolicy(nn.Module):
     def _instruction_ids(self, text: str) -> torch.Tensor:
         ids = self._token_cache.get(text)
         if ids is None:
+            if len(self._token_cache) > 1024:
+                self._token_cache.clear()
             encoded = self.instruction_vocab.encode(tokenize(text), self.config.instruction_max_len)
             ids = self._token_cache[text] = torch.tensor([encoded], dtype=torch.long)  # (1, L)
         return ids

@@ -76,6 +76,9 @@ def merge_events(events: Sequence[Event], screen: Screen, config: MergeConfig | 
         x, y = (x or 0.0) * factor, (y or 0.0) * factor
         return min(max(x, 0.0), float(screen.width)), min(max(y, 0.0), float(screen.height))
 
+    def box(e: Event) -> tuple[float, float, float, float] | None:
+        return None if e.target is None else (*pt(*e.target[:2]), *pt(*e.target[2:]))
+
     actions: list[Action] = []
     ends: list[float] = []  # when each action finished (mouse release), for wait gaps and double-clicks
     held: set[str] = set()
@@ -85,14 +88,19 @@ def merge_events(events: Sequence[Event], screen: Screen, config: MergeConfig | 
         actions.append(action)
         ends.append(action.t if end is None else end)
 
-    def emit_click(kind: str, x: float, y: float, t: float, end: float, intent: str | None) -> None:
+    def emit_click(
+        kind: str, x: float, y: float, t: float, end: float, intent: str | None, target=None
+    ) -> None:
         if kind == "click" and actions and actions[-1].kind == "click":
             prev = actions[-1]
-            if t - ends[-1] <= cfg.double_click_time and math.dist((prev.x, prev.y), (x, y)) <= cfg.double_click_distance:
+            if (
+                t - ends[-1] <= cfg.double_click_time
+                and math.dist((prev.x, prev.y), (x, y)) <= cfg.double_click_distance
+            ):
                 actions[-1] = replace(prev, kind="double_click", intent=prev.intent or intent)
                 ends[-1] = end
                 return
-        emit(Action(kind, x, y, t=t, intent=intent), end)
+        emit(Action(kind, x, y, t=t, intent=intent, target=target), end)
 
     for e in sorted(events, key=lambda e: e.t):
         if e.type == "mouse_move":
@@ -108,20 +116,21 @@ def merge_events(events: Sequence[Event], screen: Screen, config: MergeConfig | 
             path.append(pt(e.x, e.y))
             (x, y), (x2, y2) = path[0], path[-1]
             if max(math.dist((x, y), p) for p in path) > cfg.drag_distance:
-                emit(Action("drag", x, y, x2, y2, t=start.t, intent=start.intent or e.intent, path=tuple(path)), e.t)
+                emit(Action("drag", x, y, x2, y2, t=start.t, intent=start.intent or e.intent, path=tuple(path),
+                            target=box(start)), e.t)  # fmt: skip
             else:
                 kind = "right_click" if (e.button or "left") == "right" else "click"
-                emit_click(kind, x, y, start.t, e.t, start.intent or e.intent)
+                emit_click(kind, x, y, start.t, e.t, start.intent or e.intent, box(start))
         elif e.type in ("click", "right_click", "double_click"):
             x, y = pt(e.x, e.y)
             if e.type == "click":
-                emit_click("click", x, y, e.t, e.t, e.intent)
+                emit_click("click", x, y, e.t, e.t, e.intent, box(e))
             else:
-                emit(Action(e.type, x, y, t=e.t, intent=e.intent))
+                emit(Action(e.type, x, y, t=e.t, intent=e.intent, target=box(e)))
         elif e.type == "drag":
             (x, y), (x2, y2) = pt(e.x, e.y), pt(e.x2, e.y2)
             path = tuple(pt(*p) for p in e.path) if e.path else None
-            emit(Action("drag", x, y, x2, y2, t=e.t, intent=e.intent, path=path))
+            emit(Action("drag", x, y, x2, y2, t=e.t, intent=e.intent, path=path, target=box(e)))
         elif e.type == "scroll":
             x, y = pt(e.x, e.y)
             prev = actions[-1] if actions else None
@@ -132,7 +141,11 @@ def merge_events(events: Sequence[Event], screen: Screen, config: MergeConfig | 
                 actions[-1] = replace(prev, dx=prev.dx + (e.dx or 0.0), dy=prev.dy + (e.dy or 0.0))
                 ends[-1] = e.t
             else:
-                emit(Action("scroll", x, y, dx=e.dx or 0.0, dy=e.dy or 0.0, t=e.t, intent=e.intent))
+                emit(
+                    Action(
+                        "scroll", x, y, dx=e.dx or 0.0, dy=e.dy or 0.0, t=e.t, intent=e.intent, target=box(e)
+                    )
+                )
         elif e.type == "key_down":
             key = normalize_key(e.key or "")
             if key in MODIFIERS:

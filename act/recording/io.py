@@ -35,7 +35,7 @@ META, FRAMES, EVENTS, INTENTS = "meta.json", "frames.jsonl", "events.jsonl", "in
 _NUM = (int, float)
 _EVENT_FIELDS: dict[str, tuple[type, ...]] = {
     "t": _NUM, "type": (str,), "x": _NUM, "y": _NUM, "button": (str,), "key": (str,), "text": (str,),
-    "dx": _NUM, "dy": _NUM, "x2": _NUM, "y2": _NUM, "path": (list,), "intent": (str,),
+    "dx": _NUM, "dy": _NUM, "x2": _NUM, "y2": _NUM, "path": (list,), "intent": (str,), "target": (list,),
 }  # fmt: skip
 # Fields each event type must carry.
 _REQUIRED: dict[str, tuple[str, ...]] = {
@@ -167,7 +167,9 @@ class _Reader:
                 self.problem(FRAMES, n, "index", f"must be a non-negative integer, got {index!r}")
                 bad = True
             elif index != len(frames):
-                self.problem(FRAMES, n, "index", f"is {index}, expected {len(frames)} (frames are numbered in order)")
+                self.problem(
+                    FRAMES, n, "index", f"is {index}, expected {len(frames)} (frames are numbered in order)"
+                )
                 bad = True
             if not _finite(t):
                 self.problem(FRAMES, n, "t", f"must be a finite number, got {t!r}")
@@ -177,7 +179,12 @@ class _Reader:
             if bad:
                 continue
             if self.check_frames and not (self.path / "frames" / f"{index:06d}.png").is_file():
-                self.problem(f"frames/{index:06d}.png", None, None, f"frame {index} listed in {FRAMES} line {n} is missing on disk")
+                self.problem(
+                    f"frames/{index:06d}.png",
+                    None,
+                    None,
+                    f"frame {index} listed in {FRAMES} line {n} is missing on disk",
+                )
             frames.append(Frame(index, float(t)))
         return frames
 
@@ -201,7 +208,9 @@ class _Reader:
             if etype is None:
                 self.problem(EVENTS, n, "type", "missing")
             elif isinstance(etype, str) and etype not in EVENT_TYPES:
-                self.problem(EVENTS, n, "type", f"unknown event type {etype!r}; expected one of {EVENT_TYPES}")
+                self.problem(
+                    EVENTS, n, "type", f"unknown event type {etype!r}; expected one of {EVENT_TYPES}"
+                )
             elif isinstance(etype, str):
                 for key in _REQUIRED[etype]:
                     if row.get(key) is None:
@@ -210,15 +219,25 @@ class _Reader:
                 self.problem(EVENTS, n, "t", "missing")
             elif _finite(row["t"]):
                 if row["t"] < last_t:
-                    self.problem(EVENTS, n, "t", f"{row['t']} is earlier than the previous event's {last_t} (events must be time-ordered)")
+                    self.problem(
+                        EVENTS,
+                        n,
+                        "t",
+                        f"{row['t']} is earlier than the previous event's {last_t} (events must be time-ordered)",
+                    )
                 last_t = max(last_t, row["t"])
             path = row.get("path")
             if isinstance(path, list) and not all(
                 isinstance(p, list) and len(p) == 2 and all(_finite(c) for c in p) for p in path
             ):
                 self.problem(EVENTS, n, "path", "must be a list of [x, y] pairs of finite numbers")
+            target = row.get("target")
+            if isinstance(target, list) and not (len(target) == 4 and all(_finite(c) for c in target)):
+                self.problem(EVENTS, n, "target", "must be [x0, y0, x1, y1], four finite numbers")
             if len(self.problems) > before:
                 continue
+            if isinstance(target, list):
+                row = {**row, "target": tuple(float(c) for c in target)}
             if path is not None:
                 row = {**row, "path": tuple((float(a), float(b)) for a, b in path)}
             events.append(Event(**row))
@@ -329,7 +348,9 @@ class EpisodeWriter:
     def add_event(self, event: Event) -> None:
         """Append one event; events must come in time order."""
         if not math.isfinite(event.t) or event.t < self._last_t:
-            raise ValueError(f"event time {event.t} is not finite or earlier than the last event's {self._last_t}")
+            raise ValueError(
+                f"event time {event.t} is not finite or earlier than the last event's {self._last_t}"
+            )
         self._last_t = event.t
         self._line(self._events, event.to_json())
 

@@ -85,11 +85,14 @@ class Event:
     y2: float | None = None
     path: tuple[tuple[float, float], ...] | None = None
     intent: str | None = None
+    target: tuple[float, float, float, float] | None = None  # box (x0, y0, x1, y1) aimed at, where known
 
     def to_json(self) -> dict[str, Any]:
         out = {k: v for k, v in asdict(self).items() if v is not None}
         if self.path is not None:
             out["path"] = [list(p) for p in self.path]
+        if self.target is not None:
+            out["target"] = list(self.target)
         return out
 
 
@@ -106,7 +109,8 @@ class Action:
 
     ``x, y``: pointer (click target, drag start, scroll position); ``x2, y2``: drag end;
     ``key``: one key token (a character, a named key such as ``enter``, or a chord ``ctrl+s``);
-    ``dx, dy``: scroll amount in wheel ticks; ``duration``: seconds, for ``wait``.
+    ``dx, dy``: scroll amount in wheel ticks; ``duration``: seconds, for ``wait``; ``target``: the
+    box (x0, y0, x1, y1) of the element a pointer action aims at, where the source knows it.
     """
 
     kind: str
@@ -122,6 +126,7 @@ class Action:
     frame_index: int = -1
     intent: str | None = None
     path: tuple[tuple[float, float], ...] | None = None
+    target: tuple[float, float, float, float] | None = None  # the element box aimed at, where known
 
     def describe(self) -> str:
         """A short human phrase: ``click at (12, 8)``."""

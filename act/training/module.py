@@ -21,7 +21,9 @@ class NonFiniteLossError(RuntimeError):
 class ActLightningModule(L.LightningModule):
     """Trains an ``ACTPolicy``; logs every loss term, KL and per-head accuracy under train/ and val/."""
 
-    def __init__(self, policy_config: ACTConfig | dict[str, Any], optim: OptimConfig | dict[str, Any] | None = None):
+    def __init__(
+        self, policy_config: ACTConfig | dict[str, Any], optim: OptimConfig | dict[str, Any] | None = None
+    ):
         super().__init__()
         if isinstance(policy_config, dict):
             policy_config = ACTConfig.from_dict(policy_config)
@@ -54,14 +56,18 @@ class ActLightningModule(L.LightningModule):
 
     def configure_optimizers(self):
         o = self.optim
-        backbone = [p for n, p in self.policy.named_parameters() if ".backbone." in f".{n}" and p.requires_grad]
+        backbone = [
+            p for n, p in self.policy.named_parameters() if ".backbone." in f".{n}" and p.requires_grad
+        ]
         ids = {id(p) for p in backbone}
         rest = [p for p in self.policy.parameters() if id(p) not in ids and p.requires_grad]
         groups = [{"params": rest, "lr": o.lr}]
         if backbone:
             groups.append({"params": backbone, "lr": o.backbone_lr})
         fused = self.device.type == "cuda"
-        optimizer = torch.optim.AdamW(groups, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay, fused=fused)
+        optimizer = torch.optim.AdamW(
+            groups, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay, fused=fused
+        )
         total = max(int(self.trainer.estimated_stepping_batches), 1) if self._trainer else 10_000
         warmup = min(o.warmup_steps, total // 2)
 
@@ -77,7 +83,7 @@ class ActLightningModule(L.LightningModule):
     # Exact resume: Lightning restores step, optimizer and scheduler; RNG states are ours to keep.
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Plain tensors and numbers only, so the checkpoint loads with torch.load(weights_only=True).
-        name, keys, pos, has_gauss, gauss = np.random.get_state()
+        name, keys, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 - the global state is what workers and users seed
         checkpoint["rng_states"] = {
             "torch": torch.get_rng_state(), "python": random.getstate(),
             "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)],
@@ -89,7 +95,7 @@ class ActLightningModule(L.LightningModule):
         if states:
             torch.set_rng_state(states["torch"])
             name, keys, pos, has_gauss, gauss = states["numpy"]
-            np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+            np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))  # noqa: NPY002
             random.setstate(states["python"])
             if states.get("cuda") is not None and torch.cuda.is_available():
                 torch.cuda.set_rng_state_all(states["cuda"])

@@ -27,7 +27,11 @@ def _digest(items: list[str]) -> str:
 def _generated_name(g: GenerateConfig) -> str:
     """A directory name that changes whenever what would be generated changes."""
     tasks = "+".join(g.tasks) if len(g.tasks) <= 3 else f"{len(g.tasks)}tasks-{_digest(list(g.tasks))}"
-    perts = "-".join(map(_slug, g.perturbations)) if len(g.perturbations) <= 2 else f"{len(g.perturbations)}perts-{_digest(list(g.perturbations))}"
+    perts = (
+        "-".join(map(_slug, g.perturbations))
+        if len(g.perturbations) <= 2
+        else f"{len(g.perturbations)}perts-{_digest(list(g.perturbations))}"
+    )
     return f"{g.env}-{tasks}-{g.episodes}ep-seed{g.seed}-{perts}"
 
 
@@ -97,7 +101,9 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     seconds = time.perf_counter() - start
 
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1}
+    metrics = {
+        k: float(v) for k, v in trainer.callback_metrics.items() if getattr(v, "numel", lambda: 1)() == 1
+    }
     policy_dir = output_dir / "policies" / "last"
     summary = {
         "output_dir": str(output_dir), "dataset": str(dataset_dir), "episodes": info.num_episodes,

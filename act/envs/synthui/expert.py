@@ -138,14 +138,15 @@ class Ctx:
             if p is not None:
                 return Action("click", *p, intent=intent)
         x, y = self.point_in(bbox)
-        return Action("double_click" if double else "click", x, y, intent=intent)
+        return Action("double_click" if double else "click", x, y, intent=intent, target=tuple(bbox))
 
     def drag(self, start: tuple[float, float], end: tuple[float, float], intent: str) -> Action:
         return Action("drag", start[0], start[1], end[0], end[1], intent=intent)
 
     def scroll(self, id: str, dy: int, intent: str) -> Action:
-        x, y = self.point_in(self.els[id]["bbox"])
-        return Action("scroll", x, y, dx=0.0, dy=float(dy), intent=intent)
+        bbox = self.els[id]["bbox"]
+        x, y = self.point_in(bbox)
+        return Action("scroll", x, y, dx=0.0, dy=float(dy), intent=intent, target=tuple(bbox))
 
     # --------------------------------------------------------------- keyboard
     def key(self, token: str, intent: str) -> Action:

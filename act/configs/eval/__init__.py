@@ -1,0 +1,1 @@
+"""act-eval's config root (a package, so Hydra finds it from the installed console script)."""
