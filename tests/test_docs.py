@@ -48,7 +48,9 @@ def blocks(path: Path) -> list[Block]:
             lang = (lines[i][3:].split() or [""])[0]
             m = MARKER.match(lines[i - 1].strip()) if i else None
             end = next(j for j in range(i + 1, len(lines)) if lines[j].startswith("```"))
-            out.append(Block(path, i + 1, lang, m.group(1) if m else "", "\n".join(lines[i + 1 : end]) + "\n"))
+            out.append(
+                Block(path, i + 1, lang, m.group(1) if m else "", "\n".join(lines[i + 1 : end]) + "\n")
+            )
             i = end
         i += 1
     return out
@@ -85,7 +87,9 @@ def test_each_guide_has_runnable_commands_and_the_index_links_every_page():
         assert runnable(ROOT / "docs" / f"{name}.md"), f"docs/{name}.md has no runnable block"
     index = (ROOT / "docs" / "index.md").read_text()
     for page in (ROOT / "docs").glob("*.md"):
-        assert page.name == "index.md" or f"({page.name})" in index, f"docs/index.md does not link {page.name}"
+        assert page.name == "index.md" or f"({page.name})" in index, (
+            f"docs/index.md does not link {page.name}"
+        )
     assert "(docs/index.md)" in (ROOT / "README.md").read_text()
 
 
@@ -114,12 +118,16 @@ def test_runnable_blocks_run_as_written(doc, tmp_path):
     for block in runnable(doc):
         if block.lang in SHELL:
             cmd = ["bash", "-euo", "pipefail", "-c", block.code]
-        elif block.lang == "python":
-            cmd = [sys.executable, "-c", block.code]
+        elif block.lang == "python":  # as a file, the way a reader runs it (spawned workers re-import it)
+            script = tmp_path / f"block_{block.line}.py"
+            script.write_text(block.code)
+            cmd = [sys.executable, script.name]
         else:
             raise AssertionError(f"{block}: cannot run a {block.lang!r} block")
         p = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
-        assert p.returncode == 0, f"{block} failed ({p.returncode}):\n{block.code}\n{(p.stdout + p.stderr)[-4000:]}"
+        assert p.returncode == 0, (
+            f"{block} failed ({p.returncode}):\n{block.code}\n{(p.stdout + p.stderr)[-4000:]}"
+        )
 
 
 # ------------------------------------------------------------------------------------ extending.md
@@ -180,7 +188,8 @@ def test_task_example_is_solved_by_its_expert_and_judged(click_in_order, tmp_pat
     assert {"press the first named button", "press the second named button"} <= set(intent_labels())
     paths = generate(["ClickInOrder"], episodes=2, out_dir=tmp_path / "recs", num_workers=1, progress=False)
     actions = read_episode(paths[0]).actions()
-    assert [a.kind for a in actions][-2:] == ["click", "click"] and actions[-1].intent == "press the second named button"
+    assert [a.kind for a in actions][-2:] == ["click", "click"]
+    assert actions[-1].intent == "press the second named button"
 
 
 @pytest.fixture
@@ -216,7 +225,8 @@ def test_family_example_fades_colours_deterministically(washout):
     assert _chroma(faded) < 0.5 * _chroma(nominal)
     assert env.unwrapped.perturbation_meta()["families"][0]["params"]["amount"] >= 0.6
     assert act.envs.parse_spec("theme:0.5,washout:0.8") == [("theme", 0.5), ("washout", 0.8)]
-    assert [c.name for c in Suite(families=["washout"], severities=[1.0]).conditions()] == ["nominal", "washout:1"]
+    conditions = Suite(families=["washout"], severities=[1.0]).conditions()
+    assert [c.name for c in conditions] == ["nominal", "washout:1"]
     assert run_expert(act.envs.make("Login", perturbation="washout:1"), 0).success
 
 
@@ -229,7 +239,9 @@ def patch_backbone(tmp_path, monkeypatch):
     module = _load(example("backbone"), tmp_path, "docs_example_patch")
     original = modeling.build_backbone
     monkeypatch.setattr(configuration, "BACKBONES", (*configuration.BACKBONES, "patch"))
-    monkeypatch.setattr(modeling, "build_backbone", lambda c: module.PatchEmbed() if c.backbone == "patch" else original(c))
+    monkeypatch.setattr(
+        modeling, "build_backbone", lambda c: module.PatchEmbed() if c.backbone == "patch" else original(c)
+    )
     yield module
     sys.modules.pop("docs_example_patch", None)
 
@@ -273,7 +285,9 @@ def test_slurm_launcher_config_composes_for_submitit():
     try:
         import hydra_plugins.hydra_submitit_launcher  # noqa: F401
     except ImportError:
-        pytest.skip("hydra-submitit-launcher is not installed (pip install -e '.[slurm]'): checked the file only")
+        pytest.skip(
+            "hydra-submitit-launcher is not installed (pip install -e '.[slurm]'): checked the file only"
+        )
     from hydra import compose, initialize_config_dir
 
     import act

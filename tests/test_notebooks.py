@@ -18,17 +18,25 @@ CELL_METADATA = {"tags"}
 
 
 def test_the_three_notebooks_are_here():
-    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_robustness.ipynb", "03_inside_the_policy.ipynb"]
+    assert [p.name for p in NOTEBOOKS] == [
+        "01_quickstart.ipynb",
+        "02_robustness.ipynb",
+        "03_inside_the_policy.ipynb",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_is_committed_without_outputs(path):
     nb = nbformat.read(path, as_version=4)
     nbformat.validate(nb)
-    assert set(nb.metadata) <= NOTEBOOK_METADATA, f"{path.name}: strip notebook metadata {set(nb.metadata) - NOTEBOOK_METADATA}"
+    assert set(nb.metadata) <= NOTEBOOK_METADATA, (
+        f"{path.name}: strip notebook metadata {set(nb.metadata) - NOTEBOOK_METADATA}"
+    )
     for i, cell in enumerate(nb.cells):
         where = f"{path.name} cell {i}"
-        assert set(cell.metadata) <= CELL_METADATA, f"{where}: strip cell metadata {set(cell.metadata) - CELL_METADATA}"
+        assert set(cell.metadata) <= CELL_METADATA, (
+            f"{where}: strip cell metadata {set(cell.metadata) - CELL_METADATA}"
+        )
         if cell.cell_type == "code":
             assert cell.outputs == [], f"{where} has outputs: clear them before committing"
             assert cell.execution_count is None, f"{where} has an execution count: clear it before committing"
@@ -70,7 +78,9 @@ def test_notebook_runs_top_to_bottom(path, kernel, tmp_path, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")  # 2 shared cores: oversubscribed torch threads crawl
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, kernel_name=KERNEL, timeout=600, resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(
+        nb, kernel_name=KERNEL, timeout=600, resources={"metadata": {"path": str(path.parent)}}
+    )
     client.execute()  # raises CellExecutionError naming the cell on any error
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code), "every code cell ran"
