@@ -160,3 +160,17 @@ def test_non_finite_loss_stops_with_a_message_naming_the_device(recs, tmp_path):
         next(module.policy.parameters()).fill_(float("nan"))
     with pytest.raises(NonFiniteLossError, match="device cpu"):
         module.training_step(batch, 0)
+
+
+def test_non_zero_ranks_wait_for_rank_zero_to_build_the_dataset(recs, tmp_path, monkeypatch):
+    from act.training import DataConfig, prepare_dataset
+
+    data = DataConfig(recordings=str(recs))
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(TimeoutError, match="rank 1"):
+        prepare_dataset(data, (30, 40), tmp_path, wait_seconds=0.5)
+    assert not (tmp_path / "built").exists()  # rank 1 wrote nothing
+    monkeypatch.setenv("RANK", "0")
+    out = prepare_dataset(data, (30, 40), tmp_path)
+    monkeypatch.setenv("RANK", "1")
+    assert prepare_dataset(data, (30, 40), tmp_path, wait_seconds=0.5) == out

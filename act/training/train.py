@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -35,18 +36,37 @@ def _generated_name(g: GenerateConfig) -> str:
     return f"{g.env}-{tasks}-{g.episodes}ep-seed{g.seed}-{perts}"
 
 
-def prepare_dataset(data: DataConfig, image_size: tuple[int, int], data_dir: str | Path) -> Path:
-    """Generate demonstrations (if asked and missing) and build the dataset (if missing); return its dir."""
+def _global_rank() -> int:
+    """This process's rank under torchrun / SLURM / Lightning's launcher (0 when alone)."""
+    for var in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if os.environ.get(var, "").isdigit():
+            return int(os.environ[var])
+    return 0
+
+
+def prepare_dataset(
+    data: DataConfig, image_size: tuple[int, int], data_dir: str | Path, wait_seconds: float = 3600
+) -> Path:
+    """Generate demonstrations (if asked and missing) and build the dataset (if missing); return its dir.
+
+    Only rank 0 writes: other ranks (torchrun starts them all at once) wait for its dataset to appear.
+    """
+    if _global_rank() != 0:
+        out = _dataset_dir(data, image_size, Path(data_dir))
+        deadline = time.monotonic() + wait_seconds
+        while not (out / "act_dataset.json").is_file():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"rank {_global_rank()}: rank 0 did not build {out} within {wait_seconds:.0f} s")
+            time.sleep(1.0)
+        return out
     data_dir = Path(data_dir)
     if data.recordings:
         recordings = Path(data.recordings)
-        name = recordings.name
     elif data.generate is not None:
         from act.envs.generate import generate
 
         g = data.generate
-        name = _generated_name(g)
-        recordings = data_dir / "recordings" / name
+        recordings = data_dir / "recordings" / _generated_name(g)
         if not (recordings / "DONE").is_file():
             for i, spec in enumerate(g.perturbations):  # disjoint seeds per perturbation share
                 generate(tasks=list(g.tasks), episodes=g.episodes, perturbation=spec or None, seed=g.seed + 100_000 * i,
@@ -54,8 +74,8 @@ def prepare_dataset(data: DataConfig, image_size: tuple[int, int], data_dir: str
             (recordings / "DONE").write_text("complete\n")
     else:
         raise ValueError("data: set either data.recordings (a directory of episodes) or data.generate")
+    out = _dataset_dir(data, image_size, data_dir)
     h, w = image_size
-    out = Path(data.dataset_dir) if data.dataset_dir else data_dir / "built" / f"{name}-{h}x{w}"
     if (out / "act_dataset.json").is_file():
         info = DatasetInfo.load(out)
         if tuple(info.image_size) != (h, w):
@@ -64,6 +84,19 @@ def prepare_dataset(data: DataConfig, image_size: tuple[int, int], data_dir: str
         return out
     build_dataset(recordings, out, image_size=(h, w), num_proc=data.num_proc, overwrite=True)
     return out
+
+
+def _recordings_name(data: DataConfig) -> str:
+    if data.recordings:
+        return Path(data.recordings).name
+    if data.generate is not None:
+        return _generated_name(data.generate)
+    raise ValueError("data: set either data.recordings (a directory of episodes) or data.generate")
+
+
+def _dataset_dir(data: DataConfig, image_size: tuple[int, int], data_dir: Path) -> Path:
+    h, w = image_size
+    return Path(data.dataset_dir) if data.dataset_dir else data_dir / "built" / f"{_recordings_name(data)}-{h}x{w}"
 
 
 def _instantiate_all(section: DictConfig | None) -> list[Any]:
