@@ -59,6 +59,17 @@ def run_expert_once(env: SynthUIEnv, expert, seed: int) -> None:
 
 
 def main() -> None:
+    if "--env" in sys.argv:  # --env synthui (default) | miniwob: the browser backend has its own bench
+        i = sys.argv.index("--env")
+        env = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""
+        del sys.argv[i : i + 2]
+        if env == "miniwob":
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from bench_miniwob import main as bench_miniwob
+
+            raise SystemExit(bench_miniwob(sys.argv[1:]))
+        if env != "synthui":
+            raise SystemExit(f"bench_env.py: unknown --env {env!r}; expected synthui or miniwob")
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--episodes", type=int, default=200)
     p.add_argument("--tasks", nargs="*", default=list(TASKS))

@@ -86,12 +86,13 @@ class RandomPolicy:
 
 def _expert_episode(env_id: str, seed: int) -> tuple[list, int, int]:
     """The nominal expert's actions for this seed (a recorded demonstration of the task instance)."""
-    from act.envs import make
+    from act.envs import expert_for, make
     from act.envs.synthui.macro import run_expert
 
-    env = make(env_id, perturbation=None, headless=True)
+    kwargs = {"headless": True} if env_id.startswith("synthui/") else {}
+    env = make(env_id, perturbation=None, **kwargs)
     try:
-        rollout = run_expert(env, seed)
+        rollout = run_expert(env, seed, expert=expert_for(env))
         return rollout.actions, env.unwrapped.width, env.unwrapped.height
     finally:
         env.close()

@@ -104,13 +104,17 @@ def _job(task: str, perturbation: str, seed: int, path: str) -> dict[str, Any]:
     return record_episode(_ENVS[key], seed, Path(path))
 
 
-def _done(path: Path) -> bool:
-    """A finished, successful episode already on disk (generation resumes past it)."""
+def _done(path: Path) -> int | None:
+    """The step count of a finished, successful episode already on disk (generation resumes past it)."""
     try:
         meta = json.loads((path / "meta.json").read_text())
-        return bool(meta.get("complete", True) and meta.get("success"))
     except (OSError, ValueError):
-        return False
+        return None
+    return (
+        int(meta.get("extra", {}).get("steps", 0))
+        if meta.get("complete", True) and meta.get("success")
+        else None
+    )
 
 
 def generate(tasks: Sequence[str], episodes: int, perturbation: str = "", seed: int = 0,
@@ -138,7 +142,9 @@ def generate(tasks: Sequence[str], episodes: int, perturbation: str = "", seed: 
     out.mkdir(parents=True, exist_ok=True)
     workers = max(1, int(num_workers or 1))
     start = time.perf_counter()
-    summary: dict[str, Any] = {t: {"episodes": 0, "attempts": 0, "failures": 0, "errors": []} for t in tasks}
+    summary: dict[str, Any] = {
+        t: {"episodes": 0, "attempts": 0, "failures": 0, "steps": 0, "errors": []} for t in tasks
+    }
     next_seed = {t: seed for t in tasks}
     bar = tqdm(total=episodes * len(tasks), desc="miniwob demos", unit="ep", disable=not progress)
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
@@ -155,8 +161,10 @@ def generate(tasks: Sequence[str], episodes: int, perturbation: str = "", seed: 
                     next_seed[t] += 1
                     path = out / t / f"ep_{k:06d}"
                     s["attempts"] += 1
-                    if _done(path):
+                    done_steps = _done(path)
+                    if done_steps is not None:
                         s["episodes"] += 1
+                        s["steps"] += done_steps
                         bar.update()
                         continue
                     shutil.rmtree(path, ignore_errors=True)
@@ -171,6 +179,7 @@ def generate(tasks: Sequence[str], episodes: int, perturbation: str = "", seed: 
                 s = summary[r["task"]]
                 if r["success"]:
                     s["episodes"] += 1
+                    s["steps"] += r["steps"]
                     bar.update()
                 else:
                     s["failures"] += 1
