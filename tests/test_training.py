@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -174,3 +175,16 @@ def test_non_zero_ranks_wait_for_rank_zero_to_build_the_dataset(recs, tmp_path, 
     out = prepare_dataset(data, (30, 40), tmp_path)
     monkeypatch.setenv("RANK", "1")
     assert prepare_dataset(data, (30, 40), tmp_path, wait_seconds=0.5) == out
+
+
+@pytest.mark.slow
+def test_multirun_sweep_with_the_basic_launcher(recs, tmp_path):
+    cmd = [*ACT_TRAIN, "-m", *overrides(recs, tmp_path, "debug=fdr", "policy.chunk_size=1,2"),
+           f"hydra.sweep.dir={tmp_path / 'sweep'}"]  # fmt: skip
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    chunk_sizes = sorted(
+        json.loads((d / "policies" / "last" / "config.json").read_text())["chunk_size"] for d in (tmp_path / "sweep").iterdir()
+        if (d / "policies").exists()
+    )  # fmt: skip
+    assert chunk_sizes == [1, 2]

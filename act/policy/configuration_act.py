@@ -42,7 +42,7 @@ class ACTConfig:
 
     # Action chunking.
     chunk_size: int = 10
-    n_action_steps: int = 10  # steps executed open loop per chunk when not ensembling
+    n_action_steps: int | None = None  # steps executed open loop per chunk when not ensembling; None = chunk_size
     temporal_ensemble_coeff: float | None = None  # m in w_i = exp(-m * i); None = action queue
 
     # CVAE.
@@ -90,6 +90,8 @@ class ACTConfig:
             raise ValueError("convnet_channels and convnet_strides: need the same, non-zero length")
         if self.dim_model % self.n_heads:
             raise ValueError(f"dim_model {self.dim_model} is not divisible by n_heads {self.n_heads}")
+        if self.n_action_steps is None:  # so a sweep over chunk_size alone is valid
+            self.n_action_steps = self.chunk_size
         if not 1 <= self.n_action_steps <= self.chunk_size:
             raise ValueError(
                 f"n_action_steps {self.n_action_steps} must be in [1, chunk_size={self.chunk_size}]"
