@@ -169,7 +169,10 @@ class SynthUIEnv(gym.Env):
         return self._blank if self.renderer is None else self.renderer.frame()
 
     def _obs(self) -> dict[str, Any]:
-        return {"screen": self._screen().copy(), "instruction": self.task.instruction}  # a fresh array per step
+        return {
+            "screen": self._screen().copy(),
+            "instruction": self.task.instruction,
+        }  # a fresh array per step
 
     def _info(self) -> dict[str, Any]:
         ui = self.ui
