@@ -56,7 +56,9 @@ def prepare_dataset(
         deadline = time.monotonic() + wait_seconds
         while not (out / "act_dataset.json").is_file():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"rank {_global_rank()}: rank 0 did not build {out} within {wait_seconds:.0f} s")
+                raise TimeoutError(
+                    f"rank {_global_rank()}: rank 0 did not build {out} within {wait_seconds:.0f} s"
+                )
             time.sleep(1.0)
         return out
     data_dir = Path(data_dir)
@@ -96,7 +98,11 @@ def _recordings_name(data: DataConfig) -> str:
 
 def _dataset_dir(data: DataConfig, image_size: tuple[int, int], data_dir: Path) -> Path:
     h, w = image_size
-    return Path(data.dataset_dir) if data.dataset_dir else data_dir / "built" / f"{_recordings_name(data)}-{h}x{w}"
+    return (
+        Path(data.dataset_dir)
+        if data.dataset_dir
+        else data_dir / "built" / f"{_recordings_name(data)}-{h}x{w}"
+    )
 
 
 def _instantiate_all(section: DictConfig | None) -> list[Any]:
