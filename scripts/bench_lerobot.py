@@ -10,12 +10,16 @@ In one invocation:
    import). torchvision cannot be installed beside torch 2.13.0 here, so a STAND-IN ``torchvision``
    (resnet18, IntermediateLayerGetter, FrozenBatchNorm2d, written in plain torch below) is generated into
    that venv only; LeRobot runs with ``pretrained_backbone_weights=None`` (no download), i.e. from scratch
-   like ours. No LeRobot code is copied into this repository; ``act`` never imports the stand-in.
+   like ours. No LeRobot code is copied into this repository; ``act`` never imports the stand-in. The
+   import skips ``lerobot/policies/__init__.py``, which eagerly imports every policy (groot -> diffusers).
 2. synthui demonstrations -> a 96x96 dataset (``.bench/data``); fixed batches from ``ChunkDataset``; their
    actions flattened into LeRobot's continuous action vector (``flat_layout``).
-3. Two worker processes, one per venv, run alternately (never together) round by round: a. train steps
-   (forward, backward, grad-clip 10, AdamW) on the same batches, b. chunk prediction at batch 1. Warm-up is
-   excluded; figures are medians over rounds, with the load average and CPU/wall time reported.
+3. One worker process per policy (ours in .venv, LeRobot's in the bench venv), run alternately (never
+   together) round by round: a. train steps (forward, backward, grad-clip 10, AdamW) on the same batches,
+   b. chunk prediction at batch 1. Warm-up is excluded; figures are medians over rounds, with the load
+   average and CPU/wall time reported. 1 torch thread per worker by default (see ``--threads``).
+   ``--variants`` adds workers with tweaks tried without editing ``act`` (``TWEAKS``: fused AdamW, bf16,
+   channels-last), to measure suggested changes before/after under the same load.
 4. torch.profiler over our train step (and LeRobot's, for contrast): top ops to ``--out``.
 5. ``--eval``: both trained for the same wall-clock budget on the same batches, then rolled out with
    ``act.eval`` on the same suite; LeRobot's vector is decoded by argmax over the kind and key slots.
@@ -567,6 +571,8 @@ class Worker:
                 self.i = int(msg["reset_index"])
             return {"steps": [self.train_step() for _ in range(int(msg["steps"]))]}
         if cmd == "train_for":  # the same-budget run of c
+            for group in self.runner.opt.param_groups:
+                group["lr"] = float(msg["lr"])
             self.i, start, n, losses = 0, time.perf_counter(), 0, []
             while time.perf_counter() - start < float(msg["seconds"]):
                 losses.append(self.train_step()["loss"])
@@ -758,12 +764,14 @@ def evaluate_same_budget(
     from act.eval import EpisodeResult, Suite, run_episode, summarize
     from act.policy import ACTPolicy
 
+    suite = Suite(name="bench_lerobot", tasks=args.eval_tasks, episodes=args.eval_episodes,
+                  families=args.eval_families, severities=[0.5])  # fmt: skip  # checked before training
     trained = {}
     for name, c in ((n, clients[n]) for n in ("ours", "lerobot")):
         print(f"[bench] c: training {name} for {args.budget:.0f} s", flush=True)
-        trained[name] = c.call("train_for", seconds=args.budget, save_to=str(out / f"policy_{name}"))
-    suite = Suite(name="bench_lerobot", tasks=args.eval_tasks, episodes=args.eval_episodes,
-                  families=args.eval_families, severities=[0.5])  # fmt: skip
+        trained[name] = c.call(
+            "train_for", seconds=args.budget, lr=args.eval_lr, save_to=str(out / f"policy_{name}")
+        )
     ours = ACTPolicy.from_pretrained(out / "policy_ours")
     bridge = LeRobotBridge(clients["lerobot"], data, ours)
     episodes: list[EpisodeResult] = []
@@ -823,7 +831,12 @@ def main() -> None:
     )
     p.add_argument("--episodes", type=int, default=4, help="synthui demonstrations per task for the dataset")
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--n-batches", type=int, default=16, help="distinct batches, cycled")
+    p.add_argument(
+        "--n-batches",
+        type=int,
+        default=32,
+        help="distinct batches, cycled (32 x 8 ~ the whole default dataset)",
+    )
     p.add_argument("--rounds", type=int, default=7, help="interleaved rounds")
     p.add_argument("--steps", type=int, default=4, help="train steps per worker per round")
     p.add_argument("--infer", type=int, default=10, help="batch-1 chunk predictions per worker per round")
@@ -847,9 +860,10 @@ def main() -> None:
         "--eval", action="store_true", help="also c: same wall-clock budget, then act.eval rollouts"
     )
     p.add_argument("--budget", type=float, default=300.0, help="seconds of training per policy for --eval")
+    p.add_argument("--eval-lr", type=float, default=1e-4, help="learning rate of both for --eval")
     p.add_argument("--eval-tasks", nargs="+", default=["ClickButton"])
     p.add_argument("--eval-episodes", type=int, default=10)
-    p.add_argument("--eval-families", nargs="*", default=["layout"])
+    p.add_argument("--eval-families", nargs="*", default=["layout_shift"])
     p.add_argument("--eval-max-steps", type=int, default=None)
     p.add_argument("--check-lerobot", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -924,10 +938,14 @@ def main() -> None:
             "targets": {"train_speedup_min": 1.3, "inference_latency_ratio_max": 0.7},
             "table": table, "profiles": profiles,
         }  # fmt: skip
+        results["wall_s"] = time.perf_counter() - t_start
+        (args.out / "results.json").write_text(
+            json.dumps(results, indent=2, default=str) + "\n"
+        )  # a, b, profile
         if args.eval:
             results["same_budget"] = evaluate_same_budget(clients, data, args, args.out)
-        results["wall_s"] = time.perf_counter() - t_start
-        (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+            results["wall_s"] = time.perf_counter() - t_start
+            (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
         print(f"[bench] wrote {args.out / 'results.json'} ({results['wall_s']:.0f} s)", flush=True)
     finally:
         for c in clients.values():
