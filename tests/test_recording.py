@@ -164,3 +164,10 @@ def test_fuzzed_recordings_raise_only_recording_error(tmp_path, file, line, muta
     assert len(ep.events) == 4 and len(ep.frames) == 4
     for a in ep.actions():
         assert all(math.isfinite(v) for v in (a.x, a.y, a.x2, a.y2, a.dx, a.dy, a.t))
+
+
+def test_an_empty_line_inside_a_jsonl_file_is_a_problem_not_a_skipped_record(tmp_path):
+    path = write_episode(tmp_path / "ep", steps=3)
+    _edit_line(path, "events.jsonl", 2, lambda s: "")
+    err = _problem(path)
+    assert err.file.endswith("events.jsonl") and err.line == 2 and "empty line" in str(err)

@@ -92,6 +92,8 @@ class _Reader:
         torn_tail = not text.endswith("\n") and text != ""
         for n, raw in enumerate(lines, start=1):
             if not raw.strip():
+                if n < len(lines):  # only the split after the final newline may be empty
+                    self.problem(name, n, None, "empty line (a cut or lost record?)")
                 continue
             try:
                 row = json.loads(raw)
