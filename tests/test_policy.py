@@ -137,11 +137,13 @@ def test_pointer_cells_roundtrip():
     torch.testing.assert_close(head.from_cell(cell, offset), points)
 
 
-def test_wrong_image_size_is_a_clear_error():
+def test_wrong_inputs_are_clear_errors():
     config = tiny_config()
     policy = seeded_policy(config)
     with pytest.raises(ValueError, match="image_size"):
         policy.model(torch.zeros(1, 3, 30, 40, dtype=torch.uint8), torch.zeros(1, 6, dtype=torch.long))
+    with pytest.raises(ValueError, match="instruction_vocab"):
+        policy.model(torch.zeros(1, 3, 24, 32, dtype=torch.uint8), torch.full((1, 6), 99))
 
 
 # ------------------------------------------------------------------------------------- losses
@@ -355,6 +357,22 @@ def test_refuses_pickled_weights(tmp_path):
     (d / "model.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00not json at all.")
     with pytest.raises(WeightsFormatError, match="model.safetensors"):
         ACTPolicy.from_pretrained(d)
+
+
+def test_loads_safetensors_whose_header_length_starts_like_a_pickle(tmp_path):
+    """A header length whose low byte is 0x80 (or 'P') is not a pickle: act-demo hit this."""
+    from safetensors.torch import load_file, save_file
+
+    policy = seeded_policy(tiny_config())
+    d = policy.save_pretrained(tmp_path / "p")
+    state = load_file(str(d / "model.safetensors"))
+    for pad in range(300):
+        save_file(state, str(d / "model.safetensors"), metadata={"format": "pt", "pad": "x" * pad})
+        if (d / "model.safetensors").read_bytes()[0] == 0x80:
+            break
+    assert (d / "model.safetensors").read_bytes()[0] == 0x80
+    loaded = ACTPolicy.from_pretrained(d)
+    assert all(torch.equal(a, b) for a, b in zip(policy.state_dict().values(), loaded.state_dict().values()))
 
 
 def test_config_refuses_unknown_keys_and_bad_values(tmp_path):

@@ -20,16 +20,27 @@ def _cell(c: dict[str, Any] | None) -> str:
 
 
 def summary_table(results: dict[str, Any]) -> list[list[str]]:
-    """Rows: policy, nominal, mean over families per severity, mean AUC, error recovery."""
+    """Rows: policy, nominal, mean over families per severity, mean AUC, error recovery, errors.
+
+    Errored episodes count as failures; the errors column makes sure nobody mistakes them for a
+    policy that merely fails."""
     summary = results["summary"]
     severities = results["suite"]["severities"] if results["suite"]["families"] else []
-    header = ["policy", "nominal", *[f"families @{s:g}" for s in severities], "mean AUC", "recovery"]
+    header = [
+        "policy",
+        "nominal",
+        *[f"families @{s:g}" for s in severities],
+        "mean AUC",
+        "recovery",
+        "errors",
+    ]
     rows = [header]
     for name, s in summary.items():
         nominal = s["conditions"].get("nominal")
         rows.append([name, _pct(nominal["success"]) if nominal else "–",
                      *[_pct(s["mean_over_families"].get(f"{v:g}")) for v in severities],
-                     "–" if s["mean_auc"] is None else f"{s['mean_auc']:.2f}", _pct(s["error_recovery"])])  # fmt: skip
+                     "–" if s["mean_auc"] is None else f"{s['mean_auc']:.2f}", _pct(s["error_recovery"]),
+                     str(sum(c["errors"] for c in s["conditions"].values()))])  # fmt: skip
     return rows
 
 

@@ -42,9 +42,8 @@ class ACTConfig:
 
     # Action chunking.
     chunk_size: int = 10
-    n_action_steps: int | None = (
-        None  # steps executed open loop per chunk when not ensembling; None = chunk_size
-    )
+    # Steps executed open loop per chunk when not ensembling; None = chunk_size (so sweeps compose).
+    n_action_steps: int | None = None
     temporal_ensemble_coeff: float | None = None  # m in w_i = exp(-m * i); None = action queue
 
     # CVAE.

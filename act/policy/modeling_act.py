@@ -321,6 +321,11 @@ class ACT(nn.Module):
         # Drop padding columns no row uses; then a mask is needed only when rows differ in length.
         used = (instruction != 0).any(0).nonzero()
         words = instruction[:, : int(used[-1]) + 1 if len(used) else 0]  # (B, L')
+        if words.numel() and int(words.max()) >= self.word_embed.num_embeddings:
+            raise ValueError(
+                f"instruction token id {int(words.max())} >= vocabulary size {self.word_embed.num_embeddings}: "
+                "was it tokenised with this policy's instruction_vocab?"
+            )
         tokens = torch.cat((self.latent_proj(z)[:, None], self.word_embed(words), cells), 1)  # (B, S, D)
         pos = torch.cat((self.latent_pos, self.word_pos[:, : words.shape[1]], self.image_pos), 1)  # (1, S, D)
         mask = None
@@ -362,11 +367,13 @@ class ACT(nn.Module):
 def _eval_mode(module: nn.Module) -> Iterator[None]:
     """Inference always runs the net in eval mode (no dropout, BN running stats), then restores."""
     was_training = module.training
-    module.train(False)
+    if was_training:  # train(False) walks every submodule: skip it when already in eval mode
+        module.train(False)
     try:
         yield
     finally:
-        module.train(was_training)
+        if was_training:
+            module.train(True)
 
 
 class ACTPolicy(nn.Module):
@@ -598,8 +605,12 @@ class ACTPolicy(nn.Module):
             raise FileNotFoundError(f"{weights}: missing; ACTPolicy loads only {WEIGHTS_NAME}")
         config = ACTConfig.from_dict(json.loads(config_path.read_text()), source=str(config_path))
         with weights.open("rb") as f:
-            head = f.read(2)
-        if head[:1] == b"\x80" or head == b"PK":
+            head = f.read(9)
+        # safetensors: an 8-byte little-endian header length, then the JSON header ('{'). A pickle
+        # starts with 0x80 and a torch.save zip with 'PK' — but so may a header length, so the
+        # JSON brace decides.
+        is_safetensors = len(head) == 9 and head[8:9] == b"{"
+        if not is_safetensors and (head[:1] == b"\x80" or head[:2] == b"PK"):
             raise WeightsFormatError(
                 f"{weights}: this is a pickle / torch.save file, not safetensors; refusing it"
             )
