@@ -140,6 +140,18 @@ class ActionSpace:
         """The env/policy action dict -> one Action in logical pixels."""
         return self.decode({k: np.asarray(v)[None] for k, v in self.check(action).items()}, width, height)[0]
 
+    def gym_space(self):
+        """The gymnasium ``Dict`` space of one env action (every env of this package uses it)."""
+        from gymnasium import spaces
+
+        return spaces.Dict({
+            "kind": spaces.Discrete(self.num_kinds),
+            "point": spaces.Box(0.0, 1.0, (2,), np.float32),
+            "point2": spaces.Box(0.0, 1.0, (2,), np.float32),
+            "key": spaces.Discrete(self.num_keys),
+            "scroll": spaces.Box(-10.0, 10.0, (2,), np.float32),
+        })  # fmt: skip
+
     def to_json(self) -> dict[str, Any]:
         return {"kinds": list(self.kinds), "keys": self.keys.to_json()}
 

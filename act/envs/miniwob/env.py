@@ -109,13 +109,7 @@ class MiniWoBEnv(gym.Env):
             "screen": spaces.Box(0, 255, (HEIGHT, WIDTH, 3), np.uint8),
             "instruction": spaces.Text(256, min_length=0, charset=INSTRUCTION_CHARS),
         })  # fmt: skip
-        self.action_space = spaces.Dict({
-            "kind": spaces.Discrete(self.space.num_kinds),
-            "point": spaces.Box(0.0, 1.0, (2,), np.float32),
-            "point2": spaces.Box(0.0, 1.0, (2,), np.float32),
-            "key": spaces.Discrete(self.space.num_keys),
-            "scroll": spaces.Box(-10.0, 10.0, (2,), np.float32),
-        })  # fmt: skip
+        self.action_space = self.space.gym_space()
         self.browser: Browser | None = None
         self.episodes = 0
         self.restarts = 0

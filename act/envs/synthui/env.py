@@ -61,13 +61,7 @@ class SynthUIEnv(gym.Env):
             "screen": spaces.Box(0, 255, (self.height, self.width, 3), np.uint8),
             "instruction": spaces.Text(MAX_INSTRUCTION, min_length=1, charset=INSTRUCTION_CHARS),
         })  # fmt: skip
-        self.action_space = spaces.Dict({
-            "kind": spaces.Discrete(self.space.num_kinds),
-            "point": spaces.Box(0.0, 1.0, (2,), np.float32),
-            "point2": spaces.Box(0.0, 1.0, (2,), np.float32),
-            "key": spaces.Discrete(self.space.num_keys),
-            "scroll": spaces.Box(-10.0, 10.0, (2,), np.float32),
-        })  # fmt: skip
+        self.action_space = self.space.gym_space()
         self._blank = np.zeros((self.height, self.width, 3), np.uint8)
         self.ui: UI | None = None
 
