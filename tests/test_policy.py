@@ -455,3 +455,23 @@ GOLDEN: dict[str, list[float] | float] = {
     "loss": 45.892151,
     "kl": 2.564171,
 }
+
+
+def test_pooled_instruction_is_one_token_that_ignores_word_order_and_padding():
+    config = tiny_config(instruction_tokens="pooled")
+    policy = seeded_policy(config).eval()
+    image = make_batch(config)["image"][:1]
+    words = torch.tensor([[2, 5, 7, 0, 0, 0]])
+    with torch.no_grad():
+        memory, pos, mask = policy.model.encode_observation(image, words, torch.zeros(1, config.latent_dim))
+        cells = config.feature_grid()[0] * config.feature_grid()[1]
+        assert memory.shape[1] == 1 + 1 + cells and mask is None  # latent, instruction, image cells
+        a = policy.predict_chunk_batch(image, words)
+        b = policy.predict_chunk_batch(image, torch.tensor([[7, 2, 5, 0]]))  # reordered, shorter padding
+        c = policy.predict_chunk_batch(image, torch.tensor([[7, 2, 6, 0]]))  # another word
+    assert torch.allclose(a["kind_probs"], b["kind_probs"], atol=1e-5)
+    assert not torch.allclose(a["kind_probs"], c["kind_probs"], atol=1e-5)
+    loss, _ = seeded_policy(config)(make_batch(config))  # trains like the word-token policy
+    assert torch.isfinite(loss)
+    with pytest.raises(ValueError, match="instruction_tokens"):
+        tiny_config(instruction_tokens="chars")

@@ -7,7 +7,7 @@ from act.data.vocab import PAD, UNK, Vocabulary, tokenize
 
 __all__ = [
     "FIELDS", "KIND_ID", "PAD", "POINTER_KIND_IDS", "UNK",
-    "ActDataModule", "ActionError", "ActionSpace", "ChunkDataset", "DatasetInfo",
+    "ActDataModule", "ActionError", "ActionSpace", "ChunkDataset", "DatasetInfo", "ExpertStream",
     "build_dataset", "split_episodes", "Vocabulary", "resize_frame", "tokenize",
 ]  # fmt: skip
 
@@ -18,4 +18,8 @@ def __getattr__(name: str):
         from act.data import chunks
 
         return getattr(chunks, name)
+    if name == "ExpertStream":
+        from act.data.online import ExpertStream
+
+        return ExpertStream
     raise AttributeError(f"module 'act.data' has no attribute {name!r}")

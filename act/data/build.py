@@ -79,12 +79,12 @@ def _features(image_size: tuple[int, int]):
     })  # fmt: skip
 
 
-def _target(action, screen) -> list[float]:
+def target_box(action, width: float, height: float) -> list[float]:
     """The aimed-at box normalised to [0, 1] like points, or -1s where the recording has none."""
     if action.target is None:
         return [-1.0] * 4
     x0, y0, x1, y1 = action.target
-    return [x0 / screen.width, y0 / screen.height, x1 / screen.width, y1 / screen.height]
+    return [x0 / width, y0 / height, x1 / width, y1 / height]
 
 
 def _rows(
@@ -105,7 +105,8 @@ def _rows(
                 "episode_index": ep_index, "step_index": step, "frame_index": a.frame_index, "t": a.t,
                 "image": frames[a.frame_index], "kind": int(arrays["kind"][step]),
                 "point": arrays["point"][step], "point2": arrays["point2"][step],
-                "key": int(arrays["key"][step]), "scroll": arrays["scroll"][step], "target": _target(a, ep.meta.screen),
+                "key": int(arrays["key"][step]), "scroll": arrays["scroll"][step],
+                "target": target_box(a, ep.meta.screen.width, ep.meta.screen.height),
                 "instruction": ep.meta.instruction, "intent": a.intent or "",
                 "intent_id": intent_vocab.id(a.intent) if a.intent else 0, "task": ep.meta.task,
             }  # fmt: skip

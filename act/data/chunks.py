@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from act.data.build import DatasetInfo
 from act.data.vocab import Vocabulary, tokenize
@@ -152,13 +152,18 @@ except ImportError:  # pragma: no cover - lightning is a dependency; this keeps 
 
 
 class ActDataModule(_Base):
-    """Train/val ChunkDatasets split by episode (never by step), with their DataLoaders."""
+    """Train/val ChunkDatasets split by episode (never by step), with their DataLoaders.
+
+    ``train_stream`` (an endless IterableDataset such as ``ExpertStream``) replaces the train split:
+    training then sees fresh samples, validation still reads the built dataset's val episodes.
+    """
 
     def __init__(
         self, path: str | Path, chunk_size: int, batch_size: int = 32, val_fraction: float = 0.1,
-        num_workers: int = 0, seed: int = 0,
+        num_workers: int = 0, seed: int = 0, train_stream: IterableDataset | None = None,
     ):  # fmt: skip
         super().__init__()
+        self.train_stream = train_stream
         self.path, self.chunk_size, self.batch_size = Path(path), chunk_size, batch_size
         self.val_fraction, self.num_workers, self.seed = val_fraction, num_workers, seed
         self.info = DatasetInfo.load(self.path)
@@ -179,6 +184,9 @@ class ActDataModule(_Base):
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
+        if self.train_stream is not None:
+            return DataLoader(self.train_stream, batch_size=self.batch_size, num_workers=self.num_workers,
+                              persistent_workers=self.num_workers > 0)  # fmt: skip
         return self._loader(self.train_set, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:

@@ -15,6 +15,7 @@ from act.data.action_space import ActionSpace
 
 BACKBONES = ("convnet", "resnet18")
 POINTER_HEADS = ("heatmap", "regression")
+INSTRUCTION_TOKENS = ("words", "pooled")
 
 
 def _default_action_space() -> dict[str, Any]:
@@ -59,6 +60,9 @@ class ACTConfig:
     # Vocabularies and action space, copied from the dataset info (saved with the policy).
     instruction_vocab: list[str] = field(default_factory=list)
     instruction_max_len: int = 24
+    # "words": one encoder token per instruction word; "pooled": one token, the mean of the word
+    # embeddings (order lost; the encoder then sees as many tokens as LeRobot's ACT with one state).
+    instruction_tokens: str = "words"
     intent_vocab: list[str] = field(default_factory=list)
     action_space: dict[str, Any] = field(default_factory=_default_action_space)
 
@@ -87,6 +91,8 @@ class ACTConfig:
             raise ValueError(f"backbone: {self.backbone!r} is not one of {BACKBONES}")
         if self.pointer_head not in POINTER_HEADS:
             raise ValueError(f"pointer_head: {self.pointer_head!r} is not one of {POINTER_HEADS}")
+        if self.instruction_tokens not in INSTRUCTION_TOKENS:
+            raise ValueError(f"instruction_tokens: {self.instruction_tokens!r} is not one of {INSTRUCTION_TOKENS}")
         if len(self.convnet_channels) != len(self.convnet_strides) or not self.convnet_channels:
             raise ValueError("convnet_channels and convnet_strides: need the same, non-zero length")
         if self.dim_model % self.n_heads:

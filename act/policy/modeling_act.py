@@ -199,8 +199,12 @@ class PointerHead(nn.Module):
         prob, cell = self.logits(h, memory, memory_pos).softmax(-1).max(-1)  # (B, K), (B, K)
         return self.from_cell(cell, self.offset(h, memory, cell)), prob
 
-    def losses(self, h, memory, memory_pos, target, mask, prefix: str) -> tuple[dict, dict]:
-        """Masked losses and metrics against target (B, K, 2); mask (B, K) bool marks the steps that point."""
+    def losses(self, h, memory, memory_pos, target, mask, prefix: str, box=None) -> tuple[dict, dict]:
+        """Masked losses and metrics against target (B, K, 2); mask (B, K) bool marks the steps that point.
+
+        ``box`` (B, K, 4): the aimed-at element (x0, y0, x1, y1) normalised, -1 where unknown; adds
+        ``hit_{prefix}_now``, how often the step executed now (chunk position 0) lands inside it.
+        """
         cell_t, offset_t = self.to_cell(target)
         if self.mode == "regression":
             pred = torch.sigmoid(self.mlp(h))  # (B, K, 2)
@@ -221,6 +225,11 @@ class PointerHead(nn.Module):
             f"acc_{prefix}_cell": _masked_mean((self.to_cell(pred)[0] == cell_t).float(), mask),
             f"{prefix}_err_px": _masked_mean(err, mask),
         }
+        if box is not None:
+            x, y = pred[:, 0, 0], pred[:, 0, 1]  # (B,) the step executed now
+            b = box[:, 0]  # (B, 4)
+            inside = (x >= b[:, 0]) & (x <= b[:, 2]) & (y >= b[:, 1]) & (y <= b[:, 3])
+            metrics[f"hit_{prefix}_now"] = _masked_mean(inside.float(), mask[:, 0] & (b[:, 0] >= 0))
         return losses, metrics
 
 
@@ -326,7 +335,11 @@ class ACT(nn.Module):
                 f"instruction token id {int(words.max())} >= vocabulary size {self.word_embed.num_embeddings}: "
                 "was it tokenised with this policy's instruction_vocab?"
             )
-        tokens = torch.cat((self.latent_proj(z)[:, None], self.word_embed(words), cells), 1)  # (B, S, D)
+        text = self.word_embed(words)  # (B, L', D); padding rows are zero (padding_idx)
+        if self.config.instruction_tokens == "pooled":
+            n = (words != 0).sum(1, keepdim=True).clamp(min=1)  # (B, 1)
+            text, words = text.sum(1, keepdim=True) / n[..., None], torch.ones_like(instruction[:, :1])  # (B, 1, D)
+        tokens = torch.cat((self.latent_proj(z)[:, None], text, cells), 1)  # (B, S, D)
         pos = torch.cat((self.latent_pos, self.word_pos[:, : words.shape[1]], self.image_pos), 1)  # (1, S, D)
         mask = None
         if not bool((words != 0).all()):
@@ -444,11 +457,11 @@ class ACTPolicy(nn.Module):
             "acc_kind": _accuracy(out["kind_logits"], kind, valid),
             "acc_key": _accuracy(out["key_logits"], actions["key"], is_key),
         }
-        for head, target, mask, name in (
-            (self.model.point_head, actions["point"], is_pointer, "point"),
-            (self.model.point2_head, actions["point2"], is_drag, "point2"),
+        for head, target, mask, name, box in (
+            (self.model.point_head, actions["point"], is_pointer, "point", batch.get("target")),
+            (self.model.point2_head, actions["point2"], is_drag, "point2", None),
         ):
-            head_losses, head_metrics = head.losses(steps, memory, pos, target, mask, name)
+            head_losses, head_metrics = head.losses(steps, memory, pos, target, mask, name, box)
             losses.update(head_losses)
             metrics.update(head_metrics)
         if "intent" in batch:

@@ -47,6 +47,9 @@ class DataConfig:
     val_fraction: float = 0.1
     num_proc: int = 1
     split_seed: int = 0
+    # Train on fresh expert episodes rendered on the fly from ``generate``'s tasks and perturbations
+    # (synthui only; act.data.online). The built dataset still gives vocabularies and validation.
+    online: bool = False
 
 
 def register_configs() -> None:

@@ -105,6 +105,20 @@ def _dataset_dir(data: DataConfig, image_size: tuple[int, int], data_dir: Path) 
     )
 
 
+def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: int):
+    """``ExpertStream`` over the generate section's tasks and perturbations when ``data.online``."""
+    if not data.online:
+        return None
+    g = data.generate
+    if g is None or g.env != "synthui":
+        raise ValueError("data.online: needs data.generate with env: synthui (the experts render the stream)")
+    from act.data.online import ExpertStream
+    from act.envs.generate import resolve_tasks
+
+    return ExpertStream(info, resolve_tasks(g.tasks), g.perturbations, policy.chunk_size, seed=seed,
+                        rank=_global_rank())  # fmt: skip
+
+
 def _instantiate_all(section: DictConfig | None) -> list[Any]:
     from hydra.utils import instantiate
 
@@ -130,7 +144,8 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
     policy_cfg = policy_cfg.with_dataset_info(vars(info))
     datamodule = ActDataModule(dataset_dir, chunk_size=policy_cfg.chunk_size, batch_size=data_cfg.batch_size,
                                val_fraction=data_cfg.val_fraction, num_workers=data_cfg.num_workers,
-                               seed=data_cfg.split_seed)  # fmt: skip
+                               seed=data_cfg.split_seed,
+                               train_stream=_train_stream(data_cfg, info, policy_cfg, cfg.seed))  # fmt: skip
     module = ActLightningModule(policy_cfg, optim)
     callbacks = _instantiate_all(cfg.get("callbacks"))
     loggers = _instantiate_all(cfg.get("logger"))

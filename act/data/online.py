@@ -1,0 +1,118 @@
+"""Fresh demonstrations rendered on the fly: synthui's experts as an endless stream of training samples.
+
+A built dataset of a few thousand steps is memorised long before a pointer head learns to read
+labels (DESIGN.md: 97% click-in-box with fresh samples, chance on a small fixed set). synthui draws
+an episode in about a millisecond, so a training step can see episodes nobody saw before. The
+built dataset still supplies the vocabularies, the validation split and the macro's recordings;
+``ExpertStream`` yields samples in exactly ``ChunkDataset``'s format, tokenised with its vocabularies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from act.data.build import DatasetInfo, target_box
+from act.data.image import resize_frame
+from act.data.vocab import Vocabulary, tokenize
+
+# Episode seeds of the stream start here, far from the seeds that generation (0, 1, ...) and the
+# evaluation suites (1000, ...) use, so no evaluated episode is ever a training episode.
+SEED_BASE = 10_000_000
+
+
+class ExpertStream(IterableDataset):
+    """Endless (observation, action chunk) samples from synthui experts on fresh seeds.
+
+    Each episode draws a task and a perturbation spec uniformly from ``tasks`` x ``perturbations``
+    ("" = nominal), runs the scripted expert and yields every step of it through a shuffle buffer of
+    ``buffer`` samples (episodes are 1-10 steps; their steps should not share a batch). Samples have
+    the keys and shapes of ``ChunkDataset`` (image uint8 (3, H, W), instruction (L,), kind/key (K,),
+    point/point2/scroll (K, 2), target (K, 4), is_pad (K,), intent, episode_index, step_index).
+    Every DataLoader worker (and every DDP rank) draws its own seeds.
+    """
+
+    def __init__(self, info: DatasetInfo, tasks: Sequence[str], perturbations: Sequence[str] = ("",),
+                 chunk_size: int = 10, seed: int = 0, buffer: int = 256, rank: int = 0):  # fmt: skip
+        if not tasks:
+            raise ValueError("ExpertStream: no tasks given")
+        self.info, self.tasks, self.perturbations = info, list(tasks), list(perturbations) or [""]
+        self.chunk_size, self.seed, self.buffer, self.rank = chunk_size, seed, buffer, rank
+        self.space = info.space
+        self.words = Vocabulary(info.instruction_vocab)
+        self.intents = Vocabulary(info.intent_vocab)
+        self._envs: dict[tuple[str, str], Any] = {}
+
+    def _env(self, task: str, perturbation: str):
+        from act.envs.synthui import SynthUIEnv
+
+        key = (task, perturbation)
+        if key not in self._envs:
+            self._envs[key] = SynthUIEnv(task, perturbation=perturbation or None)
+        return self._envs[key]
+
+    def episode(self, task: str, perturbation: str, seed: int) -> list[dict[str, torch.Tensor]]:
+        """All samples of one expert episode (failed episodes too: the expert corrects its slips)."""
+        from act.envs.synthui import expert_for
+
+        env = self._env(task, perturbation)
+        expert = expert_for(env)
+        obs, info = env.reset(seed=seed)
+        words = self.words.encode(tokenize(obs["instruction"]), self.info.instruction_max_len)
+        frames, actions = [], []
+        while True:
+            action = expert.act(obs, info)
+            frames.append(resize_frame(obs["screen"], self.info.image_size))
+            actions.append(action)
+            obs, _, terminated, truncated, info = env.step(env.to_env_action(action))
+            if terminated or truncated:
+                break
+        arrays = self.space.encode(actions, env.width, env.height)
+        arrays["target"] = np.array([target_box(a, env.width, env.height) for a in actions], np.float32)
+        instruction = torch.tensor(words)
+        return [
+            self._sample(frames[i], instruction, arrays, i, [self.intents.id(a.intent) if a.intent else 0
+                                                             for a in actions], seed)  # fmt: skip
+            for i in range(len(actions))
+        ]
+
+    def _sample(self, frame, instruction, arrays, i, intents, seed) -> dict[str, torch.Tensor]:
+        k, n = self.chunk_size, len(intents)
+        end = min(i + k, n)
+        sample = {
+            "image": torch.from_numpy(np.ascontiguousarray(frame.transpose(2, 0, 1))),  # (3, H, W)
+            "instruction": instruction,  # (L,)
+        }
+        for name, col in arrays.items():
+            fill = -1 if name == "target" else 0
+            out = np.full((k, *col.shape[1:]), fill, col.dtype)
+            out[: end - i] = col[i:end]
+            sample[name] = torch.from_numpy(out)  # (K,) or (K, 2) or (K, 4)
+        is_pad = np.ones(k, bool)
+        is_pad[: end - i] = False
+        sample["is_pad"] = torch.from_numpy(is_pad)
+        sample["intent"] = torch.tensor(intents[i])
+        sample["episode_index"] = torch.tensor(seed)
+        sample["step_index"] = torch.tensor(i)
+        return sample
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        worker = get_worker_info()
+        wid, nworkers = (worker.id, worker.num_workers) if worker else (0, 1)
+        stream = self.rank * nworkers + wid  # a distinct seed stream per worker and rank
+        rng = np.random.default_rng([self.seed, stream, 0x0A11])
+        buffer: list[dict[str, torch.Tensor]] = []
+        counter = 0
+        while True:
+            task = self.tasks[int(rng.integers(len(self.tasks)))]
+            perturbation = self.perturbations[int(rng.integers(len(self.perturbations)))]
+            seed = SEED_BASE + (stream << 24) + counter  # unique per stream for 16M episodes
+            counter += 1
+            buffer.extend(self.episode(task, perturbation, seed))
+            while len(buffer) > self.buffer:
+                yield buffer.pop(int(rng.integers(len(buffer))))
+
