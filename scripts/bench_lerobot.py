@@ -377,7 +377,12 @@ def make_batches(dataset: Path, chunk: int, batch: int, n: int, seed: int, path:
 # ------------------------------------------------------------------------------------ workers
 
 
-TWEAKS = ("fused", "bf16", "cl", "pooled")  # variants of a runner, applied in the bench worker only (act is untouched)
+TWEAKS = (
+    "fused",
+    "bf16",
+    "cl",
+    "pooled",
+)  # variants of a runner, applied in the bench worker only (act is untouched)
 
 
 class Runner:
@@ -859,7 +864,13 @@ def main() -> None:
     p.add_argument(
         "--variants",
         nargs="*",
-        default=["ours+fused", "ours+fused+pooled", "ours+fused+bf16", "ours+fused+pooled+bf16", "lerobot+bf16"],
+        default=[
+            "ours+fused",
+            "ours+fused+pooled",
+            "ours+fused+bf16",
+            "ours+fused+pooled+bf16",
+            "lerobot+bf16",
+        ],
         help=f"extra workers, BASE+TWEAK+...: BASE ours|lerobot, TWEAK in {TWEAKS}",
     )
     p.add_argument("--seed", type=int, default=0)

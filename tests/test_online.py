@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader
 
 from act.data import ChunkDataset, DatasetInfo, ExpertStream, build_dataset
 from act.data.action_space import KIND_ID
 from act.training import train
-from hydra import compose, initialize_config_dir
-
 from tests.test_training import CONFIGS, compose_cfg
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -84,3 +83,28 @@ def test_online_without_a_synthui_generate_section_is_refused(tmp_path):
     with pytest.raises(ValueError, match="data.online"):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true"))
 
+
+def test_cells_read_the_label_of_the_button_to_click(built):
+    import dataclasses
+
+    from act.envs.synthui import SynthUIEnv
+
+    env = SynthUIEnv("ClickButton")
+    seeds = [1000 + i for i in range(5)]
+    buttons = [{e["bbox"]: e["name"].lower() for e in env.reset(seed=s)[1]["elements"]} for s in seeds]
+    base = DatasetInfo.load(built)
+    names = [n for b in buttons for n in b.values()]
+    info = dataclasses.replace(base, instruction_vocab=[*base.instruction_vocab, *names])
+    rows, cols, stride = 8, 10, 16  # the demo policy's grid on 120 x 160 screens
+    stream = ExpertStream(info, ["ClickButton"], chunk_size=2, cells=(rows, cols, stride))
+    for seed, boxes in zip(seeds, buttons, strict=True):
+        first = stream.episode("ClickButton", "", seed=seed)[0]
+        words = first["cell_words"].view(rows, cols)
+        x0, y0, x1, y1 = (first["target"][0] * torch.tensor([160, 120, 160, 120])).round().int().tolist()
+        label = boxes[(x0, y0, x1, y1)]  # the clicked button's name
+        under = words[y0 // stride : (y1 - 1) // stride + 1, x0 // stride : (x1 - 1) // stride + 1]
+        assert stream.words.id(label) > 1 and stream.words.id(label) in under.flatten().tolist(), (
+            seed,
+            label,
+        )
+        assert (words == 0).float().mean() > 0.3  # most of the screen shows no word

@@ -31,17 +31,21 @@ class ExpertStream(IterableDataset):
     Each episode draws a task and a perturbation spec uniformly from ``tasks`` x ``perturbations``
     ("" = nominal), runs the scripted expert and yields every step of it through a shuffle buffer of
     ``buffer`` samples (episodes are 1-10 steps; their steps should not share a batch). Samples have
-    the keys and shapes of ``ChunkDataset`` (image uint8 (3, H, W), instruction (L,), kind/key (K,),
+    the keys and shapes of ``ChunkDataset``; with ``cells`` = (rows, cols, stride) of the policy's
+    feature grid they also carry ``cell_words`` (rows * cols,): the instruction-vocabulary id of the
+    word written in each cell (0 none, 1 a word outside the vocabulary), read from the element tree (image uint8 (3, H, W), instruction (L,), kind/key (K,),
     point/point2/scroll (K, 2), target (K, 4), is_pad (K,), intent, episode_index, step_index).
     Every DataLoader worker (and every DDP rank) draws its own seeds.
     """
 
     def __init__(self, info: DatasetInfo, tasks: Sequence[str], perturbations: Sequence[str] = ("",),
-                 chunk_size: int = 10, seed: int = 0, buffer: int = 256, rank: int = 0):  # fmt: skip
+                 chunk_size: int = 10, seed: int = 0, buffer: int = 256, rank: int = 0,
+                 cells: tuple[int, int, int] | None = None):  # fmt: skip
         if not tasks:
             raise ValueError("ExpertStream: no tasks given")
         self.info, self.tasks, self.perturbations = info, list(tasks), list(perturbations) or [""]
         self.chunk_size, self.seed, self.buffer, self.rank = chunk_size, seed, buffer, rank
+        self.cells = cells
         self.space = info.space
         self.words = Vocabulary(info.instruction_vocab)
         self.intents = Vocabulary(info.intent_vocab)
@@ -63,10 +67,12 @@ class ExpertStream(IterableDataset):
         expert = expert_for(env)
         obs, info = env.reset(seed=seed)
         words = self.words.encode(tokenize(obs["instruction"]), self.info.instruction_max_len)
-        frames, actions = [], []
+        frames, actions, reads = [], [], []
         while True:
             action = expert.act(obs, info)
             frames.append(resize_frame(obs["screen"], self.info.image_size))
+            if self.cells:
+                reads.append(torch.from_numpy(self.cell_words(info["elements"], env.width, env.height)))
             actions.append(action)
             obs, _, terminated, truncated, info = env.step(env.to_env_action(action))
             if terminated or truncated:
@@ -74,11 +80,43 @@ class ExpertStream(IterableDataset):
         arrays = self.space.encode(actions, env.width, env.height)
         arrays["target"] = np.array([target_box(a, env.width, env.height) for a in actions], np.float32)
         instruction = torch.tensor(words)
-        return [
-            self._sample(frames[i], instruction, arrays, i, [self.intents.id(a.intent) if a.intent else 0
-                                                             for a in actions], seed)  # fmt: skip
-            for i in range(len(actions))
+        intents = [self.intents.id(a.intent) if a.intent else 0 for a in actions]
+        samples = [
+            self._sample(frames[i], instruction, arrays, i, intents, seed) for i in range(len(actions))
         ]
+        for sample, read in zip(samples, reads):
+            sample["cell_words"] = read  # (C,)
+        return samples
+
+    def cell_words(self, elements: list[dict[str, Any]], width: int, height: int) -> np.ndarray:
+        """The word each feature cell shows: (rows * cols,) vocabulary ids, 0 where no word covers a
+        quarter of the cell. Element names are laid out across their boxes in proportion to word
+        length; later elements (menus, dialogs) paint over earlier ones; windows are skipped."""
+        rows, cols, stride = self.cells  # type: ignore[misc]
+        h, w = self.info.image_size
+        sx, sy = w / width, h / height
+        paint = np.zeros((rows * stride, cols * stride), np.int64)  # word ids at the policy's pixels
+        for e in elements:
+            x0, y0, x1, y1 = e["bbox"]
+            if e["role"] == "window" or (x1 - x0) * (y1 - y0) > 0.5 * width * height:
+                continue
+            words = [t for t in tokenize(e.get("name") or "") if t.isalnum()]
+            total = sum(len(t) + 1 for t in words)
+            x = float(x0)
+            for t in words:
+                span = (x1 - x0) * (len(t) + 1) / total
+                paint[int(y0 * sy) : int(np.ceil(y1 * sy)), int(x * sx) : int(np.ceil((x + span) * sx))] = (
+                    self.words.id(t)
+                )
+                x += span
+        blocks = paint.reshape(rows, stride, cols, stride).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+        ids = np.unique(blocks)
+        ids = ids[ids > 0]
+        if not len(ids):
+            return np.zeros(rows * cols, np.int64)
+        counts = np.stack([(blocks == i).sum(1) for i in ids])  # (words, cells)
+        best = counts.argmax(0)
+        return np.where(counts.max(0) >= stride * stride / 4, ids[best], 0)
 
     def _sample(self, frame, instruction, arrays, i, intents, seed) -> dict[str, torch.Tensor]:
         k, n = self.chunk_size, len(intents)
@@ -115,4 +153,3 @@ class ExpertStream(IterableDataset):
             buffer.extend(self.episode(task, perturbation, seed))
             while len(buffer) > self.buffer:
                 yield buffer.pop(int(rng.integers(len(buffer))))
-

@@ -8,6 +8,7 @@ This module imports neither Hydra nor Lightning.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +75,15 @@ class ACTConfig:
     point2_weight: float = 1.0
     scroll_weight: float = 1.0
     intent_weight: float = 1.0
+    # Reading: where a batch carries ``cell_words`` (the instruction-vocabulary word written in each
+    # feature cell, as ExpertStream gives), a linear head reads it back from the image memory.
+    # Dense supervision that teaches the backbone to read labels, which the pointer then matches
+    # against the instruction; 0 turns it off.
+    read_weight: float = 5.0
+    # Heatmap pointer only: each step also names the word it seeks (a distribution over the
+    # instruction vocabulary) and adds log P(cell shows that word) from the reading head to its
+    # cell scores, so "click the OK button" works as soon as the policy can read.
+    pointer_reads: bool = True
 
     def __post_init__(self) -> None:
         self.image_size = tuple(int(v) for v in self.image_size)  # type: ignore[assignment]
@@ -92,7 +102,9 @@ class ACTConfig:
         if self.pointer_head not in POINTER_HEADS:
             raise ValueError(f"pointer_head: {self.pointer_head!r} is not one of {POINTER_HEADS}")
         if self.instruction_tokens not in INSTRUCTION_TOKENS:
-            raise ValueError(f"instruction_tokens: {self.instruction_tokens!r} is not one of {INSTRUCTION_TOKENS}")
+            raise ValueError(
+                f"instruction_tokens: {self.instruction_tokens!r} is not one of {INSTRUCTION_TOKENS}"
+            )
         if len(self.convnet_channels) != len(self.convnet_strides) or not self.convnet_channels:
             raise ValueError("convnet_channels and convnet_strides: need the same, non-zero length")
         if self.dim_model % self.n_heads:
@@ -112,11 +124,17 @@ class ACTConfig:
         if self.use_vae and self.n_vae_encoder_layers < 1:
             raise ValueError("n_vae_encoder_layers must be >= 1 when use_vae")
 
+    def _strides(self) -> tuple[int, ...]:
+        return self.convnet_strides if self.backbone == "convnet" else (2, 2, 2, 2, 2)
+
+    def feature_stride(self) -> int:
+        """Pixels per feature cell side: cell (i, j) covers [i * s, (i + 1) * s) x [j * s, (j + 1) * s)."""
+        return math.prod(self._strides())
+
     def feature_grid(self) -> tuple[int, int]:
         """(h, w) cells of the backbone's feature map: the image tokens and the pointer heatmap grid."""
         h, w = self.image_size
-        strides = self.convnet_strides if self.backbone == "convnet" else (2, 2, 2, 2, 2)
-        for s in strides:  # every strided layer pads so that it computes ceil(n / s)
+        for s in self._strides():  # every strided layer pads so that it computes ceil(n / s)
             h, w = -(-h // s), -(-w // s)
         return h, w
 

@@ -155,12 +155,14 @@ class PointerHead(nn.Module):
     Cell (i, j) covers image pixels [i * stride, (i + 1) * stride) x [j * stride, (j + 1) * stride).
     """
 
-    def __init__(self, dim: int, mode: str, grid: tuple[int, int], stride: int, image_size: tuple[int, int]):
+    def __init__(self, dim: int, mode: str, grid: tuple[int, int], stride: int, image_size: tuple[int, int],
+                 num_words: int = 0):  # fmt: skip
         super().__init__()
         self.mode, self.grid = mode, grid
         if mode == "heatmap":
             self.query, self.key = nn.Linear(dim, dim), nn.Linear(dim, dim)
             self.offset_mlp = _mlp(dim, 2)
+            self.seek = nn.Linear(dim, num_words) if num_words else None  # the word a step looks for
         else:
             self.mlp = _mlp(dim, 2)
         cells = torch.tensor([image_size[1] / stride, image_size[0] / stride])  # cells per unit of (x, y)
@@ -181,25 +183,37 @@ class PointerHead(nn.Module):
         xy = torch.stack((cell % self.grid[1], cell // self.grid[1]), -1).to(offset.dtype)
         return ((xy + offset) / self.cells_per_unit).clamp(0, 1)
 
-    def logits(self, h: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor) -> torch.Tensor:
-        """h (B, K, D), image memory (B, C, D) -> cell scores (B, K, C)."""
+    def logits(self, h: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor,
+               read: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+        """h (B, K, D), image memory (B, C, D) -> cell scores (B, K, C).
+
+        With ``read`` (B, C, words), the reading head's logits, and a ``seek`` layer, each step's
+        scores also get log sum_w P(step seeks w) P(cell shows w): a cell showing the sought word wins.
+        """
         q, k = self.query(h), self.key(memory + memory_pos)
-        return q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])
+        scores = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, K, C)
+        if read is None or self.seek is None:
+            return scores
+        seek = self.seek(h).log_softmax(-1)  # (B, K, words)
+        shows = read.log_softmax(-1)  # (B, C, words)
+        return scores + torch.logsumexp(seek[:, :, None, :] + shows[:, None, :, :], -1)  # (B, K, C)
 
     def offset(self, h: torch.Tensor, memory: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """The in-cell offset (B, K, 2) in [0, 1], read from the step state and the chosen cell's token."""
         m = memory.gather(1, cell[..., None].expand(-1, -1, memory.shape[-1]))  # (B, K, D)
         return torch.sigmoid(self.offset_mlp(h + m))
 
-    def predict(self, h, memory, memory_pos) -> tuple[torch.Tensor, torch.Tensor]:
+    def predict(self, h, memory, memory_pos, read=None) -> tuple[torch.Tensor, torch.Tensor]:
         """-> point (B, K, 2), probability of the chosen cell (B, K) (1 for regression)."""
         if self.mode == "regression":
             point = torch.sigmoid(self.mlp(h))
             return point, torch.ones(point.shape[:-1], device=point.device)
-        prob, cell = self.logits(h, memory, memory_pos).softmax(-1).max(-1)  # (B, K), (B, K)
+        prob, cell = self.logits(h, memory, memory_pos, read).softmax(-1).max(-1)  # (B, K), (B, K)
         return self.from_cell(cell, self.offset(h, memory, cell)), prob
 
-    def losses(self, h, memory, memory_pos, target, mask, prefix: str, box=None) -> tuple[dict, dict]:
+    def losses(
+        self, h, memory, memory_pos, target, mask, prefix: str, box=None, read=None
+    ) -> tuple[dict, dict]:
         """Masked losses and metrics against target (B, K, 2); mask (B, K) bool marks the steps that point.
 
         ``box`` (B, K, 4): the aimed-at element (x0, y0, x1, y1) normalised, -1 where unknown; adds
@@ -211,7 +225,7 @@ class PointerHead(nn.Module):
             losses = {prefix: _masked_mean((pred - target).abs().sum(-1), mask)}
             pred = pred.detach()
         else:
-            logits = self.logits(h, memory, memory_pos)  # (B, K, C)
+            logits = self.logits(h, memory, memory_pos, read)  # (B, K, C)
             l1 = (self.offset(h, memory, cell_t) - offset_t).abs().sum(-1)  # (B, K), teacher-forced cell
             losses = {
                 prefix: _cross_entropy(logits, cell_t, mask),
@@ -296,9 +310,11 @@ class ACT(nn.Module):
         self.key_head = nn.Linear(d, num_keys)
         self.scroll_head = nn.Linear(d, 2)
         self.intent_head = nn.Linear(d, num_intents)
+        self.read_head = nn.Linear(d, num_words)  # which instruction word each image cell shows
         stride = self.backbone.stride
-        self.point_head = PointerHead(d, c.pointer_head, self.grid, stride, c.image_size)
-        self.point2_head = PointerHead(d, c.pointer_head, self.grid, stride, c.image_size)
+        seek = num_words if c.pointer_reads else 0
+        self.point_head = PointerHead(d, c.pointer_head, self.grid, stride, c.image_size, seek)
+        self.point2_head = PointerHead(d, c.pointer_head, self.grid, stride, c.image_size, seek)
         for module in (self.encoder, self.decoder, *([self.vae_encoder] if c.use_vae else [])):
             for p in module.parameters():
                 if p.dim() > 1:
@@ -316,7 +332,8 @@ class ACT(nn.Module):
         return mu, logvar
 
     def encode_observation(self, image: torch.Tensor, instruction: torch.Tensor, z: torch.Tensor):
-        """-> encoder memory (B, S, D), its position embeddings (1, S, D), attention mask or None."""
+        """-> encoder memory (B, S, D), its position embeddings (1, S, D), attention mask or None, and
+        the image cell tokens before the encoder (B, C, D)."""
         if tuple(image.shape[-2:]) != self.config.image_size:
             raise ValueError(
                 f"image is {tuple(image.shape[-2:])} (H, W); this policy takes image_size={self.config.image_size}"
@@ -338,14 +355,17 @@ class ACT(nn.Module):
         text = self.word_embed(words)  # (B, L', D); padding rows are zero (padding_idx)
         if self.config.instruction_tokens == "pooled":
             n = (words != 0).sum(1, keepdim=True).clamp(min=1)  # (B, 1)
-            text, words = text.sum(1, keepdim=True) / n[..., None], torch.ones_like(instruction[:, :1])  # (B, 1, D)
+            text, words = (
+                text.sum(1, keepdim=True) / n[..., None],
+                torch.ones_like(instruction[:, :1]),
+            )  # (B, 1, D)
         tokens = torch.cat((self.latent_proj(z)[:, None], text, cells), 1)  # (B, S, D)
         pos = torch.cat((self.latent_pos, self.word_pos[:, : words.shape[1]], self.image_pos), 1)  # (1, S, D)
         mask = None
         if not bool((words != 0).all()):
             ones = torch.ones_like(words[:, :1], dtype=torch.bool)
             mask = torch.cat((ones, words != 0, ones.expand(-1, cells.shape[1])), 1)[:, None, None, :]
-        return self.encoder(tokens, pos, mask), pos, mask
+        return self.encoder(tokens, pos, mask), pos, mask, cells
 
     def forward(self, image, instruction, actions=None, is_pad=None) -> dict[str, torch.Tensor]:
         """Step states and head outputs. With ``actions`` (and use_vae) also mu, log-var; z is sampled
@@ -358,13 +378,15 @@ class ACT(nn.Module):
             out["mu"], out["logvar"] = mu, logvar
             if self.training:
                 z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-        memory, pos, mask = self.encode_observation(image, instruction, z)
+        memory, pos, mask, cells = self.encode_observation(image, instruction, z)
         tgt = torch.zeros(b, c.chunk_size + 1, c.dim_model, device=image.device)
         h = self.decoder(tgt, self.queries, memory, pos, mask)  # (B, K + 1, D)
         steps, n_cells = h[:, :-1], self.image_pos.shape[1]
         out.update(
             steps=steps,  # (B, K, D)
             image_memory=memory[:, -n_cells:],  # (B, C, D)
+            image_tokens=cells,  # (B, C, D) before the encoder: what the reading head reads
+            read_logits=self.read_head(cells),  # (B, C, words): the word each cell shows
             kind_logits=self.kind_head(steps),  # (B, K, kinds)
             key_logits=self.key_head(steps),  # (B, K, keys)
             scroll=self.scroll_head(steps),  # (B, K, 2)
@@ -461,9 +483,16 @@ class ACTPolicy(nn.Module):
             (self.model.point_head, actions["point"], is_pointer, "point", batch.get("target")),
             (self.model.point2_head, actions["point2"], is_drag, "point2", None),
         ):
-            head_losses, head_metrics = head.losses(steps, memory, pos, target, mask, name, box)
+            head_losses, head_metrics = head.losses(
+                steps, memory, pos, target, mask, name, box, out["read_logits"]
+            )
             losses.update(head_losses)
             metrics.update(head_metrics)
+        if "cell_words" in batch and c.read_weight > 0:
+            words = batch["cell_words"].long()  # (B, C): word id per image cell, 0 = no text
+            read_logits = out["read_logits"]  # (B, C, words)
+            losses["read"] = _cross_entropy(read_logits, words, torch.ones_like(words, dtype=torch.bool))
+            metrics["acc_read"] = _accuracy(read_logits, words, words > 1)  # cells showing a known word
         if "intent" in batch:
             intent = batch["intent"].long()  # (B,) 0 = no label
             losses["intent"] = _cross_entropy(out["intent_logits"], intent, intent > 0)
@@ -471,7 +500,7 @@ class ACTPolicy(nn.Module):
         weights = {
             "kind": c.kind_weight, "key": c.key_weight, "scroll": c.scroll_weight, "intent": c.intent_weight,
             "point": c.point_weight, "point_offset": c.point_offset_weight,
-            "point2": c.point2_weight, "point2_offset": c.point_offset_weight,
+            "point2": c.point2_weight, "point2_offset": c.point_offset_weight, "read": c.read_weight,
         }  # fmt: skip
         loss = sum(weights[name] * value for name, value in losses.items())
         if "mu" in out:
@@ -497,8 +526,8 @@ class ACTPolicy(nn.Module):
             image, instruction = image.to(self.device), instruction.to(self.device)
             out = m(image, instruction)
             steps, memory = out["steps"], out["image_memory"]
-            point, point_prob = m.point_head.predict(steps, memory, m.image_pos)
-            point2, _ = m.point2_head.predict(steps, memory, m.image_pos)
+            point, point_prob = m.point_head.predict(steps, memory, m.image_pos, out["read_logits"])
+            point2, _ = m.point2_head.predict(steps, memory, m.image_pos, out["read_logits"])
             return {
                 "kind_probs": out["kind_logits"].softmax(-1),
                 "key_probs": out["key_logits"].softmax(-1),
