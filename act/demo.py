@@ -61,7 +61,11 @@ def run_demo(out_dir: str | Path = "outputs/demo", data_dir: str | Path = "data"
         if episodes:
             sets.append(f"episodes={episodes}")
         suite = load_suite("demo", sets)
-        specs = [PolicySpec("act", "act", str(out / "act" / "policies" / "best"), ensemble=-1.0),
+        act = str(out / "act" / "policies" / "best")
+        # ACT re-planning at every step (the first step of each fresh chunk: closed loop, as a UI
+        # that changes after each action needs) and executing whole chunks open loop.
+        specs = [PolicySpec("act", "act", act, ensemble=-1.0, n_action_steps=1),
+                 PolicySpec("act_chunk", "act", act, ensemble=-1.0),
                  PolicySpec("bc", "act", str(out / "bc" / "policies" / "best")), PolicySpec("macro", "macro")]  # fmt: skip
         print(f"[demo] evaluating {len(specs)} policies on suite {suite.name}: {len(suite.conditions())} conditions x "
               f"{len(suite.tasks)} tasks x {suite.episodes} seeds")  # fmt: skip

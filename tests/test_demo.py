@@ -16,7 +16,7 @@ def test_quick_demo_runs_end_to_end_and_skips_finished_stages(tmp_path):
     for name in ("act", "bc", "macro"):
         assert name in p.stdout
     summary = json.loads((tmp_path / "out" / "demo_summary.json").read_text())
-    assert set(summary["summary"]) == {"act", "bc", "macro"}
+    assert set(summary["summary"]) == {"act", "act_chunk", "bc", "macro"}
     assert summary["summary"]["macro"]["conditions"]["nominal"]["success"] == 1.0
     assert (tmp_path / "out" / "eval" / "report.md").is_file()
     bc = json.loads((tmp_path / "out" / "bc" / "policies" / "best" / "config.json").read_text())

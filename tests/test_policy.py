@@ -13,6 +13,7 @@ import torch
 
 from act.data.action_space import KIND_ID, ActionSpace
 from act.policy import ACTConfig, ACTPolicy, ConvNet, ResNet18, WeightsFormatError, describe_steps
+from act.policy.modeling_act import Reading
 from act.recording.schema import Action
 
 WORDS = ["click", "ok", "cancel", "the", "button", "type", "hello", "open", "file", "menu"]
@@ -446,15 +447,15 @@ def test_golden_outputs():
 
 
 # Computed once from this code (torch 2.13, CPU); update only for an intended change of the model
-# (last: the reading head and the pointer's seek term).
+# (last: the reading head and the pointer's seek term with its instruction copy).
 GOLDEN: dict[str, list[float] | float] = {
-    "point[0,:2]": [0.561802, 0.912766, 0.561859, 0.912923],
-    "point_prob[0,:2]": [0.024759, 0.024798],
-    "kind_logits[0,0,:3]": [-1.036112, 0.139111, 0.61753],
-    "intent_logits[1]": [1.212717, -1.277194, 0.400743, -0.670899, 0.356922],
-    "scroll[2,1]": [-0.245961, 1.083965],
-    "loss": 50.341427,
-    "kl": 2.991144,
+    "point[0,:2]": [0.553951, 0.420504, 0.553968, 0.420498],
+    "point_prob[0,:2]": [0.027222, 0.027217],
+    "kind_logits[0,0,:3]": [-0.693937, 0.352326, 0.773715],
+    "intent_logits[1]": [0.193391, -0.13058, -0.041861, 0.080903, -0.576583],
+    "scroll[2,1]": [0.41593, 0.444019],
+    "loss": 38.563423,
+    "kl": 1.855025,
 }
 
 
@@ -464,11 +465,11 @@ def test_pooled_instruction_is_one_token_that_ignores_word_order_and_padding():
     image = make_batch(config)["image"][:1]
     words = torch.tensor([[2, 5, 7, 0, 0, 0]])
     with torch.no_grad():
-        memory, pos, mask, _ = policy.model.encode_observation(
+        memory, pos, mask, _, ids = policy.model.encode_observation(
             image, words, torch.zeros(1, config.latent_dim)
         )
         cells = config.feature_grid()[0] * config.feature_grid()[1]
-        assert memory.shape[1] == 1 + 1 + cells and mask is None  # latent, instruction, image cells
+        assert memory.shape[1] == 1 + 1 + cells and mask is None and ids is None  # latent, instruction, cells
         a = policy.predict_chunk_batch(image, words)
         b = policy.predict_chunk_batch(image, torch.tensor([[7, 2, 5, 0]]))  # reordered, shorter padding
         c = policy.predict_chunk_batch(image, torch.tensor([[7, 2, 6, 0]]))  # another word
@@ -490,6 +491,7 @@ def test_reading_loss_only_where_the_batch_says_what_each_cell_shows():
     batch["cell_words"] = torch.randint(0, len(WORDS) + 2, (4, cells))
     loss, terms = policy(batch)
     assert terms["loss_read"] > 0 and 0 <= terms["acc_read"] <= 1
+    assert terms["loss_seek"] > 0  # the word under each executed pointer step is what it seeks
     loss.backward()
     assert policy.model.read_head.weight.grad.abs().sum() > 0
     assert policy.model.backbone.body[0].weight.grad is not None  # reading teaches the backbone
@@ -502,13 +504,31 @@ def test_pointer_goes_to_the_cell_showing_the_word_the_step_seeks():
     with torch.no_grad():
         head.query.weight.zero_()  # no learned cell preference: only reading decides
         head.query.bias.zero_()
-        head.seek.weight.zero_()
-        head.seek.bias.copy_(torch.arange(words) == 5).mul_(20.0)  # every step seeks word 5
+        head.seek.vocab.weight.zero_()
+        head.seek.vocab.bias.copy_(torch.arange(words) == 5).mul_(20.0)  # every step seeks word 5
     read = torch.zeros(b, c, words)
     read[0, 7, 5] = read[1, 2, 5] = 20.0  # where word 5 is written
-    logits = head.logits(torch.randn(b, k, d), torch.randn(b, c, d), torch.zeros(1, c, d), read)
+    logits = head.logits(torch.randn(b, k, d), torch.randn(b, c, d), torch.zeros(1, c, d), Reading(read))
     assert logits.argmax(-1).tolist() == [[7] * k, [2] * k]
     plain = head.logits(torch.randn(b, k, d), torch.randn(b, c, d), torch.zeros(1, c, d))
     assert torch.allclose(
         plain, torch.zeros_like(plain)
     )  # without reading, the zeroed query scores all equal
+
+
+def test_seek_copies_a_word_of_the_instruction():
+    from act.policy.modeling_act import Seek
+
+    torch.manual_seed(0)
+    seek = Seek(16, 12)
+    with torch.no_grad():
+        seek.gate.bias.fill_(30.0)  # all copy
+    words = torch.tensor([[3, 7, 9, 0], [5, 0, 0, 0], [0, 0, 0, 0]])  # the last row: no instruction
+    h, memory = torch.randn(3, 2, 16), torch.randn(3, 4, 16)
+    p = seek(h, words, memory).exp()  # (B, K, words)
+    assert torch.allclose(p[:2].sum(-1), torch.ones(2, 2), atol=1e-4)
+    outside = torch.ones(2, 12, dtype=torch.bool)
+    outside[0, [3, 7, 9]] = outside[1, 5] = False
+    assert p[:2].masked_select(outside[:, None, :].expand(-1, 2, -1)).max() < 1e-6
+    assert torch.allclose(p[1, :, 5], torch.ones(2), atol=1e-4)
+    assert torch.isfinite(seek(h, words, memory)).all() and p[2].sum() < 1e-3  # nothing to copy, no NaN

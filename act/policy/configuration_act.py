@@ -84,6 +84,9 @@ class ACTConfig:
     # instruction vocabulary) and adds log P(cell shows that word) from the reading head to its
     # cell scores, so "click the OK button" works as soon as the policy can read.
     pointer_reads: bool = True
+    # Where cells are labelled, the word under the step executed now is the word it seeks:
+    # supervise the seek distribution with it (cross-entropy).
+    seek_weight: float = 1.0
 
     def __post_init__(self) -> None:
         self.image_size = tuple(int(v) for v in self.image_size)  # type: ignore[assignment]

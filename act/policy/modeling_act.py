@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -146,6 +146,42 @@ def _mlp(dim: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, out))
 
 
+class Reading(NamedTuple):
+    """What the pointer needs to find a word: the reading head's logits per image cell (B, C, words),
+    and the instruction's token ids (B, L) with their encoder states (B, L, D) (None when pooled)."""
+
+    logits: torch.Tensor
+    words: torch.Tensor | None = None
+    word_memory: torch.Tensor | None = None
+
+
+class Seek(nn.Module):
+    """Which word a step looks for: log P(w | step) over the instruction vocabulary, (B, K, words).
+
+    A gated mixture of a classifier over the vocabulary and a *copy* of one of the instruction's own
+    words (attention from the step over the encoded instruction tokens): "click Send" -> seek "send"
+    needs only to learn which instruction word names the target, not a table of every label.
+    """
+
+    def __init__(self, dim: int, num_words: int):
+        super().__init__()
+        self.vocab = nn.Linear(dim, num_words)
+        self.query, self.key = nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.gate = nn.Linear(dim, 1)
+
+    def forward(self, h: torch.Tensor, words: torch.Tensor | None = None,
+                word_memory: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+        logp = self.vocab(h).log_softmax(-1)  # (B, K, words)
+        if words is None or words.shape[1] == 0:
+            return logp
+        scores = self.query(h) @ self.key(word_memory).transpose(1, 2) / math.sqrt(h.shape[-1])  # (B, K, L)
+        real = (words != 0)[:, None, :]  # (B, 1, L)
+        att = scores.masked_fill(~real, -1e9).softmax(-1) * real  # (B, K, L); all-padding rows -> 0
+        copy = torch.zeros_like(logp).scatter_add(-1, words[:, None, :].expand_as(att), att)  # (B, K, words)
+        g = torch.sigmoid(self.gate(h))  # (B, K, 1): share of the copy
+        return torch.log(g * copy + (1 - g) * logp.exp() + 1e-9)
+
+
 class PointerHead(nn.Module):
     """Where a step points, as (x, y) in [0, 1] of the image.
 
@@ -162,7 +198,7 @@ class PointerHead(nn.Module):
         if mode == "heatmap":
             self.query, self.key = nn.Linear(dim, dim), nn.Linear(dim, dim)
             self.offset_mlp = _mlp(dim, 2)
-            self.seek = nn.Linear(dim, num_words) if num_words else None  # the word a step looks for
+            self.seek = Seek(dim, num_words) if num_words else None  # the word a step looks for
         else:
             self.mlp = _mlp(dim, 2)
         cells = torch.tensor([image_size[1] / stride, image_size[0] / stride])  # cells per unit of (x, y)
@@ -184,18 +220,18 @@ class PointerHead(nn.Module):
         return ((xy + offset) / self.cells_per_unit).clamp(0, 1)
 
     def logits(self, h: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor,
-               read: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+               read: Reading | None = None) -> torch.Tensor:  # fmt: skip
         """h (B, K, D), image memory (B, C, D) -> cell scores (B, K, C).
 
-        With ``read`` (B, C, words), the reading head's logits, and a ``seek`` layer, each step's
-        scores also get log sum_w P(step seeks w) P(cell shows w): a cell showing the sought word wins.
+        With ``read`` (the reading head's output) and a ``seek`` module, each step's scores also get
+        log sum_w P(step seeks w) P(cell shows w): a cell showing the sought word wins.
         """
         q, k = self.query(h), self.key(memory + memory_pos)
         scores = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, K, C)
         if read is None or self.seek is None:
             return scores
-        seek = self.seek(h).log_softmax(-1)  # (B, K, words)
-        shows = read.log_softmax(-1)  # (B, C, words)
+        seek = self.seek(h, read.words, read.word_memory)  # (B, K, words) log-probs
+        shows = read.logits.log_softmax(-1)  # (B, C, words)
         return scores + torch.logsumexp(seek[:, :, None, :] + shows[:, None, :, :], -1)  # (B, K, C)
 
     def offset(self, h: torch.Tensor, memory: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
@@ -332,8 +368,9 @@ class ACT(nn.Module):
         return mu, logvar
 
     def encode_observation(self, image: torch.Tensor, instruction: torch.Tensor, z: torch.Tensor):
-        """-> encoder memory (B, S, D), its position embeddings (1, S, D), attention mask or None, and
-        the image cell tokens before the encoder (B, C, D)."""
+        """-> encoder memory (B, S, D) over [latent, instruction tokens, image cells], its position
+        embeddings (1, S, D), attention mask or None, the image cell tokens before the encoder
+        (B, C, D), and the instruction ids (B, L') behind the instruction tokens (None when pooled)."""
         if tuple(image.shape[-2:]) != self.config.image_size:
             raise ValueError(
                 f"image is {tuple(image.shape[-2:])} (H, W); this policy takes image_size={self.config.image_size}"
@@ -353,7 +390,9 @@ class ACT(nn.Module):
                 "was it tokenised with this policy's instruction_vocab?"
             )
         text = self.word_embed(words)  # (B, L', D); padding rows are zero (padding_idx)
+        ids: torch.Tensor | None = words
         if self.config.instruction_tokens == "pooled":
+            ids = None
             n = (words != 0).sum(1, keepdim=True).clamp(min=1)  # (B, 1)
             text, words = (
                 text.sum(1, keepdim=True) / n[..., None],
@@ -365,7 +404,12 @@ class ACT(nn.Module):
         if not bool((words != 0).all()):
             ones = torch.ones_like(words[:, :1], dtype=torch.bool)
             mask = torch.cat((ones, words != 0, ones.expand(-1, cells.shape[1])), 1)[:, None, None, :]
-        return self.encoder(tokens, pos, mask), pos, mask, cells
+        return self.encoder(tokens, pos, mask), pos, mask, cells, ids
+
+    @staticmethod
+    def reading(out: dict[str, Any]) -> Reading:
+        """The reading part of ``forward``'s output, as the pointer heads take it."""
+        return Reading(out["read_logits"], out["instruction_ids"], out["instruction_memory"])
 
     def forward(self, image, instruction, actions=None, is_pad=None) -> dict[str, torch.Tensor]:
         """Step states and head outputs. With ``actions`` (and use_vae) also mu, log-var; z is sampled
@@ -378,7 +422,7 @@ class ACT(nn.Module):
             out["mu"], out["logvar"] = mu, logvar
             if self.training:
                 z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-        memory, pos, mask, cells = self.encode_observation(image, instruction, z)
+        memory, pos, mask, cells, ids = self.encode_observation(image, instruction, z)
         tgt = torch.zeros(b, c.chunk_size + 1, c.dim_model, device=image.device)
         h = self.decoder(tgt, self.queries, memory, pos, mask)  # (B, K + 1, D)
         steps, n_cells = h[:, :-1], self.image_pos.shape[1]
@@ -387,6 +431,8 @@ class ACT(nn.Module):
             image_memory=memory[:, -n_cells:],  # (B, C, D)
             image_tokens=cells,  # (B, C, D) before the encoder: what the reading head reads
             read_logits=self.read_head(cells),  # (B, C, words): the word each cell shows
+            instruction_ids=ids,  # (B, L') or None (pooled)
+            instruction_memory=None if ids is None else memory[:, 1 : 1 + ids.shape[1]],  # (B, L', D)
             kind_logits=self.kind_head(steps),  # (B, K, kinds)
             key_logits=self.key_head(steps),  # (B, K, keys)
             scroll=self.scroll_head(steps),  # (B, K, 2)
@@ -484,7 +530,7 @@ class ACTPolicy(nn.Module):
             (self.model.point2_head, actions["point2"], is_drag, "point2", None),
         ):
             head_losses, head_metrics = head.losses(
-                steps, memory, pos, target, mask, name, box, out["read_logits"]
+                steps, memory, pos, target, mask, name, box, self.model.reading(out)
             )
             losses.update(head_losses)
             metrics.update(head_metrics)
@@ -493,6 +539,17 @@ class ACTPolicy(nn.Module):
             read_logits = out["read_logits"]  # (B, C, words)
             losses["read"] = _cross_entropy(read_logits, words, torch.ones_like(words, dtype=torch.bool))
             metrics["acc_read"] = _accuracy(read_logits, words, words > 1)  # cells showing a known word
+            seek = self.model.point_head.seek
+            if seek is not None and c.seek_weight > 0:
+                # The step executed now points at a cell of this frame: the word written there is
+                # the word it seeks (later steps may point at what is not on screen yet).
+                cell = self.model.point_head.to_cell(actions["point"][:, 0])[0]  # (B,)
+                sought = words.gather(1, cell[:, None])[:, 0]  # (B,)
+                seek_logits = seek(steps[:, :1], out["instruction_ids"], out["instruction_memory"])[
+                    :, 0
+                ]  # (B, words)
+                losses["seek"] = _cross_entropy(seek_logits, sought, is_pointer[:, 0] & (sought > 1))
+                metrics["acc_seek"] = _accuracy(seek_logits, sought, is_pointer[:, 0] & (sought > 1))
         if "intent" in batch:
             intent = batch["intent"].long()  # (B,) 0 = no label
             losses["intent"] = _cross_entropy(out["intent_logits"], intent, intent > 0)
@@ -501,6 +558,7 @@ class ACTPolicy(nn.Module):
             "kind": c.kind_weight, "key": c.key_weight, "scroll": c.scroll_weight, "intent": c.intent_weight,
             "point": c.point_weight, "point_offset": c.point_offset_weight,
             "point2": c.point2_weight, "point2_offset": c.point_offset_weight, "read": c.read_weight,
+            "seek": c.seek_weight,
         }  # fmt: skip
         loss = sum(weights[name] * value for name, value in losses.items())
         if "mu" in out:
@@ -526,8 +584,8 @@ class ACTPolicy(nn.Module):
             image, instruction = image.to(self.device), instruction.to(self.device)
             out = m(image, instruction)
             steps, memory = out["steps"], out["image_memory"]
-            point, point_prob = m.point_head.predict(steps, memory, m.image_pos, out["read_logits"])
-            point2, _ = m.point2_head.predict(steps, memory, m.image_pos, out["read_logits"])
+            point, point_prob = m.point_head.predict(steps, memory, m.image_pos, m.reading(out))
+            point2, _ = m.point2_head.predict(steps, memory, m.image_pos, m.reading(out))
             return {
                 "kind_probs": out["kind_logits"].softmax(-1),
                 "key_probs": out["key_logits"].softmax(-1),
