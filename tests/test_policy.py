@@ -532,3 +532,18 @@ def test_seek_copies_a_word_of_the_instruction():
     assert p[:2].masked_select(outside[:, None, :].expand(-1, 2, -1)).max() < 1e-6
     assert torch.allclose(p[1, :, 5], torch.ones(2), atol=1e-4)
     assert torch.isfinite(seek(h, words, memory)).all() and p[2].sum() < 1e-3  # nothing to copy, no NaN
+
+
+def test_chunk_decay_weighs_the_loss_towards_the_first_steps():
+    batch = make_batch(tiny_config(), seed=3)
+    batch["is_pad"] = torch.zeros_like(batch["is_pad"])
+    first_only = {**batch, "is_pad": torch.arange(4)[None].expand(4, -1) > 0}
+    torch.manual_seed(0)
+    steep = seeded_policy(tiny_config(chunk_decay=60.0, use_vae=False)).eval()
+    with torch.no_grad():
+        _, a = steep(batch)
+        _, b = steep(first_only)
+        _, uniform = seeded_policy(tiny_config(use_vae=False)).eval()(batch)
+    for term in ("loss_kind", "loss_key", "loss_point"):
+        assert torch.allclose(a[term], b[term], rtol=1e-4, atol=1e-5), term
+    assert not torch.allclose(uniform["loss_kind"], a["loss_kind"])

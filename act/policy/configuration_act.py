@@ -67,6 +67,10 @@ class ACTConfig:
     intent_vocab: list[str] = field(default_factory=list)
     action_space: dict[str, Any] = field(default_factory=_default_action_space)
 
+    # Loss weight of chunk position i is exp(-chunk_decay * i): > 0 stresses the steps nearest in
+    # time (the far future of a UI is often not on screen yet). 0 = uniform, as in ACT.
+    chunk_decay: float = 0.0
+
     # Loss weights (total = sum of weighted terms + kl_weight * KL).
     kind_weight: float = 1.0
     key_weight: float = 1.0

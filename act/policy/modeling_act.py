@@ -248,24 +248,26 @@ class PointerHead(nn.Module):
         return self.from_cell(cell, self.offset(h, memory, cell)), prob
 
     def losses(
-        self, h, memory, memory_pos, target, mask, prefix: str, box=None, read=None
+        self, h, memory, memory_pos, target, mask, prefix: str, box=None, read=None, weight=None
     ) -> tuple[dict, dict]:
-        """Masked losses and metrics against target (B, K, 2); mask (B, K) bool marks the steps that point.
+        """Masked losses and metrics against target (B, K, 2); mask (B, K) bool marks the steps that point;
+        ``weight`` (K,) weighs the loss by chunk position (metrics stay plain means).
 
         ``box`` (B, K, 4): the aimed-at element (x0, y0, x1, y1) normalised, -1 where unknown; adds
         ``hit_{prefix}_now``, how often the step executed now (chunk position 0) lands inside it.
         """
         cell_t, offset_t = self.to_cell(target)
+        lmask = mask if weight is None else mask * weight  # (B, K)
         if self.mode == "regression":
             pred = torch.sigmoid(self.mlp(h))  # (B, K, 2)
-            losses = {prefix: _masked_mean((pred - target).abs().sum(-1), mask)}
+            losses = {prefix: _masked_mean((pred - target).abs().sum(-1), lmask)}
             pred = pred.detach()
         else:
             logits = self.logits(h, memory, memory_pos, read)  # (B, K, C)
             l1 = (self.offset(h, memory, cell_t) - offset_t).abs().sum(-1)  # (B, K), teacher-forced cell
             losses = {
-                prefix: _cross_entropy(logits, cell_t, mask),
-                f"{prefix}_offset": _masked_mean(l1, mask),
+                prefix: _cross_entropy(logits, cell_t, lmask),
+                f"{prefix}_offset": _masked_mean(l1, lmask),
             }
             with torch.no_grad():
                 cell = logits.argmax(-1)  # (B, K)
@@ -515,11 +517,13 @@ class ACTPolicy(nn.Module):
         is_pointer = valid & self.pointer_kinds[kind]
         is_drag = valid & (kind == self.drag_kind)
         is_scroll = valid & (kind == self.scroll_kind)
+        # Loss weight per chunk position: exp(-chunk_decay * i) (1 everywhere by default).
+        w = torch.exp(-c.chunk_decay * torch.arange(c.chunk_size, device=valid.device, dtype=torch.float32))
 
         losses = {
-            "kind": _cross_entropy(out["kind_logits"], kind, valid),
-            "key": _cross_entropy(out["key_logits"], actions["key"], is_key),
-            "scroll": _masked_mean((out["scroll"] - actions["scroll"]).abs().sum(-1), is_scroll),
+            "kind": _cross_entropy(out["kind_logits"], kind, valid * w),
+            "key": _cross_entropy(out["key_logits"], actions["key"], is_key * w),
+            "scroll": _masked_mean((out["scroll"] - actions["scroll"]).abs().sum(-1), is_scroll * w),
         }
         metrics = {
             "acc_kind": _accuracy(out["kind_logits"], kind, valid),
@@ -530,7 +534,7 @@ class ACTPolicy(nn.Module):
             (self.model.point2_head, actions["point2"], is_drag, "point2", None),
         ):
             head_losses, head_metrics = head.losses(
-                steps, memory, pos, target, mask, name, box, self.model.reading(out)
+                steps, memory, pos, target, mask, name, box, self.model.reading(out), w
             )
             losses.update(head_losses)
             metrics.update(head_metrics)
