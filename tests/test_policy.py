@@ -547,3 +547,22 @@ def test_chunk_decay_weighs_the_loss_towards_the_first_steps():
     for term in ("loss_kind", "loss_key", "loss_point"):
         assert torch.allclose(a[term], b[term], rtol=1e-4, atol=1e-5), term
     assert not torch.allclose(uniform["loss_kind"], a["loss_kind"])
+
+
+def test_explain_names_the_word_its_clicks_look_for():
+    config = tiny_config()
+    policy = seeded_policy(config).eval()
+    head, n_words = policy.model.point_head, len(WORDS) + 2
+    with torch.no_grad():
+        policy.model.kind_head.bias.copy_(
+            (torch.arange(policy.model.kind_head.out_features) == KIND_ID["click"]) * 50.0
+        )
+        head.seek.gate.bias.fill_(-30.0)  # no copy: the vocabulary classifier decides
+        head.seek.vocab.bias.copy_((torch.arange(n_words) == WORDS.index("ok") + 2) * 50.0)
+    e = policy.explain(obs_for(config, size=(24, 32)))
+    assert e.seeks == ["ok"] and all(a.kind == "click" for a in e.steps)
+    assert str(e).endswith('(looking for "ok")')
+    assert (
+        seeded_policy(tiny_config(pointer_reads=False)).eval().explain(obs_for(config, size=(24, 32))).seeks
+        == []
+    )

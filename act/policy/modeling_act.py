@@ -201,6 +201,7 @@ class PointerHead(nn.Module):
             self.seek = Seek(dim, num_words) if num_words else None  # the word a step looks for
         else:
             self.mlp = _mlp(dim, 2)
+            self.seek = None
         cells = torch.tensor([image_size[1] / stride, image_size[0] / stride])  # cells per unit of (x, y)
         self.register_buffer("cells_per_unit", cells, persistent=False)
         image_wh = torch.tensor([image_size[1], image_size[0]], dtype=torch.float32)
@@ -581,7 +582,8 @@ class ACTPolicy(nn.Module):
         """Batched plan, never ensembled: image uint8 (B, 3, H, W), ids (B, L) -> tensors per step.
 
         Keys: kind_probs (B, K, kinds), key_probs (B, K, keys), point, point2, scroll (B, K, 2),
-        point_prob (B, K) (chosen cell's probability), intent_probs (B, intents).
+        point_prob (B, K) (chosen cell's probability), intent_probs (B, intents), and with a reading
+        pointer seek_probs (B, K, words) (the instruction word each step looks for).
         """
         with _eval_mode(self):
             m = self.model
@@ -598,6 +600,15 @@ class ACTPolicy(nn.Module):
                 "point2": point2,
                 "scroll": out["scroll"],
                 "intent_probs": out["intent_logits"].softmax(-1),
+                **(
+                    {
+                        "seek_probs": m.point_head.seek(
+                            steps, out["instruction_ids"], out["instruction_memory"]
+                        ).exp()
+                    }
+                    if m.point_head.seek is not None
+                    else {}
+                ),  # (B, K, words): the word each step looks for on screen
             }
 
     def _instruction_ids(self, text: str) -> torch.Tensor:
@@ -672,11 +683,18 @@ class ACTPolicy(nn.Module):
         n = self.config.n_action_steps if steps is None else steps
         arrays = {k: p[k][:n] for k in ("kind", "point", "point2", "key", "scroll")}
         intent = int(p["intent"])
+        seeks: list[str] = []
+        if "seek_probs" in p:  # the words the planned clicks look for, as the reading pointer says
+            for i, k in enumerate(arrays["kind"]):
+                w = int(p["seek_probs"][i].argmax())
+                if self.pointer_kinds[int(k)] and w >= 2 and p["seek_probs"][i, w] >= 0.3:
+                    seeks.append(self.instruction_vocab.token(w))
         return Explanation(
             intent=self.intent_vocab.token(intent) if intent >= 2 else None,
             intent_prob=float(p["intent_probs"][intent]) if intent >= 2 else 0.0,
             steps=self.action_space.decode(arrays, width, height),
             step_probs=[float(p["kind_probs"][i, k]) for i, k in enumerate(arrays["kind"])],
+            seeks=[w for i, w in enumerate(seeks) if i == 0 or w != seeks[i - 1]],
         )
 
     # ---- save / load (torch + safetensors + json only)
