@@ -108,3 +108,11 @@ def test_cells_read_the_label_of_the_button_to_click(built):
             label,
         )
         assert (words == 0).float().mean() > 0.3  # most of the screen shows no word
+
+
+def test_an_element_half_off_screen_labels_its_visible_cells(built):
+    info = DatasetInfo.load(built)
+    stream = ExpertStream(info, ["ClickButton"], cells=(8, 10, 16))
+    i, word = next((i, w) for i, w in enumerate(info.instruction_vocab) if i >= 2 and w.isalnum())
+    cells = stream.cell_words([{"role": "button", "name": word, "bbox": (-20, 0, 24, 16)}], 160, 120)
+    assert cells.reshape(8, 10)[0, 0] == i and (cells.reshape(8, 10)[:, 2:] == 0).all()

@@ -105,9 +105,8 @@ class ExpertStream(IterableDataset):
             x = float(x0)
             for t in words:
                 span = (x1 - x0) * (len(t) + 1) / total
-                paint[int(y0 * sy) : int(np.ceil(y1 * sy)), int(x * sx) : int(np.ceil((x + span) * sx))] = (
-                    self.words.id(t)
-                )
+                top, left = max(0, int(y0 * sy)), max(0, int(x * sx))  # boxes may start off screen
+                paint[top : int(np.ceil(y1 * sy)), left : int(np.ceil((x + span) * sx))] = self.words.id(t)
                 x += span
         blocks = paint.reshape(rows, stride, cols, stride).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
         ids = np.unique(blocks)
