@@ -113,25 +113,35 @@ class ChunkDataset(Dataset):
         r = int(self.rows[i])
         k = self.chunk_size
         end = min(r + k, int(self.episode_end[r]))
-        n = end - r
         sample: dict[str, torch.Tensor] = {
             "image": torch.from_numpy(np.ascontiguousarray(self.frame(r).transpose(2, 0, 1))),  # (3, H, W)
             "instruction": torch.from_numpy(self.instruction[r]),  # (L,)
         }
-        for name, col in self.actions.items():
-            out = np.zeros((k, *col.shape[1:]), np.float32 if col.dtype.kind == "f" else np.int64)
-            out[:n] = col[r:end]
-            sample[name] = torch.from_numpy(out)  # (K,) or (K, 2)
-        target = np.full((k, 4), -1, np.float32)
-        target[:n] = self.target[r:end]
-        sample["target"] = torch.from_numpy(target)  # (K, 4) aimed-at boxes, -1 where unknown
-        is_pad = np.ones(k, bool)
-        is_pad[:n] = False
-        sample["is_pad"] = torch.from_numpy(is_pad)  # (K,)
+        sample.update(chunk_window({**self.actions, "target": self.target}, r, end, k))
         sample["intent"] = torch.tensor(self.intent[r])
         sample["episode_index"] = torch.tensor(self.episode[r])
         sample["step_index"] = torch.tensor(self.step[r])
         return sample
+
+
+def chunk_window(columns: dict[str, np.ndarray], start: int, end: int, k: int) -> dict[str, torch.Tensor]:
+    """Rows [start, end) of each column padded to K rows, and ``is_pad`` (K,) bool.
+
+    Action columns pad with 0 (float32 or int64 by kind); ``target`` (aimed-at boxes) pads with -1,
+    "unknown". The one place a (observation, chunk) sample's window is cut, for recorded and
+    on-the-fly data alike.
+    """
+    n = end - start
+    out: dict[str, torch.Tensor] = {}
+    for name, col in columns.items():
+        fill = -1 if name == "target" else 0
+        window = np.full((k, *col.shape[1:]), fill, np.float32 if col.dtype.kind == "f" else np.int64)
+        window[:n] = col[start:end]
+        out[name] = torch.from_numpy(window)  # (K,), (K, 2) or (K, 4)
+    is_pad = np.ones(k, bool)
+    is_pad[:n] = False
+    out["is_pad"] = torch.from_numpy(is_pad)  # (K,)
+    return out
 
 
 def split_episodes(num_episodes: int, val_fraction: float, seed: int = 0) -> tuple[list[int], list[int]]:

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from act.data.build import DatasetInfo, target_box
+from act.data.chunks import chunk_window
 from act.data.image import resize_frame
 from act.data.vocab import Vocabulary, tokenize
 
@@ -118,20 +119,12 @@ class ExpertStream(IterableDataset):
         return np.where(counts.max(0) >= stride * stride / 4, ids[best], 0)
 
     def _sample(self, frame, instruction, arrays, i, intents, seed) -> dict[str, torch.Tensor]:
-        k, n = self.chunk_size, len(intents)
-        end = min(i + k, n)
+        k = self.chunk_size
         sample = {
             "image": torch.from_numpy(np.ascontiguousarray(frame.transpose(2, 0, 1))),  # (3, H, W)
             "instruction": instruction,  # (L,)
+            **chunk_window(arrays, i, min(i + k, len(intents)), k),
         }
-        for name, col in arrays.items():
-            fill = -1 if name == "target" else 0
-            out = np.full((k, *col.shape[1:]), fill, col.dtype)
-            out[: end - i] = col[i:end]
-            sample[name] = torch.from_numpy(out)  # (K,) or (K, 2) or (K, 4)
-        is_pad = np.ones(k, bool)
-        is_pad[: end - i] = False
-        sample["is_pad"] = torch.from_numpy(is_pad)
         sample["intent"] = torch.tensor(intents[i])
         sample["episode_index"] = torch.tensor(seed)
         sample["step_index"] = torch.tensor(i)

@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader
 
 from act.data import ChunkDataset, DatasetInfo, split_episodes
 from act.data.action_space import ActionSpace
+from act.policy.modeling_act import point_in_box
 from act.recording.schema import POINTER_KINDS
 
 
@@ -54,9 +55,8 @@ def offline_metrics(
         sums["kind"] += ((out["kind_probs"].argmax(-1).cpu() == kind) & valid).sum(0)
         sums["kind_n"] += valid.sum(0)
         box = batch["target"]  # (B, K, 4)
-        px, py = out["point"][..., 0].cpu(), out["point"][..., 1].cpu()
         has = valid & pointer[kind] & (box[..., 0] >= 0)
-        inside = (px >= box[..., 0]) & (px <= box[..., 2]) & (py >= box[..., 1]) & (py <= box[..., 3])
+        inside = point_in_box(out["point"].cpu(), box)  # (B, K)
         sums["in_target"] += (inside & has).sum(0)
         sums["target_n"] += has.sum(0)
         is_key = valid & (kind == key_kind)

@@ -279,11 +279,15 @@ class PointerHead(nn.Module):
             f"{prefix}_err_px": _masked_mean(err, mask),
         }
         if box is not None:
-            x, y = pred[:, 0, 0], pred[:, 0, 1]  # (B,) the step executed now
-            b = box[:, 0]  # (B, 4)
-            inside = (x >= b[:, 0]) & (x <= b[:, 2]) & (y >= b[:, 1]) & (y <= b[:, 3])
-            metrics[f"hit_{prefix}_now"] = _masked_mean(inside.float(), mask[:, 0] & (b[:, 0] >= 0))
+            inside = point_in_box(pred[:, 0], box[:, 0])  # (B,) the step executed now
+            metrics[f"hit_{prefix}_now"] = _masked_mean(inside.float(), mask[:, 0] & (box[:, 0, 0] >= 0))
         return losses, metrics
+
+
+def point_in_box(point: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
+    """point (..., 2), box (..., 4) as (x0, y0, x1, y1), same units -> bool (...): inside, edges included."""
+    x, y = point[..., 0], point[..., 1]
+    return (x >= box[..., 0]) & (x <= box[..., 2]) & (y >= box[..., 1]) & (y <= box[..., 3])
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
