@@ -465,9 +465,8 @@ def test_pooled_instruction_is_one_token_that_ignores_word_order_and_padding():
     image = make_batch(config)["image"][:1]
     words = torch.tensor([[2, 5, 7, 0, 0, 0]])
     with torch.no_grad():
-        memory, pos, mask, _, ids = policy.model.encode_observation(
-            image, words, torch.zeros(1, config.latent_dim)
-        )
+        enc = policy.model.encode_observation(image, words, torch.zeros(1, config.latent_dim))
+        memory, mask, ids = enc.memory, enc.mask, enc.ids
         cells = config.feature_grid()[0] * config.feature_grid()[1]
         assert memory.shape[1] == 1 + 1 + cells and mask is None and ids is None  # latent, instruction, cells
         a = policy.predict_chunk_batch(image, words)
@@ -497,6 +496,43 @@ def test_reading_loss_only_where_the_batch_says_what_each_cell_shows():
     assert policy.model.backbone.body[0].weight.grad is not None  # reading teaches the backbone
 
 
+def test_pointer_stride_points_and_reads_on_a_finer_backbone_stage():
+    config = tiny_config(image_size=(25, 33), convnet_channels=(8, 16, 16), convnet_strides=(2, 2, 2),
+                         pointer_stride=4)  # fmt: skip
+    rows, cols, stride = config.pointer_cells()
+    assert (rows, cols, stride) == (7, 9, 4) and config.feature_grid() == (4, 5)  # ceil(25 / 4), ceil(33 / 4)
+    policy = seeded_policy(config)
+    model = policy.model
+    assert model.point_head.grid == (7, 9) and model.point_pos.shape == (1, 7 * 9, config.dim_model)
+    # each fine cell's parent is the coarse cell that covers it
+    parent = model.fine_parent.view(7, 9)
+    assert parent[0, 0] == 0 and parent[1, 1] == 0 and parent[2, 3] == 1 * 5 + 1 and parent[6, 8] == 3 * 5 + 4
+    batch = make_batch(config)
+    batch["cell_words"] = torch.randint(0, len(WORDS) + 2, (4, rows * cols))  # labels on the fine grid
+    out = model(batch["image"], batch["instruction"])
+    assert out["image_memory"].shape == (4, rows * cols, config.dim_model)
+    assert out["read_logits"].shape == (4, rows * cols, len(WORDS) + 2)
+    loss, terms = policy(batch)
+    loss.backward()
+    assert torch.isfinite(loss) and terms["loss_read"] > 0
+    assert model.fine_proj.weight.grad.abs().sum() > 0 and model.backbone.body[0].weight.grad is not None
+    plan = policy.predict_chunk_batch(batch["image"], batch["instruction"])
+    assert plan["point"].shape == (4, config.chunk_size, 2) and ((plan["point"] >= 0) & (plan["point"] <= 1)).all()
+    # a point maps to the fine cell it lies in (stride 4 px: x 0.5 of 33 px = px 16.5 -> column 4)
+    cell, _ = model.point_head.to_cell(torch.tensor([[0.5, 0.0]]))
+    assert int(cell) == 4
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [dict(pointer_stride=8), dict(pointer_stride=3), dict(pointer_stride=2, backbone="resnet18"),
+     dict(pointer_stride=2, pointer_head="regression")],  # fmt: skip
+)
+def test_pointer_stride_must_name_an_earlier_convnet_stage(overrides):
+    with pytest.raises(ValueError, match="pointer_stride"):
+        tiny_config(**overrides)  # tiny: strides (2, 2) -> stages at 2 and 4; only 2 is earlier
+
+
 def test_pointer_goes_to_the_cell_showing_the_word_the_step_seeks():
     config = tiny_config()
     head = seeded_policy(config).model.point_head
@@ -514,6 +550,18 @@ def test_pointer_goes_to_the_cell_showing_the_word_the_step_seeks():
     assert torch.allclose(
         plain, torch.zeros_like(plain)
     )  # without reading, the zeroed query scores all equal
+
+
+def test_reading_pointer_adds_log_sum_over_words_of_seek_times_shows():
+    config = tiny_config()
+    head = seeded_policy(config).model.point_head
+    b, k, c, d, words = 2, 3, head.grid[0] * head.grid[1], config.dim_model, len(WORDS) + 2
+    h, memory, read = torch.randn(b, k, d), torch.randn(b, c, d), Reading(torch.randn(b, c, words) * 3)
+    with torch.no_grad():
+        plain = head.logits(h, memory, torch.zeros(1, c, d))
+        seek = head.seek.vocab(h).log_softmax(-1)  # no instruction given: the classifier alone
+        expected = plain + torch.logsumexp(seek[:, :, None, :] + read.logits.log_softmax(-1)[:, None], -1)
+        torch.testing.assert_close(head.logits(h, memory, torch.zeros(1, c, d), read), expected, atol=1e-4, rtol=1e-4)
 
 
 def test_seek_copies_a_word_of_the_instruction():

@@ -96,7 +96,8 @@ class ExpertStream(IterableDataset):
         rows, cols, stride = self.cells  # type: ignore[misc]
         h, w = self.info.image_size
         sx, sy = w / width, h / height
-        paint = np.zeros((rows * stride, cols * stride), np.int64)  # word ids at the policy's pixels
+        paint = np.zeros((rows * stride, cols * stride), np.int64)  # 1 + index into `ids`, 0 = none
+        ids: list[int] = []  # the vocabulary ids painted, in order of first appearance
         for e in elements:
             x0, y0, x1, y1 = e["bbox"]
             if e["role"] == "window" or (x1 - x0) * (y1 - y0) > 0.5 * width * height:
@@ -107,16 +108,27 @@ class ExpertStream(IterableDataset):
             for t in words:
                 span = (x1 - x0) * (len(t) + 1) / total
                 top, left = max(0, int(y0 * sy)), max(0, int(x * sx))  # boxes may start off screen
-                paint[top : int(np.ceil(y1 * sy)), left : int(np.ceil((x + span) * sx))] = self.words.id(t)
+                word = self.words.id(t)
+                if word not in ids:
+                    ids.append(word)
+                paint[top : int(np.ceil(y1 * sy)), left : int(np.ceil((x + span) * sx))] = ids.index(word) + 1
                 x += span
-        blocks = paint.reshape(rows, stride, cols, stride).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
-        ids = np.unique(blocks)
-        ids = ids[ids > 0]
-        if not len(ids):
+        if not ids:
             return np.zeros(rows * cols, np.int64)
-        counts = np.stack([(blocks == i).sum(1) for i in ids])  # (words, cells)
-        best = counts.argmax(0)
-        return np.where(counts.max(0) >= stride * stride / 4, ids[best], 0)
+        # per cell, the pixels showing each painted word: one bincount over (cell, word) keys
+        n = len(ids) + 1
+        counts = np.bincount((self._cell_of_pixel() * n + paint).ravel(), minlength=rows * cols * n)
+        counts = counts.reshape(rows * cols, n)[:, 1:]  # (cells, words)
+        best = counts.argmax(1)
+        return np.where(counts.max(1) >= stride * stride / 4, np.array(ids)[best], 0)
+
+    def _cell_of_pixel(self) -> np.ndarray:
+        """(rows * stride, cols * stride): the index of the feature cell each pixel falls in."""
+        if getattr(self, "_cells_index", None) is None:
+            rows, cols, stride = self.cells  # type: ignore[misc]
+            cell = np.arange(rows * cols).reshape(rows, cols)
+            self._cells_index = np.repeat(np.repeat(cell, stride, 0), stride, 1)
+        return self._cells_index
 
     def _sample(self, frame, instruction, arrays, i, intents, seed) -> dict[str, torch.Tensor]:
         k = self.chunk_size

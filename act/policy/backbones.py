@@ -44,6 +44,16 @@ class ConvNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) -> (B, C, h, w)
         return self.body(x)
 
+    def forward_levels(self, x: torch.Tensor, level: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> the output of stage ``level`` (B, C_level, h_level, w_level) and the final map (B, C, h, w)."""
+        fine = None
+        for i, layer in enumerate(self.body):  # three layers per stage: conv, BN, ReLU
+            x = layer(x)
+            if i == 3 * level + 2:
+                fine = x
+        assert fine is not None, f"level {level} >= {len(self.strides)} stages"
+        return fine, x
+
 
 class BasicBlock(nn.Module):
     """ResNet basic block: two conv3x3 with BN, identity (or 1x1 projection) shortcut."""

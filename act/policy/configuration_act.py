@@ -57,6 +57,11 @@ class ACTConfig:
     # Pointer: "heatmap" = cross-entropy over feature cells + L1 offset inside the cell,
     # "regression" = L1 on (x, y) as in ACT. Heatmap worked far better on synthui (DESIGN.md).
     pointer_head: str = "heatmap"
+    # Where the heatmap pointer points and the reading head reads: 0 = on the encoder's image cells
+    # (feature_stride() pixels each); else on a finer backbone stage of this stride (convnet only),
+    # each cell adding the encoder memory of the coarse cell it lies in (a top-down merge as in
+    # FPN). Small, densely packed labels need it: a 16 px cell can hold parts of four buttons.
+    pointer_stride: int = 0
 
     # Vocabularies and action space, copied from the dataset info (saved with the policy).
     instruction_vocab: list[str] = field(default_factory=list)
@@ -114,6 +119,15 @@ class ACTConfig:
             )
         if len(self.convnet_channels) != len(self.convnet_strides) or not self.convnet_channels:
             raise ValueError("convnet_channels and convnet_strides: need the same, non-zero length")
+        if self.pointer_stride:
+            stages = self._stage_strides()
+            if self.backbone != "convnet" or self.pointer_stride not in stages[:-1]:
+                raise ValueError(
+                    f"pointer_stride: {self.pointer_stride} must be the stride of a convnet stage before the "
+                    f"last ({stages[:-1]} for convnet_strides={self.convnet_strides}), or 0"
+                )
+            if self.pointer_head != "heatmap":
+                raise ValueError("pointer_stride: needs pointer_head='heatmap' (a regression head has no grid)")
         if self.dim_model % self.n_heads:
             raise ValueError(f"dim_model {self.dim_model} is not divisible by n_heads {self.n_heads}")
         if self.n_action_steps is None:  # so a sweep over chunk_size alone is valid
@@ -144,6 +158,23 @@ class ACTConfig:
         for s in self._strides():  # every strided layer pads so that it computes ceil(n / s)
             h, w = -(-h // s), -(-w // s)
         return h, w
+
+    def pointer_level(self) -> int | None:
+        """Index of the convnet stage the pointer reads (``pointer_stride``), None = the last."""
+        return self._stage_strides().index(self.pointer_stride) if self.pointer_stride else None
+
+    def _stage_strides(self) -> list[int]:
+        """The convnet's cumulative stride after each stage."""
+        return [math.prod(self.convnet_strides[: i + 1]) for i in range(len(self.convnet_strides))]
+
+    def pointer_cells(self) -> tuple[int, int, int]:
+        """(rows, cols, stride) of the grid the heatmap pointer points on and the reading head reads."""
+        if not self.pointer_stride:
+            return (*self.feature_grid(), self.feature_stride())
+        h, w = self.image_size
+        for s in self.convnet_strides[: self.pointer_level() + 1]:  # type: ignore[operator]
+            h, w = -(-h // s), -(-w // s)
+        return h, w, self.pointer_stride
 
     @classmethod
     def lerobot_equivalent(cls, **overrides: Any) -> ACTConfig:

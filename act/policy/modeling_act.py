@@ -231,9 +231,11 @@ class PointerHead(nn.Module):
         scores = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, K, C)
         if read is None or self.seek is None:
             return scores
-        seek = self.seek(h, read.words, read.word_memory)  # (B, K, words) log-probs
-        shows = read.logits.log_softmax(-1)  # (B, C, words)
-        return scores + torch.logsumexp(seek[:, :, None, :] + shows[:, None, :, :], -1)  # (B, K, C)
+        seek = self.seek(h, read.words, read.word_memory).exp()  # (B, K, words)
+        shows = read.logits.softmax(-1)  # (B, C, words)
+        # sum_w P(seek w) P(shows w) as one batched matmul: a (B, K, C, words) logsumexp cost 40% of
+        # a CPU training step on the fine grid. The floor (log 1e-9) only bounds "matches nothing".
+        return scores + torch.log(seek @ shows.transpose(1, 2) + 1e-9)  # (B, K, C)
 
     def offset(self, h: torch.Tensor, memory: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """The in-cell offset (B, K, 2) in [0, 1], read from the step state and the chosen cell's token."""
@@ -309,6 +311,17 @@ def _accuracy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
 # --------------------------------------------------------------------------------------------- network
 
 
+class Encoded(NamedTuple):
+    """What ``ACT.encode_observation`` gives the decoder and heads."""
+
+    memory: torch.Tensor  # (B, S, D) encoder output over [latent, instruction tokens, image cells]
+    pos: torch.Tensor  # (1, S, D) its position embeddings
+    mask: torch.Tensor | None  # (B, 1, 1, S) attention mask, None when no token is padding
+    cells: torch.Tensor  # (B, C, D) the image cell tokens before the encoder
+    fine: torch.Tensor | None  # (B, C', D) the finer backbone stage's tokens (pointer_stride), else None
+    ids: torch.Tensor | None  # (B, L') instruction ids behind the instruction tokens (None when pooled)
+
+
 class ACT(nn.Module):
     """The network: image uint8 (B, 3, H, W) + instruction ids (B, L) [+ action chunk] -> step states.
 
@@ -323,14 +336,27 @@ class ACT(nn.Module):
         self.config = c
         # Observation encoder.
         self.backbone = build_backbone(c)
-        self.grid = self.backbone.feature_size(*c.image_size)  # (h, w)
+        self.grid = self.backbone.feature_size(*c.image_size)  # (h, w) encoder image cells
         self.image_proj = nn.Conv2d(self.backbone.out_channels, d, 1)
+        # The pointer's (and reading head's) grid: the encoder's cells, or a finer backbone stage.
+        *self.point_grid, point_stride = c.pointer_cells()
+        self.point_grid = tuple(self.point_grid)  # (h', w')
+        self.fine_level = c.pointer_level()
+        if self.fine_level is not None:
+            self.fine_proj = nn.Conv2d(c.convnet_channels[self.fine_level], d, 1)
+            r = c.feature_stride() // point_stride  # fine cells per coarse cell side
+            rows, cols = torch.arange(self.point_grid[0]) // r, torch.arange(self.point_grid[1]) // r
+            parent = (rows[:, None] * self.grid[1] + cols[None, :]).flatten()  # (C',) coarse cell of each
+            self.register_buffer("fine_parent", parent, persistent=False)
         mean, std = torch.tensor(IMAGENET_MEAN) * 255, torch.tensor(IMAGENET_STD) * 255
         self.register_buffer("image_mean", mean.view(1, 3, 1, 1), persistent=False)
         self.register_buffer("image_std", std.view(1, 3, 1, 1), persistent=False)
         self.register_buffer(
             "image_pos", sine_position_2d(*self.grid, d)[None], persistent=False
         )  # (1, C, D)
+        self.register_buffer(
+            "point_pos", sine_position_2d(*self.point_grid, d)[None], persistent=False
+        )  # (1, C', D): positions of the pointer's cells
         self.word_embed = nn.Embedding(num_words, d, padding_idx=0)
         self.word_pos = nn.Parameter(torch.randn(1, c.instruction_max_len, d) * 0.02)  # (1, L, D)
         self.latent_proj = nn.Linear(c.latent_dim, d)
@@ -354,10 +380,9 @@ class ACT(nn.Module):
         self.scroll_head = nn.Linear(d, 2)
         self.intent_head = nn.Linear(d, num_intents)
         self.read_head = nn.Linear(d, num_words)  # which instruction word each image cell shows
-        stride = self.backbone.stride
         seek = num_words if c.pointer_reads else 0
-        self.point_head = PointerHead(d, c.pointer_head, self.grid, stride, c.image_size, seek)
-        self.point2_head = PointerHead(d, c.pointer_head, self.grid, stride, c.image_size, seek)
+        self.point_head = PointerHead(d, c.pointer_head, self.point_grid, point_stride, c.image_size, seek)
+        self.point2_head = PointerHead(d, c.pointer_head, self.point_grid, point_stride, c.image_size, seek)
         for module in (self.encoder, self.decoder, *([self.vae_encoder] if c.use_vae else [])):
             for p in module.parameters():
                 if p.dim() > 1:
@@ -375,9 +400,7 @@ class ACT(nn.Module):
         return mu, logvar
 
     def encode_observation(self, image: torch.Tensor, instruction: torch.Tensor, z: torch.Tensor):
-        """-> encoder memory (B, S, D) over [latent, instruction tokens, image cells], its position
-        embeddings (1, S, D), attention mask or None, the image cell tokens before the encoder
-        (B, C, D), and the instruction ids (B, L') behind the instruction tokens (None when pooled)."""
+        """The encoder over [latent, instruction tokens, image cells]: see ``Encoded``."""
         if tuple(image.shape[-2:]) != self.config.image_size:
             raise ValueError(
                 f"image is {tuple(image.shape[-2:])} (H, W); this policy takes image_size={self.config.image_size}"
@@ -387,7 +410,13 @@ class ACT(nn.Module):
                 f"instruction has {instruction.shape[1]} tokens > {self.config.instruction_max_len}"
             )
         x = (image.float() - self.image_mean) / self.image_std  # (B, 3, H, W)
-        cells = self.image_proj(self.backbone(x)).flatten(2).transpose(1, 2)  # (B, C, D)
+        fine = None
+        if self.fine_level is None:
+            features = self.backbone(x)  # (B, C_feat, h, w)
+        else:
+            fine, features = self.backbone.forward_levels(x, self.fine_level)
+            fine = self.fine_proj(fine).flatten(2).transpose(1, 2)  # (B, C', D)
+        cells = self.image_proj(features).flatten(2).transpose(1, 2)  # (B, C, D)
         # Drop padding columns no row uses; then a mask is needed only when rows differ in length.
         used = (instruction != 0).any(0).nonzero()
         words = instruction[:, : int(used[-1]) + 1 if len(used) else 0]  # (B, L')
@@ -411,7 +440,7 @@ class ACT(nn.Module):
         if not bool((words != 0).all()):
             ones = torch.ones_like(words[:, :1], dtype=torch.bool)
             mask = torch.cat((ones, words != 0, ones.expand(-1, cells.shape[1])), 1)[:, None, None, :]
-        return self.encoder(tokens, pos, mask), pos, mask, cells, ids
+        return Encoded(self.encoder(tokens, pos, mask), pos, mask, cells, fine, ids)
 
     @staticmethod
     def reading(out: dict[str, Any]) -> Reading:
@@ -429,15 +458,20 @@ class ACT(nn.Module):
             out["mu"], out["logvar"] = mu, logvar
             if self.training:
                 z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-        memory, pos, mask, cells, ids = self.encode_observation(image, instruction, z)
+        enc = self.encode_observation(image, instruction, z)
+        memory, ids = enc.memory, enc.ids
         tgt = torch.zeros(b, c.chunk_size + 1, c.dim_model, device=image.device)
-        h = self.decoder(tgt, self.queries, memory, pos, mask)  # (B, K + 1, D)
+        h = self.decoder(tgt, self.queries, memory, enc.pos, enc.mask)  # (B, K + 1, D)
         steps, n_cells = h[:, :-1], self.image_pos.shape[1]
+        image_memory, tokens = memory[:, -n_cells:], enc.cells  # (B, C, D) each
+        if enc.fine is not None:  # the finer grid: each fine cell adds its coarse cell (top-down merge)
+            image_memory = enc.fine + image_memory[:, self.fine_parent]  # (B, C', D)
+            tokens = enc.fine + tokens[:, self.fine_parent]  # (B, C', D)
         out.update(
             steps=steps,  # (B, K, D)
-            image_memory=memory[:, -n_cells:],  # (B, C, D)
-            image_tokens=cells,  # (B, C, D) before the encoder: what the reading head reads
-            read_logits=self.read_head(cells),  # (B, C, words): the word each cell shows
+            image_memory=image_memory,  # (B, C', D) on the pointer's grid (C' = C without pointer_stride)
+            image_tokens=tokens,  # (B, C', D) before the encoder: what the reading head reads
+            read_logits=self.read_head(tokens),  # (B, C', words): the word each cell shows
             instruction_ids=ids,  # (B, L') or None (pooled)
             instruction_memory=None if ids is None else memory[:, 1 : 1 + ids.shape[1]],  # (B, L', D)
             kind_logits=self.kind_head(steps),  # (B, K, kinds)
@@ -517,7 +551,7 @@ class ACTPolicy(nn.Module):
             "scroll": torch.where(v2, batch["scroll"].float(), 0.0),  # (B, K, 2)
         }
         out = self.model(batch["image"], batch["instruction"], actions, ~valid)
-        steps, memory, pos = out["steps"], out["image_memory"], self.model.image_pos
+        steps, memory, pos = out["steps"], out["image_memory"], self.model.point_pos
         is_key = valid & (kind == self.key_kind)
         is_pointer = valid & self.pointer_kinds[kind]
         is_drag = valid & (kind == self.drag_kind)
@@ -594,8 +628,8 @@ class ACTPolicy(nn.Module):
             image, instruction = image.to(self.device), instruction.to(self.device)
             out = m(image, instruction)
             steps, memory = out["steps"], out["image_memory"]
-            point, point_prob = m.point_head.predict(steps, memory, m.image_pos, m.reading(out))
-            point2, _ = m.point2_head.predict(steps, memory, m.image_pos, m.reading(out))
+            point, point_prob = m.point_head.predict(steps, memory, m.point_pos, m.reading(out))
+            point2, _ = m.point2_head.predict(steps, memory, m.point_pos, m.reading(out))
             return {
                 "kind_probs": out["kind_logits"].softmax(-1),
                 "key_probs": out["key_logits"].softmax(-1),

@@ -115,9 +115,8 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
     from act.data.online import ExpertStream
     from act.envs.generate import resolve_tasks
 
-    rows, cols = policy.feature_grid()
     return ExpertStream(info, resolve_tasks(g.tasks), g.perturbations, policy.chunk_size, seed=seed,
-                        rank=_global_rank(), cells=(rows, cols, policy.feature_stride()))  # fmt: skip
+                        rank=_global_rank(), cells=policy.pointer_cells())  # fmt: skip
 
 
 def _instantiate_all(section: DictConfig | None) -> list[Any]:
