@@ -580,7 +580,9 @@ class ACTPolicy(nn.Module):
         if "cell_words" in batch and c.read_weight > 0:
             words = batch["cell_words"].long()  # (B, C): word id per image cell, 0 = no text
             read_logits = out["read_logits"]  # (B, C, words)
-            losses["read"] = _cross_entropy(read_logits, words, torch.ones_like(words, dtype=torch.bool))
+            # Text and blank cells weigh the same in total: a few label cells among hundreds of blank
+            # ones would otherwise teach "blank" first and the labels last.
+            losses["read"] = _cross_entropy(read_logits, words, words > 0) + _cross_entropy(read_logits, words, words == 0)
             metrics["acc_read"] = _accuracy(read_logits, words, words > 1)  # cells showing a known word
             seek = self.model.point_head.seek
             if seek is not None and c.seek_weight > 0:
