@@ -21,8 +21,12 @@ In one invocation:
    ``--variants`` adds workers with tweaks tried without editing ``act`` (``TWEAKS``: fused AdamW, bf16,
    channels-last), to measure suggested changes before/after under the same load.
 4. torch.profiler over our train step (and LeRobot's, for contrast): top ops to ``--out``.
-5. ``--eval``: both trained for the same wall-clock budget on the same batches, then rolled out with
-   ``act.eval`` on the same suite; LeRobot's vector is decoded by argmax over the kind and key slots.
+5. ``--eval``: both trained for the same wall-clock budget (``--budget``) on the same synthui stream
+   (act's ExpertStream over act-demo's tasks and perturbation specs, same seeds, 120x160), each with
+   its own batch size and learning rate and our trainer's warm-up + cosine schedule on the clock;
+   ours at act-demo's CPU config (``--eval-ours demo``) or the LeRobot-equivalent one. Then rolled out
+   with ``act.eval`` on the same suite, nominal and each family at 0.5; LeRobot's vector is decoded by
+   argmax over the kind and key slots, executed as whole chunks and re-planning every step.
 
 Writes ``--out``/results.json and prints the ratios ours / LeRobot.
 """
@@ -58,6 +62,9 @@ LEROBOT_IMPORTS = (
     "pillow==13.0.0", "pyarrow==26.0.1", "pyserial==3.5", "python-dateutil==4.0.0", "pyyaml==6.0.4",
     "safetensors==0.8.0", "tqdm==4.70.1", "truststore==0.10.5", "typing-inspect==0.9.0", "xxhash==4.1.0",
 )  # fmt: skip
+# c draws both policies' batches from act's synthui expert stream; in the bench venv (where act is
+# imported from the checkout, not installed) that needs gymnasium, installed --no-deps like the rest.
+STREAM_IMPORTS = ("gymnasium==1.4.0", "cloudpickle==3.1.3", "Farama-Notifications==0.0.6")
 SHIM_VERSION = "0.0.0+act.bench.standin.1"
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 IMAGE_KEY = "observation.images.screen"
@@ -310,14 +317,14 @@ def ensure_lerobot_venv(venv: Path, python: str) -> Path:
     """Create (once) the bench venv with torch 2.13.0, lerobot --no-deps, its imports and the stand-in."""
     py = venv / "bin" / "python"
     marker = venv / ".act-bench-ready"
-    want = json.dumps([TORCH_PIN, LEROBOT_VERSION, *LEROBOT_IMPORTS, SHIM_VERSION])
+    want = json.dumps([TORCH_PIN, LEROBOT_VERSION, *LEROBOT_IMPORTS, *STREAM_IMPORTS, SHIM_VERSION])
     if py.exists() and marker.is_file() and marker.read_text() == want:
         return py
     if not py.exists():
         _run([python, "-m", "venv", str(venv)])
     pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     _run([*pip, TORCH_PIN])
-    _run([*pip, "--no-deps", f"lerobot=={LEROBOT_VERSION}", *LEROBOT_IMPORTS])
+    _run([*pip, "--no-deps", f"lerobot=={LEROBOT_VERSION}", *LEROBOT_IMPORTS, *STREAM_IMPORTS])
     site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                           check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
     shim = write_shim(Path(site))
@@ -348,8 +355,7 @@ def make_batches(dataset: Path, chunk: int, batch: int, n: int, seed: int, path:
     from act.data import ChunkDataset
 
     ds = ChunkDataset(dataset, chunk)
-    info = ds.info
-    n_kinds, n_keys = len(info.action_space["kinds"]), len(info.action_space["keys"])
+    n_kinds, n_keys = len(ds.info.action_space["kinds"]), len(ds.info.action_space["keys"])
     loader = DataLoader(ds, batch_size=batch, shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(seed))  # fmt: skip
     batches = []
@@ -359,16 +365,61 @@ def make_batches(dataset: Path, chunk: int, batch: int, n: int, seed: int, path:
             batches.append(b)
             if len(batches) == n:
                 break
-    # Per-dimension action statistics over every dataset step, for LeRobot's MEAN_STD normalisation.
+    data = {"batches": batches, **dataset_facts(ds)}
+    torch.save(data, path)
+    return data
+
+
+def dataset_facts(ds: Any) -> dict[str, Any]:
+    """What both workers need of a ChunkDataset: its info, and per-dimension statistics of the flat
+    action vector over every step (LeRobot's MEAN_STD normalisation)."""
+    info = ds.info
+    n_kinds, n_keys = len(info.action_space["kinds"]), len(info.action_space["keys"])
     rows = {"kind": torch.as_tensor(ds.actions["kind"]).long()[:, None],
             "key": torch.as_tensor(ds.actions["key"]).long()[:, None],
             "is_pad": torch.zeros(len(ds.episode), 1, dtype=torch.bool),
             **{k: torch.as_tensor(ds.actions[k]).float()[:, None] for k in ("point", "point2", "scroll")}}  # fmt: skip
     flat = flatten_actions(rows, n_kinds, n_keys)[:, 0]  # (N, A)
-    data = {
-        "batches": batches, "info": {k: getattr(info, k) for k in ("image_size", "action_space", "instruction_vocab",
-        "intent_vocab", "instruction_max_len", "num_episodes", "num_steps")},
+    return {
+        "info": {k: getattr(info, k) for k in ("image_size", "action_space", "instruction_vocab", "intent_vocab",
+                                               "instruction_max_len", "num_episodes", "num_steps")},
         "action_mean": flat.mean(0), "action_std": flat.std(0), "num_kinds": n_kinds, "num_keys": n_keys,
+    }  # fmt: skip
+
+
+def demo_setup() -> tuple[dict[str, Any], list[str], list[str]]:
+    """Our demo's policy config (act/configs/experiment/demo.yaml) and its tasks and perturbation specs."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from act.training import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(ROOT / "act" / "configs"), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=demo"])
+    policy = OmegaConf.to_container(cfg.policy, resolve=True)
+    return policy, list(cfg.data.generate.tasks), list(cfg.data.generate.perturbations)
+
+
+def make_stream_data(root: Path, args: argparse.Namespace, path: Path) -> dict[str, Any]:
+    """c's data: both workers draw batches from the same ExpertStream (same tasks, perturbation specs and
+    seeds) over the demo's tasks at synthui's native 120x160; a small recorded dataset gives the
+    vocabularies and the action statistics. Ours trains at the demo's policy config (``--eval-ours demo``)
+    or at the LeRobot-equivalent one (``equal``)."""
+    from act.data import ChunkDataset, build_dataset
+    from act.envs.generate import generate
+
+    policy, tasks, perturbations = demo_setup()
+    out = root / f"stream_{'+'.join(tasks)}_{args.eval_vocab_episodes}ep_s{args.seed}"
+    if not (out / "act_dataset.json").is_file():
+        recordings = root / f"recordings_{out.name}"
+        generate(tasks, args.eval_vocab_episodes, seed=args.seed, out_dir=recordings, num_workers=1, progress=False)
+        build_dataset(recordings, out, image_size=(120, 160), overwrite=True)
+    data = {
+        "batches": [], **dataset_facts(ChunkDataset(out, 20)),
+        "stream": {"dataset": str(out), "tasks": tasks, "perturbations": perturbations, "seed": args.seed,
+                   "batch": {"ours": args.eval_batch_ours, "lerobot": args.batch}},
+        "ours_policy": policy if args.eval_ours == "demo" else None,
     }  # fmt: skip
     torch.save(data, path)
     return data
@@ -458,7 +509,10 @@ class OursRunner(Runner):
         from act.policy import ACTConfig, ACTPolicy
 
         pooled = "pooled" in tweaks
-        self.config = ACTConfig.lerobot_equivalent(instruction_tokens="pooled" if pooled else "words")
+        if data.get("ours_policy"):  # c at our demo's CPU config
+            self.config = ACTConfig.from_dict(data["ours_policy"], source="demo policy")
+        else:
+            self.config = ACTConfig.lerobot_equivalent(instruction_tokens="pooled" if pooled else "words")
         self.config = self.config.with_dataset_info(data["info"])
         self.policy = ACTPolicy(self.config)
         backbone = [p for n, p in self.policy.named_parameters() if ".backbone." in f".{n}"]
@@ -549,8 +603,30 @@ class Worker:
         self.runner = (OursRunner if base == "ours" else LeRobotRunner)(self.data, set(tweaks))
         self.build_s = time.perf_counter() - t0
         self.i = 0
+        self.stream = self._stream(base) if self.data.get("stream") else None
+
+    def _stream(self, base: str) -> Any:
+        """c: batches from act's ExpertStream, the same episodes for both workers (same seed); ours also
+        gets the reading labels of its pointer grid. act is imported from the checkout (the bench venv
+        does not install it)."""
+        sys.path.insert(0, str(ROOT))
+        from torch.utils.data import DataLoader
+
+        from act.data import DatasetInfo
+        from act.data.online import ExpertStream
+
+        spec = self.data["stream"]
+        cells = self.runner.config.pointer_cells() if base == "ours" else None
+        chunk = self.runner.config.chunk_size
+        stream = ExpertStream(DatasetInfo.load(spec["dataset"]), spec["tasks"], spec["perturbations"], chunk,
+                              seed=spec["seed"], cells=cells)  # fmt: skip
+        return iter(DataLoader(stream, batch_size=spec["batch"][base]))
 
     def next_batch(self) -> dict[str, torch.Tensor]:
+        if self.stream is not None:
+            b = next(self.stream)
+            b["action"] = flatten_actions(b, self.data["num_kinds"], self.data["num_keys"])  # (B, K, A)
+            return b
         b = self.batches[self.i % len(self.batches)]
         self.i += 1
         return b
@@ -580,10 +656,14 @@ class Worker:
                 self.i = int(msg["reset_index"])
             return {"steps": [self.train_step() for _ in range(int(msg["steps"]))]}
         if cmd == "train_for":  # the same-budget run of c
-            for group in self.runner.opt.param_groups:
-                group["lr"] = float(msg["lr"])
+            # Our trainer's schedule, on the clock: linear warm-up over 100 steps, then cosine decay to
+            # 5% of ``lr`` as the budget runs out (the step count a budget buys is not known upfront).
+            peak, budget = float(msg["lr"]), float(msg["seconds"])
             self.i, start, n, losses = 0, time.perf_counter(), 0, []
-            while time.perf_counter() - start < float(msg["seconds"]):
+            while (elapsed := time.perf_counter() - start) < budget:
+                cosine = 0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * elapsed / budget))
+                for group in self.runner.opt.param_groups:
+                    group["lr"] = peak * min(1.0, (n + 1) / 100) * cosine
                 losses.append(self.train_step()["loss"])
                 n += 1
             self.runner.save(msg["save_to"])
@@ -659,11 +739,12 @@ class Worker:
 class Client:
     """The driver's handle on one worker process."""
 
-    def __init__(self, name: str, python: str, batches: Path, threads: int, seed: int, log: Path):
+    def __init__(self, name: str, python: str, batches: Path, threads: int, seed: int, log: Path,
+                 env: dict[str, str] | None = None):  # fmt: skip
         self.name = name
         self.log = log.open("w")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": str(threads),
-               "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1"}  # fmt: skip
+               "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", **(env or {})}  # fmt: skip
         self.proc = subprocess.Popen(
             [python, str(Path(__file__).resolve()), "--worker", name, "--batches", str(batches),
              "--threads", str(threads), "--seed", str(seed)],
@@ -772,46 +853,65 @@ def print_table(res: dict[str, Any], names: list[str]) -> str:
 def evaluate_same_budget(
     clients: dict[str, Client], data: dict[str, Any], args: argparse.Namespace, out: Path
 ) -> dict[str, Any]:
-    """c: both trained for ``--budget`` seconds on the same batches, then rolled out on the same suite."""
+    """c: both trained for ``--budget`` seconds on the same stream, then rolled out on the same suite.
+
+    Ours re-plans at every step (what act-demo evaluates); LeRobot is rolled out as it executes a chunk
+    (all ``chunk_size`` steps open loop) and re-planning at every step, whichever does better."""
     from act.eval import EpisodeResult, Suite, run_episode, summarize
     from act.policy import ACTPolicy
 
-    suite = Suite(name="bench_lerobot", tasks=args.eval_tasks, episodes=args.eval_episodes,
-                  families=args.eval_families, severities=[0.5])  # fmt: skip  # checked before training
+    suite = Suite(name="bench_lerobot", tasks=data["stream"]["tasks"], episodes=args.eval_episodes,
+                  families=args.eval_families, severities=[0.5])  # fmt: skip
+    lrs = {"ours": args.eval_lr_ours, "lerobot": args.eval_lr}
     trained = {}
-    for name, c in ((n, clients[n]) for n in ("ours", "lerobot")):
-        print(f"[bench] c: training {name} for {args.budget:.0f} s", flush=True)
-        trained[name] = c.call(
-            "train_for", seconds=args.budget, lr=args.eval_lr, save_to=str(out / f"policy_{name}")
-        )
-    ours = ACTPolicy.from_pretrained(out / "policy_ours")
-    bridge = LeRobotBridge(clients["lerobot"], data, ours)
+    for name, c in clients.items():
+        print(f"[bench] c: training {name} for {args.budget:.0f} s at lr {lrs[name]:g}", flush=True)
+        trained[name] = c.call("train_for", seconds=args.budget, lr=lrs[name], save_to=str(out / f"policy_c_{name}"))
+        print(f"[bench] c: {name}: {trained[name]['steps']} steps, loss {trained[name]['loss_first'][0]:.3f} -> "
+              f"{trained[name]['loss_last'][-1]:.3f}", flush=True)  # fmt: skip
+    ours = ACTPolicy.from_pretrained(out / "policy_c_ours")
+    ours.config.temporal_ensemble_coeff, ours.config.n_action_steps = None, 1
+    policies = {"ours": ours, "lerobot": LeRobotBridge(clients["lerobot"], data, ours),
+                "lerobot_replan": LeRobotBridge(clients["lerobot"], data, ours, n_action_steps=1)}  # fmt: skip
     episodes: list[EpisodeResult] = []
-    for name, policy in (("ours", ours), ("lerobot", bridge)):
+    for name, policy in policies.items():
+        t0 = time.perf_counter()
         for cond in suite.conditions():
             for env_id in suite.env_ids():
                 for seed in suite.seeds():
                     episodes.append(run_episode(policy, env_id, seed, cond.perturbation, name=name, condition=cond.name,
                                                 max_steps=args.eval_max_steps))  # fmt: skip
+        print(f"[bench] c: rolled out {name} in {time.perf_counter() - t0:.0f} s", flush=True)
     summary = summarize(episodes, suite)
     table = {
         name: {cond: s["conditions"][cond]["success"] for cond in s["conditions"]}
         for name, s in summary.items()
     }
+    families = {name: float(np.mean([v for c, v in t.items() if c != "nominal"])) for name, t in table.items()}
     errors = {name: sum(e.error is not None for e in episodes if e.policy == name) for name in summary}
-    print("[bench] c: success per condition " + json.dumps(table), flush=True)
-    return {"train": trained, "success": table, "errors": errors, "suite": vars(suite), "summary": summary}
+    lines = [f"{'condition':20s} " + " ".join(f"{n:>15s}" for n in table)]
+    for cond in table["ours"]:
+        lines.append(f"{cond:20s} " + " ".join(f"{table[n][cond]:15.0%}" for n in table))
+    lines.append(f"{'mean perturbed':20s} " + " ".join(f"{families[n]:15.0%}" for n in table))
+    best = max(families["lerobot"], families["lerobot_replan"])
+    lines.append(f"=> same budget ({args.budget:.0f} s each, same stream): ours {families['ours']:.0%} vs LeRobot "
+                 f"{best:.0%} averaged over the perturbed conditions (target: higher: "
+                 f"{'met' if families['ours'] > best else 'MISSED'})")  # fmt: skip
+    print("[bench] c: success per condition\n" + "\n".join(lines), flush=True)
+    return {"train": trained, "lr": lrs, "success": table, "mean_over_families": families, "errors": errors,
+            "suite": vars(suite), "summary": summary, "table": "\n".join(lines)}  # fmt: skip
 
 
 class LeRobotBridge:
     """An act.eval policy (reset / select_action) whose chunks come from the LeRobot worker.
 
-    Observations go through our policy's own preprocessing (resize to 96x96, tokenise); LeRobot's
-    continuous vector is decoded by argmax over the kind (and key) slots; n_action_steps = chunk size.
+    Observations go through our policy's own preprocessing (resize to its image size, tokenise);
+    LeRobot's continuous vector is decoded by argmax over the kind (and key) slots; ``n_action_steps``
+    of each chunk are executed (None: all of it, as LeRobot's n_action_steps = chunk_size).
     """
 
-    def __init__(self, client: Client, data: dict[str, Any], ours: Any):
-        self.client, self.ours = client, ours
+    def __init__(self, client: Client, data: dict[str, Any], ours: Any, n_action_steps: int | None = None):
+        self.client, self.ours, self.n_action_steps = client, ours, n_action_steps
         self.n_kinds, self.n_keys = data["num_kinds"], data["num_keys"]
         self.queue: list[dict[str, Any]] = []
 
@@ -827,6 +927,7 @@ class LeRobotBridge:
             d = decode_flat(chunk, self.n_kinds, self.n_keys)  # (K, ...) each
             self.queue = [{"kind": int(d["kind"][i]), "point": d["point"][i], "point2": d["point2"][i],
                            "key": int(d["key"][i]), "scroll": d["scroll"][i]} for i in range(len(chunk))]  # fmt: skip
+            self.queue = self.queue[: self.n_action_steps or len(self.queue)]
         return self.queue.pop(0)
 
 
@@ -877,11 +978,21 @@ def main() -> None:
     p.add_argument(
         "--eval", action="store_true", help="also c: same wall-clock budget, then act.eval rollouts"
     )
-    p.add_argument("--budget", type=float, default=300.0, help="seconds of training per policy for --eval")
-    p.add_argument("--eval-lr", type=float, default=1e-4, help="learning rate of both for --eval")
-    p.add_argument("--eval-tasks", nargs="+", default=["ClickButton"])
-    p.add_argument("--eval-episodes", type=int, default=10)
-    p.add_argument("--eval-families", nargs="*", default=["layout_shift"])
+    p.add_argument("--budget", type=float, default=420.0,
+                   help="seconds of training per policy for --eval (act-demo trains ACT for about this long)")
+    p.add_argument("--eval-lr", type=float, default=1e-4,
+                   help="LeRobot's peak learning rate for --eval (its default, 1e-5, barely moves in minutes)")
+    p.add_argument("--eval-lr-ours", type=float, default=1e-3, help="ours for --eval (act's OptimConfig default)")
+    p.add_argument("--eval-ours", choices=["demo", "equal"], default="demo",
+                   help="our policy config for --eval: act-demo's CPU config, or the LeRobot-equivalent one")
+    p.add_argument("--eval-batch-ours", type=int, default=32, help="ours for --eval (act's default; LeRobot: --batch)")
+    p.add_argument("--eval-vocab-episodes", type=int, default=60,
+                   help="recorded demonstrations per task for --eval's vocabularies and action statistics")
+    p.add_argument("--eval-threads", type=int, default=2,
+                   help="torch threads per worker for --eval (one trains at a time: every core)")
+    p.add_argument("--eval-episodes", type=int, default=6, help="seeds per task and condition for --eval")
+    p.add_argument("--eval-families", nargs="*", default=["layout_shift", "reorder", "scale", "theme", "relabel",
+                   "distractors", "popup", "window_size"])  # fmt: skip
     p.add_argument("--eval-max-steps", type=int, default=None)
     p.add_argument("--check-lerobot", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -961,7 +1072,18 @@ def main() -> None:
             json.dumps(results, indent=2, default=str) + "\n"
         )  # a, b, profile
         if args.eval:
-            results["same_budget"] = evaluate_same_budget(clients, data, args, args.out)
+            stream_path = args.bench_dir / "stream.pt"
+            stream = make_stream_data(args.bench_dir / "data", args, stream_path)
+            for c in clients.values():
+                c.close()
+            from act.envs.synthui.style import font_dir
+
+            fonts = {"ACT_FONT_DIR": str(font_dir())}  # synthui's fonts, from our venv's matplotlib
+            clients = {"ours": Client("ours", sys.executable, stream_path, args.eval_threads, args.seed,
+                                      args.out / "worker_c_ours.log"),
+                       "lerobot": Client("lerobot", str(lerobot_py), stream_path, args.eval_threads, args.seed,
+                                         args.out / "worker_c_lerobot.log", env=fonts)}  # fmt: skip
+            results["same_budget"] = evaluate_same_budget(clients, stream, args, args.out)
             results["wall_s"] = time.perf_counter() - t_start
             (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
         print(f"[bench] wrote {args.out / 'results.json'} ({results['wall_s']:.0f} s)", flush=True)

@@ -93,3 +93,52 @@ def test_torchvision_standin_builds_lerobots_backbone(bench, tmp_path):
                          text=True, timeout=120)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "standin" in out.stdout
+
+
+class _Replies:
+    """A stand-in for the LeRobot worker's client: every call returns the same flat chunk."""
+
+    def __init__(self, chunk: np.ndarray):
+        self.chunk, self.calls = chunk, 0
+
+    def call(self, cmd: str, **kwargs):
+        self.calls += 1
+        return {"chunk": self.chunk.tolist()}
+
+
+class _Ours:
+    def _observation(self, obs):
+        return torch.zeros(1, 3, 4, 4, dtype=torch.uint8), torch.zeros(1, 2, dtype=torch.long)
+
+
+@pytest.mark.parametrize("n_action_steps, calls", [(None, 1), (1, 4)])
+def test_lerobot_bridge_executes_whole_chunks_or_replans(bench, n_action_steps, calls):
+    kinds, keys, k = 4, 3, 5
+    chunk = np.zeros((k, bench.flat_dim(kinds, keys)), np.float32)
+    chunk[:, bench.flat_layout(kinds, keys)["kind"].start + 2] = 1.0
+    client = _Replies(chunk)
+    data = {"num_kinds": kinds, "num_keys": keys}
+    bridge = bench.LeRobotBridge(client, data, _Ours(), n_action_steps=n_action_steps)
+    actions = [bridge.select_action({}) for _ in range(4)]
+    assert client.calls == calls and all(a["kind"] == 2 for a in actions)
+
+
+@pytest.mark.slow
+def test_same_budget_worker_trains_ours_on_the_stream_at_the_demo_config(bench, tmp_path):
+    """c's data file and our worker: batches come from the stream, training runs on the clock, and the
+    policy saved is the demo's config (its pointer grid and reading labels included)."""
+    import argparse
+
+    args = argparse.Namespace(eval_vocab_episodes=2, seed=0, eval_batch_ours=4, batch=2, eval_ours="demo")
+    data = bench.make_stream_data(tmp_path / "data", args, tmp_path / "stream.pt")
+    assert data["stream"]["tasks"] and data["ours_policy"]["pointer_stride"] == 8 and not data["batches"]
+    client = bench.Client("ours", sys.executable, tmp_path / "stream.pt", 1, 0, tmp_path / "worker.log")
+    try:
+        out = client.call("train_for", seconds=4, lr=1e-3, save_to=str(tmp_path / "policy"))
+    finally:
+        client.close()
+    assert out["steps"] >= 1 and all(np.isfinite(out["loss_last"]))
+    from act.policy import ACTPolicy
+
+    policy = ACTPolicy.from_pretrained(tmp_path / "policy")
+    assert policy.config.pointer_stride == 8 and policy.config.image_size == (120, 160)

@@ -8,6 +8,7 @@ is then one ``ImageDraw.bitmap`` call (a few microseconds instead of ~70).
 from __future__ import annotations
 
 import colorsys
+import os
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from pathlib import Path
@@ -81,6 +82,9 @@ class Metrics:
 
 
 def font_dir() -> Path:
+    """Where the DejaVu fonts are: $ACT_FONT_DIR, else those matplotlib ships (a dependency of act)."""
+    if os.environ.get("ACT_FONT_DIR"):
+        return Path(os.environ["ACT_FONT_DIR"])
     import matplotlib
 
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
