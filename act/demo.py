@@ -45,7 +45,9 @@ def run_demo(out_dir: str | Path = "outputs/demo", data_dir: str | Path = "data"
     start = time.perf_counter()
     extra = QUICK if quick else []
     times = {}
-    for name, overrides in [("act", []), ("bc", ["policy=bc"])]:
+    # BC keeps one step per prediction: the demo experiment's chunk_size is ACT's, and an experiment
+    # is applied after the policy group, so it has to be set again here.
+    for name, overrides in [("act", []), ("bc", ["policy=bc", "policy.chunk_size=1"])]:
         t0 = time.perf_counter()
         summary = _train(name, out, Path(data_dir), [*extra, *overrides])
         times[name] = {
