@@ -339,10 +339,11 @@ class ACT(nn.Module):
         self.grid = self.backbone.feature_size(*c.image_size)  # (h, w) encoder image cells
         self.image_proj = nn.Conv2d(self.backbone.out_channels, d, 1)
         # The pointer's (and reading head's) grid: the encoder's cells, or a finer backbone stage.
-        *self.point_grid, point_stride = c.pointer_cells()
-        self.point_grid = tuple(self.point_grid)  # (h', w')
         self.fine_level = c.pointer_level()
+        self.point_grid, point_stride = self.grid, self.backbone.stride  # any backbone, registered ones too
         if self.fine_level is not None:
+            *self.point_grid, point_stride = c.pointer_cells()
+            self.point_grid = tuple(self.point_grid)  # (h', w')
             self.fine_proj = nn.Conv2d(c.convnet_channels[self.fine_level], d, 1)
             r = c.feature_stride() // point_stride  # fine cells per coarse cell side
             rows, cols = torch.arange(self.point_grid[0]) // r, torch.arange(self.point_grid[1]) // r
