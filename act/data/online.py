@@ -47,6 +47,7 @@ class ExpertStream(IterableDataset):
         self.info, self.tasks, self.perturbations = info, list(tasks), list(perturbations) or [""]
         self.chunk_size, self.seed, self.buffer, self.rank = chunk_size, seed, buffer, rank
         self.cells = cells
+        self._cell_of_pixel = None if cells is None else _cell_index(*cells)  # (rows * stride, cols * stride)
         self.space = info.space
         self.words = Vocabulary(info.instruction_vocab)
         self.intents = Vocabulary(info.intent_vocab)
@@ -117,18 +118,10 @@ class ExpertStream(IterableDataset):
             return np.zeros(rows * cols, np.int64)
         # per cell, the pixels showing each painted word: one bincount over (cell, word) keys
         n = len(ids) + 1
-        counts = np.bincount((self._cell_of_pixel() * n + paint).ravel(), minlength=rows * cols * n)
+        counts = np.bincount((self._cell_of_pixel * n + paint).ravel(), minlength=rows * cols * n)
         counts = counts.reshape(rows * cols, n)[:, 1:]  # (cells, words)
         best = counts.argmax(1)
         return np.where(counts.max(1) >= stride * stride / 4, np.array(ids)[best], 0)
-
-    def _cell_of_pixel(self) -> np.ndarray:
-        """(rows * stride, cols * stride): the index of the feature cell each pixel falls in."""
-        if getattr(self, "_cells_index", None) is None:
-            rows, cols, stride = self.cells  # type: ignore[misc]
-            cell = np.arange(rows * cols).reshape(rows, cols)
-            self._cells_index = np.repeat(np.repeat(cell, stride, 0), stride, 1)
-        return self._cells_index
 
     def _sample(self, frame, instruction, arrays, i, intents, seed) -> dict[str, torch.Tensor]:
         k = self.chunk_size
@@ -157,3 +150,9 @@ class ExpertStream(IterableDataset):
             buffer.extend(self.episode(task, perturbation, seed))
             while len(buffer) > self.buffer:
                 yield buffer.pop(int(rng.integers(len(buffer))))
+
+
+def _cell_index(rows: int, cols: int, stride: int) -> np.ndarray:
+    """(rows * stride, cols * stride): the index of the feature cell each pixel falls in."""
+    cell = np.arange(rows * cols).reshape(rows, cols)
+    return np.repeat(np.repeat(cell, stride, 0), stride, 1)

@@ -153,9 +153,12 @@ class ACTConfig:
         return math.prod(self._strides())
 
     def feature_grid(self) -> tuple[int, int]:
-        """(h, w) cells of the backbone's feature map: the image tokens and the pointer heatmap grid."""
+        """(h, w) cells of the backbone's feature map: the encoder's image tokens."""
+        return self._grid_after(self._strides())
+
+    def _grid_after(self, strides: tuple[int, ...]) -> tuple[int, int]:
         h, w = self.image_size
-        for s in self._strides():  # every strided layer pads so that it computes ceil(n / s)
+        for s in strides:  # every strided layer pads so that it computes ceil(n / s)
             h, w = -(-h // s), -(-w // s)
         return h, w
 
@@ -171,10 +174,7 @@ class ACTConfig:
         """(rows, cols, stride) of the grid the heatmap pointer points on and the reading head reads."""
         if not self.pointer_stride:
             return (*self.feature_grid(), self.feature_stride())
-        h, w = self.image_size
-        for s in self.convnet_strides[: self.pointer_level() + 1]:  # type: ignore[operator]
-            h, w = -(-h // s), -(-w // s)
-        return h, w, self.pointer_stride
+        return (*self._grid_after(self.convnet_strides[: self.pointer_level() + 1]), self.pointer_stride)  # type: ignore[operator]
 
     @classmethod
     def lerobot_equivalent(cls, **overrides: Any) -> ACTConfig:

@@ -342,8 +342,8 @@ class ACT(nn.Module):
         self.fine_level = c.pointer_level()
         self.point_grid, point_stride = self.grid, self.backbone.stride  # any backbone, registered ones too
         if self.fine_level is not None:
-            *self.point_grid, point_stride = c.pointer_cells()
-            self.point_grid = tuple(self.point_grid)  # (h', w')
+            rows, cols, point_stride = c.pointer_cells()
+            self.point_grid = (rows, cols)  # (h', w')
             self.fine_proj = nn.Conv2d(c.convnet_channels[self.fine_level], d, 1)
             r = c.feature_stride() // point_stride  # fine cells per coarse cell side
             rows, cols = torch.arange(self.point_grid[0]) // r, torch.arange(self.point_grid[1]) // r
@@ -583,7 +583,8 @@ class ACTPolicy(nn.Module):
             read_logits = out["read_logits"]  # (B, C, words)
             # Text and blank cells weigh the same in total: a few label cells among hundreds of blank
             # ones would otherwise teach "blank" first and the labels last.
-            losses["read"] = _cross_entropy(read_logits, words, words > 0) + _cross_entropy(read_logits, words, words == 0)
+            ce = F.cross_entropy(read_logits.flatten(0, 1), words.flatten(), reduction="none").view_as(words)
+            losses["read"] = _masked_mean(ce, words > 0) + _masked_mean(ce, words == 0)  # (B, C') once
             metrics["acc_read"] = _accuracy(read_logits, words, words > 1)  # cells showing a known word
             seek = self.model.point_head.seek
             if seek is not None and c.seek_weight > 0:
