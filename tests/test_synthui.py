@@ -337,3 +337,14 @@ def test_text_is_drawn_where_the_element_tree_says():
             x0, y0, x1, y1 = e["bbox"]
             inner = screen[y0 + 2 : y1 - 2, x0 + 2 : x1 - 2]
             assert (inner.sum(axis=2) < 200).sum() >= 8, e["name"]  # dark text pixels on the button
+
+
+def test_font_dir_override_must_hold_the_fonts(tmp_path, monkeypatch):
+    from act.envs.synthui.style import font_dir
+
+    default = font_dir()
+    monkeypatch.setenv("ACT_FONT_DIR", str(default))
+    assert font_dir() == default
+    monkeypatch.setenv("ACT_FONT_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="ACT_FONT_DIR"):
+        font_dir()

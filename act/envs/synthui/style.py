@@ -84,7 +84,10 @@ class Metrics:
 def font_dir() -> Path:
     """Where the DejaVu fonts are: $ACT_FONT_DIR, else those matplotlib ships (a dependency of act)."""
     if os.environ.get("ACT_FONT_DIR"):
-        return Path(os.environ["ACT_FONT_DIR"])
+        path = Path(os.environ["ACT_FONT_DIR"])
+        if not (path / "DejaVuSans.ttf").is_file():
+            raise FileNotFoundError(f"ACT_FONT_DIR={path}: no DejaVuSans.ttf there (unset it to use matplotlib's fonts)")
+        return path
     import matplotlib
 
     return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
