@@ -86,7 +86,9 @@ def font_dir() -> Path:
     if os.environ.get("ACT_FONT_DIR"):
         path = Path(os.environ["ACT_FONT_DIR"])
         if not (path / "DejaVuSans.ttf").is_file():
-            raise FileNotFoundError(f"ACT_FONT_DIR={path}: no DejaVuSans.ttf there (unset it to use matplotlib's fonts)")
+            raise FileNotFoundError(
+                f"ACT_FONT_DIR={path}: no DejaVuSans.ttf there (unset it to use matplotlib's fonts)"
+            )
         return path
     import matplotlib
 
