@@ -413,7 +413,9 @@ def make_stream_data(root: Path, args: argparse.Namespace, path: Path) -> dict[s
     out = root / f"stream_{'+'.join(tasks)}_{args.eval_vocab_episodes}ep_s{args.seed}"
     if not (out / "act_dataset.json").is_file():
         recordings = root / f"recordings_{out.name}"
-        generate(tasks, args.eval_vocab_episodes, seed=args.seed, out_dir=recordings, num_workers=1, progress=False)
+        generate(
+            tasks, args.eval_vocab_episodes, seed=args.seed, out_dir=recordings, num_workers=1, progress=False
+        )
         build_dataset(recordings, out, image_size=(120, 160), overwrite=True)
     data = {
         "batches": [], **dataset_facts(ChunkDataset(out, 20)),
@@ -866,7 +868,9 @@ def evaluate_same_budget(
     trained = {}
     for name, c in clients.items():
         print(f"[bench] c: training {name} for {args.budget:.0f} s at lr {lrs[name]:g}", flush=True)
-        trained[name] = c.call("train_for", seconds=args.budget, lr=lrs[name], save_to=str(out / f"policy_c_{name}"))
+        trained[name] = c.call(
+            "train_for", seconds=args.budget, lr=lrs[name], save_to=str(out / f"policy_c_{name}")
+        )
         print(f"[bench] c: {name}: {trained[name]['steps']} steps, loss {trained[name]['loss_first'][0]:.3f} -> "
               f"{trained[name]['loss_last'][-1]:.3f}", flush=True)  # fmt: skip
     ours = ACTPolicy.from_pretrained(out / "policy_c_ours")
@@ -887,7 +891,9 @@ def evaluate_same_budget(
         name: {cond: s["conditions"][cond]["success"] for cond in s["conditions"]}
         for name, s in summary.items()
     }
-    families = {name: float(np.mean([v for c, v in t.items() if c != "nominal"])) for name, t in table.items()}
+    families = {
+        name: float(np.mean([v for c, v in t.items() if c != "nominal"])) for name, t in table.items()
+    }
     errors = {name: sum(e.error is not None for e in episodes if e.policy == name) for name in summary}
     lines = [f"{'condition':20s} " + " ".join(f"{n:>15s}" for n in table)]
     for cond in table["ours"]:
@@ -978,18 +984,42 @@ def main() -> None:
     p.add_argument(
         "--eval", action="store_true", help="also c: same wall-clock budget, then act.eval rollouts"
     )
-    p.add_argument("--budget", type=float, default=420.0,
-                   help="seconds of training per policy for --eval (act-demo trains ACT for about this long)")
-    p.add_argument("--eval-lr", type=float, default=1e-4,
-                   help="LeRobot's peak learning rate for --eval (its default, 1e-5, barely moves in minutes)")
-    p.add_argument("--eval-lr-ours", type=float, default=1e-3, help="ours for --eval (act's OptimConfig default)")
-    p.add_argument("--eval-ours", choices=["demo", "equal"], default="demo",
-                   help="our policy config for --eval: act-demo's CPU config, or the LeRobot-equivalent one")
-    p.add_argument("--eval-batch-ours", type=int, default=32, help="ours for --eval (act's default; LeRobot: --batch)")
-    p.add_argument("--eval-vocab-episodes", type=int, default=60,
-                   help="recorded demonstrations per task for --eval's vocabularies and action statistics")
-    p.add_argument("--eval-threads", type=int, default=2,
-                   help="torch threads per worker for --eval (one trains at a time: every core)")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=420.0,
+        help="seconds of training per policy for --eval (act-demo trains ACT for about this long)",
+    )
+    p.add_argument(
+        "--eval-lr",
+        type=float,
+        default=1e-4,
+        help="LeRobot's peak learning rate for --eval (its default, 1e-5, barely moves in minutes)",
+    )
+    p.add_argument(
+        "--eval-lr-ours", type=float, default=1e-3, help="ours for --eval (act's OptimConfig default)"
+    )
+    p.add_argument(
+        "--eval-ours",
+        choices=["demo", "equal"],
+        default="demo",
+        help="our policy config for --eval: act-demo's CPU config, or the LeRobot-equivalent one",
+    )
+    p.add_argument(
+        "--eval-batch-ours", type=int, default=32, help="ours for --eval (act's default; LeRobot: --batch)"
+    )
+    p.add_argument(
+        "--eval-vocab-episodes",
+        type=int,
+        default=60,
+        help="recorded demonstrations per task for --eval's vocabularies and action statistics",
+    )
+    p.add_argument(
+        "--eval-threads",
+        type=int,
+        default=2,
+        help="torch threads per worker for --eval (one trains at a time: every core)",
+    )
     p.add_argument("--eval-episodes", type=int, default=6, help="seeds per task and condition for --eval")
     p.add_argument("--eval-families", nargs="*", default=["layout_shift", "reorder", "scale", "theme", "relabel",
                    "distractors", "popup", "window_size"])  # fmt: skip

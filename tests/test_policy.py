@@ -517,7 +517,10 @@ def test_pointer_stride_points_and_reads_on_a_finer_backbone_stage():
     assert torch.isfinite(loss) and terms["loss_read"] > 0
     assert model.fine_proj.weight.grad.abs().sum() > 0 and model.backbone.body[0].weight.grad is not None
     plan = policy.predict_chunk_batch(batch["image"], batch["instruction"])
-    assert plan["point"].shape == (4, config.chunk_size, 2) and ((plan["point"] >= 0) & (plan["point"] <= 1)).all()
+    assert (
+        plan["point"].shape == (4, config.chunk_size, 2)
+        and ((plan["point"] >= 0) & (plan["point"] <= 1)).all()
+    )
     # a point maps to the fine cell it lies in (stride 4 px: x 0.5 of 33 px = px 16.5 -> column 4)
     cell, _ = model.point_head.to_cell(torch.tensor([[0.5, 0.0]]))
     assert int(cell) == 4
@@ -525,8 +528,12 @@ def test_pointer_stride_points_and_reads_on_a_finer_backbone_stage():
 
 @pytest.mark.parametrize(
     "overrides",
-    [dict(pointer_stride=8), dict(pointer_stride=3), dict(pointer_stride=2, backbone="resnet18"),
-     dict(pointer_stride=2, pointer_head="regression")],  # fmt: skip
+    [
+        dict(pointer_stride=8),
+        dict(pointer_stride=3),
+        dict(pointer_stride=2, backbone="resnet18"),
+        dict(pointer_stride=2, pointer_head="regression"),
+    ],  # fmt: skip
 )
 def test_pointer_stride_must_name_an_earlier_convnet_stage(overrides):
     with pytest.raises(ValueError, match="pointer_stride"):
@@ -561,7 +568,9 @@ def test_reading_pointer_adds_log_sum_over_words_of_seek_times_shows():
         plain = head.logits(h, memory, torch.zeros(1, c, d))
         seek = head.seek.vocab(h).log_softmax(-1)  # no instruction given: the classifier alone
         expected = plain + torch.logsumexp(seek[:, :, None, :] + read.logits.log_softmax(-1)[:, None], -1)
-        torch.testing.assert_close(head.logits(h, memory, torch.zeros(1, c, d), read), expected, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(
+            head.logits(h, memory, torch.zeros(1, c, d), read), expected, atol=1e-4, rtol=1e-4
+        )
 
 
 def test_seek_copies_a_word_of_the_instruction():

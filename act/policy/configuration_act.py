@@ -127,7 +127,9 @@ class ACTConfig:
                     f"last ({stages[:-1]} for convnet_strides={self.convnet_strides}), or 0"
                 )
             if self.pointer_head != "heatmap":
-                raise ValueError("pointer_stride: needs pointer_head='heatmap' (a regression head has no grid)")
+                raise ValueError(
+                    "pointer_stride: needs pointer_head='heatmap' (a regression head has no grid)"
+                )
         if self.dim_model % self.n_heads:
             raise ValueError(f"dim_model {self.dim_model} is not divisible by n_heads {self.n_heads}")
         if self.n_action_steps is None:  # so a sweep over chunk_size alone is valid
