@@ -19,7 +19,7 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 
 import act
 from act.policy import ACTPolicy
-from act.training import ActLightningModule, NonFiniteLossError, register_configs, train
+from act.training import ActLightningModule, NonFiniteLossError, fold_grad_clip, register_configs, train
 from tests.conftest import write_episode
 
 CONFIGS = str(Path(act.__file__).parent / "configs")
@@ -150,6 +150,33 @@ def test_wandb_logger_works_offline_without_an_account(recs, tmp_path):
     assert list((tmp_path / "run" / "wandb").glob("offline-run-*"))
     assert (tmp_path / "run" / "csv" / "metrics.csv").is_file()
     assert list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents*"))
+
+
+@pytest.mark.parametrize("scale", [100.0, 1e-3])  # the clip bites / does not
+def test_fold_grad_clip_matches_clip_grad_norm_then_step(scale):
+    torch.manual_seed(0)
+    ours = [torch.nn.Parameter(torch.randn(40, 30)), torch.nn.Parameter(torch.randn(30))]
+    ref = [torch.nn.Parameter(p.detach().clone()) for p in ours]
+    opt_ours = torch.optim.AdamW(ours, lr=1e-2, weight_decay=1e-4, fused=True)
+    opt_ref = torch.optim.AdamW(ref, lr=1e-2, weight_decay=1e-4, fused=True)
+    for _ in range(4):
+        grads = [torch.randn_like(p) * scale for p in ours]
+        for p, q, g in zip(ours, ref, grads):
+            p.grad, q.grad = g.clone(), g.clone()
+        expected = torch.nn.utils.clip_grad_norm_(ref, 1.0)
+        assert (expected > 1.0) == (scale > 1)
+        opt_ref.step()
+        assert torch.allclose(fold_grad_clip(opt_ours, 1.0), expected)
+        opt_ours.step()
+        for p, q in zip(ours, ref):
+            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_trainer_folds_the_clip_into_its_fused_optimizer(recs, tmp_path):
+    _, objects = train(compose_cfg(recs, tmp_path, "debug=fdr", "trainer.gradient_clip_val=0.01"))
+    optimizer = objects["module"].trainer.optimizers[0]
+    assert optimizer.defaults["fused"]
+    assert float(optimizer.grad_scale) > 1.0  # gradients were far above 0.01: the fused step scaled them
 
 
 def test_non_finite_loss_stops_with_a_message_naming_the_device(recs, tmp_path):
