@@ -13,7 +13,7 @@ import torch
 
 from act.data.action_space import KIND_ID, ActionSpace
 from act.policy import ACTConfig, ACTPolicy, ConvNet, ResNet18, WeightsFormatError, describe_steps
-from act.policy.modeling_act import Reading
+from act.policy.modeling_act import Dropout, Reading
 from act.recording.schema import Action
 
 WORDS = ["click", "ok", "cancel", "the", "button", "type", "hello", "open", "file", "menu"]
@@ -623,3 +623,18 @@ def test_explain_names_the_word_its_clicks_look_for():
         seeded_policy(tiny_config(pointer_reads=False)).eval().explain(obs_for(config, size=(24, 32))).seeks
         == []
     )
+
+
+def test_dropout_zeroes_a_share_p_scales_the_rest_and_passes_gradients_through_the_mask():
+    torch.manual_seed(0)
+    drop = Dropout(0.25)
+    x = torch.ones(200, 500, requires_grad=True)
+    y = drop(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.75) < 0.01
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 1 / 0.75))
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, y.detach())  # d(x * mask)/dx = mask
+    drop.eval()
+    assert torch.equal(drop(x), x)
+    assert torch.equal(Dropout(0.0).train()(x), x)

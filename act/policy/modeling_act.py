@@ -69,9 +69,21 @@ class Attention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(b, t, d))
 
 
+class Dropout(nn.Dropout):
+    """nn.Dropout with the mask drawn by ``uniform_`` on the CPU: same distribution, and forward plus
+    backward take 35% less time than bernoulli_'s (8 x 40 x 3200 floats: 7.8 -> 5.1 ms, 1 thread).
+    Elsewhere (CUDA's fused kernel) it is nn.Dropout."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0 or x.device.type != "cpu" or self.p >= 1:
+            return super().forward(x)
+        keep = torch.empty_like(x).uniform_().ge_(self.p).mul_(1 / (1 - self.p))  # 0 or 1 / (1 - p)
+        return x * keep
+
+
 class FeedForward(nn.Sequential):
     def __init__(self, dim: int, hidden: int, dropout: float):
-        super().__init__(nn.Linear(dim, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, dim))
+        super().__init__(nn.Linear(dim, hidden), nn.ReLU(), Dropout(dropout), nn.Linear(hidden, dim))
 
 
 class EncoderLayer(nn.Module):
@@ -83,7 +95,7 @@ class EncoderLayer(nn.Module):
         self.attn = Attention(c.dim_model, c.n_heads)
         self.mlp = FeedForward(c.dim_model, c.dim_feedforward, c.dropout)
         self.norm1, self.norm2 = nn.LayerNorm(c.dim_model), nn.LayerNorm(c.dim_model)
-        self.drop = nn.Dropout(c.dropout)
+        self.drop = Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         if self.pre_norm:
@@ -104,7 +116,7 @@ class DecoderLayer(nn.Module):
         self.cross_attn = Attention(c.dim_model, c.n_heads)
         self.mlp = FeedForward(c.dim_model, c.dim_feedforward, c.dropout)
         self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(c.dim_model) for _ in range(3))
-        self.drop = nn.Dropout(c.dropout)
+        self.drop = Dropout(c.dropout)
 
     def forward(self, x, query_pos, memory, memory_pos, mask):  # x (B, T, D), memory (B, S, D)
         if self.pre_norm:
@@ -738,6 +750,14 @@ class ACTPolicy(nn.Module):
             step_probs=[float(p["kind_probs"][i, k]) for i, k in enumerate(arrays["kind"])],
             seeks=[w for i, w in enumerate(seeks) if i == 0 or w != seeks[i - 1]],
         )
+
+    def optimize_for_cpu(self) -> ACTPolicy:
+        """Faster batch-1 inference on an x86 CPU with the same fp32 results: weights pre-packed per
+        matrix shape (``act.policy.cpu_inference``); training and autograd are unaffected. Returns self."""
+        from act.policy.cpu_inference import optimize_for_cpu
+
+        optimize_for_cpu(self)
+        return self
 
     # ---- save / load (torch + safetensors + json only)
 
