@@ -1,0 +1,75 @@
+"""ACTPolicy.optimize_for_cpu: packed-weight inference gives the plain fp32 results, and stays out of training."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from act.policy import ACTConfig, ACTPolicy, cpu_inference
+
+pytestmark = pytest.mark.skipif(not cpu_inference.available(), reason="this torch build has no MKL packing")
+
+
+def _policy(**overrides) -> ACTPolicy:
+    torch.manual_seed(0)
+    config = ACTConfig(image_size=(48, 64), dim_model=32, n_heads=2, dim_feedforward=64, n_encoder_layers=1,
+                       chunk_size=4, latent_dim=8, n_vae_encoder_layers=1, instruction_max_len=8,
+                       instruction_vocab=["<pad>", "<unk>", "click", "ok"], **overrides)  # fmt: skip
+    return ACTPolicy(config).eval()
+
+
+def _inputs(batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    image = torch.randint(0, 255, (batch, 3, 48, 64), dtype=torch.uint8, generator=g)
+    return image, torch.tensor([[2, 3, 0, 0, 0, 0, 0, 0]] * batch)
+
+
+@pytest.mark.parametrize("backbone", ["convnet", "resnet18"])
+def test_optimized_policy_predicts_what_the_plain_one_does(backbone):
+    policy = _policy(backbone=backbone)
+    image, ids = _inputs()
+    plain = policy.predict_chunk_batch(image, ids)
+    assert cpu_inference.optimize_for_cpu(policy) > 0
+    routed = [m for m in policy.modules() if hasattr(m, "_act_packed")]
+    fast = policy.predict_chunk_batch(image, ids)
+    for key in plain:
+        torch.testing.assert_close(fast[key], plain[key], rtol=1e-4, atol=1e-5)
+    assert any(m._act_packed for m in routed if isinstance(m, nn.Linear))  # the packed path ran
+    if backbone == "resnet18":  # late stages have few output pixels: the im2col path ran
+        assert any(m._act_packed for m in routed if isinstance(m, nn.Conv2d))
+    assert cpu_inference.optimize_for_cpu(policy) == 0  # idempotent
+
+
+def test_training_and_weight_updates_are_unaffected():
+    policy = _policy()
+    reference = _policy()
+    policy.optimize_for_cpu()
+    image, ids = _inputs(2)
+    policy.predict_chunk_batch(image[:1], ids[:1])  # packs
+    # Autograd takes the plain path: the same gradients as an unoptimised twin.
+    layer, twin = policy.model.kind_head, reference.model.kind_head
+    x = torch.randn(3, layer.in_features)
+    layer(x).sum().backward()
+    twin(x).sum().backward()
+    torch.testing.assert_close(layer.weight.grad, twin.weight.grad)
+    # A weight changed in place is re-packed before its next packed use.
+    with torch.no_grad():
+        for p in policy.parameters():
+            p.add_(0.01)
+        for p in reference.parameters():
+            p.add_(0.01)
+    fast, plain = (
+        policy.predict_chunk_batch(image[:1], ids[:1]),
+        reference.predict_chunk_batch(image[:1], ids[:1]),
+    )
+    for key in plain:
+        torch.testing.assert_close(fast[key], plain[key], rtol=1e-4, atol=1e-5)
+
+
+def test_state_dict_is_untouched(tmp_path):
+    policy = _policy().optimize_for_cpu()
+    keys = set(_policy().state_dict())
+    assert set(policy.state_dict()) == keys
+    loaded = ACTPolicy.from_pretrained(policy.save_pretrained(tmp_path / "p"))
+    assert set(loaded.state_dict()) == keys
