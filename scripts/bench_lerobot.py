@@ -18,8 +18,9 @@ In one invocation:
    together) round by round: a. train steps (forward, backward, grad-clip 10, AdamW) on the same batches,
    b. chunk prediction at batch 1. Warm-up is excluded; figures are medians over rounds, with the load
    average and CPU/wall time reported. 1 torch thread per worker by default (see ``--threads``).
-   ``--variants`` adds workers with tweaks tried without editing ``act`` (``TWEAKS``: fused AdamW, bf16,
-   channels-last), to measure suggested changes before/after under the same load.
+   ``--variants`` adds workers with tweaks (``TWEAKS``: fused AdamW with the clip folded in, as act's
+   trainer runs it; packed-weight CPU inference, as act.eval loads a policy; bf16; channels-last), to
+   measure changes before/after under the same load.
 4. torch.profiler over our train step (and LeRobot's, for contrast): top ops to ``--out``.
 5. ``--eval``: both trained for the same wall-clock budget (``--budget``) on the same synthui stream
    (act's ExpertStream over act-demo's tasks and perturbation specs, same seeds, 120x160), each with
@@ -432,16 +433,19 @@ def make_stream_data(root: Path, args: argparse.Namespace, path: Path) -> dict[s
 
 TWEAKS = (
     "fused",
+    "packed",
     "bf16",
     "cl",
     "pooled",
-)  # variants of a runner, applied in the bench worker only (act is untouched)
+)  # variants of a runner, applied in the bench worker
 
 
 class Runner:
     """One policy with its optimizer; ``tweaks`` try changes without editing the library:
 
-    fused: AdamW(fused=True) (a single CPU kernel instead of ~10 ops per parameter tensor);
+    fused: AdamW(fused=True) (a single CPU kernel instead of ~10 ops per parameter tensor); ours also
+    folds the gradient clip into it (act.training.fold_grad_clip), as act's trainer does;
+    packed: (ours) ``ACTPolicy.optimize_for_cpu()`` for inference, as act.eval loads a policy;
     bf16: bf16 autocast for the training forward, and a bf16 copy of the weights for inference;
     cl: channels-last memory format for the backbone;
     pooled: (ours) ``instruction_tokens="pooled"``: the instruction as one encoder token, so the encoder
@@ -466,6 +470,11 @@ class Runner:
 
     def params(self) -> int:
         return sum(p.numel() for p in self.policy.parameters())
+
+    def clip_and_step(self, clip: float) -> None:
+        """Gradient-norm clip, then the optimizer step (LeRobot's training loop does exactly this)."""
+        torch.nn.utils.clip_grad_norm_(self.policy.parameters(), clip)
+        self.opt.step()
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
@@ -517,6 +526,8 @@ class OursRunner(Runner):
             self.config = ACTConfig.lerobot_equivalent(instruction_tokens="pooled" if pooled else "words")
         self.config = self.config.with_dataset_info(data["info"])
         self.policy = ACTPolicy(self.config)
+        if "packed" in tweaks:  # inference only: training steps record gradients and take the plain path
+            self.policy.optimize_for_cpu()
         backbone = [p for n, p in self.policy.named_parameters() if ".backbone." in f".{n}"]
         ids = {id(p) for p in backbone}
         rest = [p for p in self.policy.parameters() if id(p) not in ids]
@@ -526,6 +537,15 @@ class OursRunner(Runner):
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.policy(batch)[0]
+
+    def clip_and_step(self, clip: float) -> None:
+        """With the fused AdamW, the clip folded into the optimizer's kernel, as act's trainer does it."""
+        if "fused" not in self.tweaks:
+            return super().clip_and_step(clip)
+        from act.training import fold_grad_clip
+
+        fold_grad_clip(self.opt, clip)
+        self.opt.step()
 
     def predict(self, batch: dict[str, torch.Tensor]) -> Any:
         return self.infer_policy().predict_chunk_batch(batch["image"][:1], batch["instruction"][:1])
@@ -641,8 +661,7 @@ class Worker:
         r.opt.zero_grad(set_to_none=True)
         loss.backward()
         t2 = time.perf_counter()
-        torch.nn.utils.clip_grad_norm_(r.policy.parameters(), clip)
-        r.opt.step()
+        r.clip_and_step(clip)
         t3 = time.perf_counter()
         return {"step": t3 - t0, "fwd": t1 - t0, "bwd": t2 - t1, "opt": t3 - t2,
                 "cpu": time.process_time() - c0, "loss": float(loss)}  # fmt: skip
@@ -706,8 +725,7 @@ class Worker:
                 with record_function("## backward"):
                     loss.backward()
                 with record_function("## clip+optimizer"):
-                    torch.nn.utils.clip_grad_norm_(r.policy.parameters(), 10.0)
-                    r.opt.step()
+                    r.clip_and_step(10.0)
         events = prof.key_averages()
         Path(path).write_text(events.table(sort_by="self_cpu_time_total", row_limit=40) + "\n" +
                               events.table(sort_by="cpu_time_total", row_limit=25) + "\n")  # fmt: skip
@@ -837,8 +855,8 @@ def print_table(res: dict[str, Any], names: list[str]) -> str:
             f"{r['cpu_ms_per_step']:7.0f} {r['samples_per_s']:9.2f} {base['train_step_ms'] / r['train_step_ms']:10.2f}x "
             f"{base['cpu_ms_per_step'] / r['cpu_ms_per_step']:8.2f}x {r['infer_ms']:8.1f} {r['infer_ms'] / base['infer_ms']:8.2f}"
         )  # fmt: skip
-    shipped = [("ours+fused", "fp32 as our trainer steps it (fused AdamW), one token per instruction word"),
-               ("ours+fused+pooled", "fp32, fused AdamW, pooled instruction (LeRobot's token count)")]  # fmt: skip
+    shipped = [("ours+fused+packed", "fp32 as act trains and evaluates it, one token per instruction word"),
+               ("ours+fused+pooled+packed", "the same, pooled instruction (LeRobot's token count)")]  # fmt: skip
     for n, what in [(n, w) for n, w in shipped if n in res] or [("ours", "fp32")]:
         o = res[n]
         speed, lat = base["train_step_ms"] / o["train_step_ms"], o["infer_ms"] / base["infer_ms"]
@@ -972,8 +990,8 @@ def main() -> None:
         "--variants",
         nargs="*",
         default=[
-            "ours+fused",
-            "ours+fused+pooled",
+            "ours+fused+packed",
+            "ours+fused+pooled+packed",
             "ours+fused+bf16",
             "ours+fused+pooled+bf16",
             "lerobot+bf16",
@@ -1072,7 +1090,7 @@ def main() -> None:
         print("[bench] parameters: " + ", ".join(f"{n} {res[n]['params'] / 1e6:.1f}M" for n in ("ours", "lerobot")) +
               f"; torch threads per worker {args.threads}; load average before/after {res['load_before_after']}", flush=True)  # fmt: skip
         profiles = {n: clients[n].call("profile", steps=args.profile_steps, path=str(args.out / f"profile_{n}.txt"))
-                    for n in ("ours", "lerobot", *[v for v in args.variants if v == "ours+fused"])}  # fmt: skip
+                    for n in ("ours", "lerobot", *[v for v in args.variants if v == "ours+fused+packed"])}  # fmt: skip
         for n, prof in profiles.items():
             top = ", ".join(f"{t['op']} {t['pct']:.0f}%" for t in prof["top"][:6])
             print(
