@@ -27,9 +27,8 @@ def fold_grad_clip(optimizer: torch.optim.Optimizer, max_norm: float) -> torch.T
     """
     grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
     norm = torch.nn.utils.get_total_norm(grads)
-    optimizer.grad_scale = torch.clamp(
-        (norm + 1e-6) / max_norm, min=1.0
-    )  # clip_grad_norm_'s coefficient, inverted
+    # clip_grad_norm_ multiplies by min(max_norm / (norm + 1e-6), 1); the kernel divides by its inverse
+    optimizer.grad_scale = torch.clamp((norm + 1e-6) / max_norm, min=1.0)
     return norm
 
 
