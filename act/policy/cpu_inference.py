@@ -16,6 +16,8 @@ optimizer step, ``load_state_dict``) is re-packed on its next use. The state dic
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -39,17 +41,17 @@ def _plain(x: torch.Tensor, weight: torch.Tensor) -> bool:
             or weight.dtype != torch.float32)  # fmt: skip
 
 
-def _packed_matmul(module: nn.Module, rows: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None):
-    """rows (M, K) @ weight (N, K)^T + bias with ``weight`` packed for M rows (cached on ``module``)."""
-    m = rows.shape[0]
-    cache: dict[int, tuple[int, torch.Tensor]] = module._act_packed
+def _packed(module: nn.Module, key: Any, pack: Callable[[], torch.Tensor]) -> torch.Tensor:
+    """``module``'s packed weight for ``key`` (a row count or an input shape): cached, re-made by
+    ``pack()`` when the weight changed in place since, the oldest dropped beyond MAX_SHAPES."""
+    cache: dict[Any, tuple[int, torch.Tensor]] = module._act_packed
     version = module.weight._version
-    hit = cache.get(m)
+    hit = cache.get(key)
     if hit is None or hit[0] != version:
-        if len(cache) >= MAX_SHAPES and m not in cache:
+        if len(cache) >= MAX_SHAPES and key not in cache:
             cache.pop(next(iter(cache)))
-        hit = cache[m] = (version, torch.ops.mkl._mkl_reorder_linear_weight(weight, m))
-    return torch.ops.mkl._mkl_linear(rows, hit[1], weight, bias, m)  # (M, N)
+        hit = cache[key] = (version, pack())
+    return hit[1]
 
 
 def _linear_forward(self: nn.Linear, x: torch.Tensor) -> torch.Tensor:
@@ -59,7 +61,9 @@ def _linear_forward(self: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     m = rows.shape[0]
     bucket = -(-m // ROW_BUCKET) * ROW_BUCKET  # zero rows up to it: one packed copy serves 8 row counts
     rows = F.pad(rows, (0, 0, 0, bucket - m)) if bucket != m else rows.contiguous()
-    out = _packed_matmul(self, rows, self.weight.detach(), self.bias)[:m]  # (M, N)
+    weight = self.weight.detach()
+    packed = _packed(self, bucket, lambda: torch.ops.mkl._mkl_reorder_linear_weight(weight, bucket))
+    out = torch.ops.mkl._mkl_linear(rows, packed, weight, self.bias, bucket)[:m]  # (M, N)
     return out.view(*x.shape[:-1], out.shape[-1])
 
 
@@ -71,25 +75,12 @@ def _conv_forward(self: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
         or isinstance(self.padding, str)
     ):
         return self._conv_forward(x, self.weight, self.bias)
-    shape = tuple(x.shape)
-    cache: dict[tuple[int, ...], tuple[int, torch.Tensor]] = self._act_packed
-    version = self.weight._version
-    hit = cache.get(shape)
-    if hit is None or hit[0] != version:
-        if len(cache) >= MAX_SHAPES and shape not in cache:
-            cache.pop(next(iter(cache)))
-        packed = torch.ops.mkldnn._reorder_convolution_weight(
-            self.weight.detach(),
-            list(self.padding),
-            list(self.stride),
-            list(self.dilation),
-            self.groups,
-            list(shape),
-        )
-        hit = cache[shape] = (version, packed)
+    shape = list(x.shape)
+    packed = _packed(self, tuple(shape), lambda: torch.ops.mkldnn._reorder_convolution_weight(
+        self.weight.detach(), list(self.padding), list(self.stride), list(self.dilation), self.groups, shape))  # fmt: skip
     return torch.ops.mkldnn._convolution_pointwise(
         x,
-        hit[1],
+        packed,
         self.bias,
         list(self.padding),
         list(self.stride),
