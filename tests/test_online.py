@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -84,7 +85,8 @@ def test_online_without_a_synthui_generate_section_is_refused(tmp_path):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true"))
 
 
-def test_cells_read_the_label_of_the_button_to_click(built):
+@pytest.mark.parametrize("shift", [0.0, 0.1])
+def test_cells_read_the_label_of_the_button_to_click(built, shift):
     import dataclasses
 
     from act.envs.synthui import SynthUIEnv
@@ -96,12 +98,15 @@ def test_cells_read_the_label_of_the_button_to_click(built):
     names = [n for b in buttons for n in b.values()]
     info = dataclasses.replace(base, instruction_vocab=[*base.instruction_vocab, *names])
     rows, cols, stride = 8, 10, 16  # the demo policy's grid on 120 x 160 screens
-    stream = ExpertStream(info, ["ClickButton"], chunk_size=2, cells=(rows, cols, stride))
+    plain = ExpertStream(info, ["ClickButton"], chunk_size=2, cells=(rows, cols, stride))
+    stream = ExpertStream(info, ["ClickButton"], chunk_size=2, cells=(rows, cols, stride), shift=shift)
+    scale = torch.tensor([160, 120, 160, 120])
     for seed, boxes in zip(seeds, buttons, strict=True):
+        unmoved = plain.episode("ClickButton", "", seed=seed)[0]
+        label = boxes[tuple((unmoved["target"][0] * scale).round().int().tolist())]  # the clicked button
         first = stream.episode("ClickButton", "", seed=seed)[0]
         words = first["cell_words"].view(rows, cols)
-        x0, y0, x1, y1 = (first["target"][0] * torch.tensor([160, 120, 160, 120])).round().int().tolist()
-        label = boxes[(x0, y0, x1, y1)]  # the clicked button's name
+        x0, y0, x1, y1 = (first["target"][0] * scale).round().int().tolist()
         under = words[y0 // stride : (y1 - 1) // stride + 1, x0 // stride : (x1 - 1) // stride + 1]
         assert stream.words.id(label) > 1 and stream.words.id(label) in under.flatten().tolist(), (
             seed,
@@ -116,3 +121,44 @@ def test_an_element_half_off_screen_labels_its_visible_cells(built):
     i, word = next((i, w) for i, w in enumerate(info.instruction_vocab) if i >= 2 and w.isalnum())
     cells = stream.cell_words([{"role": "button", "name": word, "bbox": (-20, 0, 24, 16)}], 160, 120)
     assert cells.reshape(8, 10)[0, 0] == i and (cells.reshape(8, 10)[:, 2:] == 0).all()
+
+
+def test_an_element_wholly_off_screen_labels_no_cell(built):
+    info = DatasetInfo.load(built)
+    stream = ExpertStream(info, ["ClickButton"], cells=(8, 10, 16))
+    word = next(w for i, w in enumerate(info.instruction_vocab) if i >= 2 and w.isalnum())
+    for bbox in [(-40, 0, -10, 16), (0, -30, 40, -4), (200, 0, 240, 16)]:
+        cells = stream.cell_words([{"role": "button", "name": word, "bbox": bbox}], 160, 120)
+        assert (cells == 0).all(), bbox
+
+
+def test_shift_moves_screen_clicks_boxes_and_elements_by_one_offset_and_keeps_clicks_on_screen():
+    from act.data.online import _translate_episode
+    from act.recording.schema import Action
+
+    h, w = 60, 80
+    screen = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    click = Action("click", x=40, y=30, target=(35, 25, 45, 35))
+    edge = Action("click", x=3, y=57, target=(0, 54, 6, 60))  # 3 px from the left, 2 from the bottom
+    key = Action("key", key="a")
+    elements = [{"role": "button", "name": "ok", "bbox": (35, 25, 45, 35)}]
+    offsets = set()
+    for seed in range(40):
+        moved, (c, e, k), (es, _, _) = _translate_episode(
+            [screen] * 3, [click, edge, key], [elements, None, None], 0.2, np.random.default_rng(seed)
+        )
+        dx, dy = c.x - 40, c.y - 30
+        offsets.add((dx, dy))
+        assert float(dx).is_integer() and -3 <= dx <= 16 and -12 <= dy <= 2
+        assert (e.x, e.y) == (3 + dx, 57 + dy) and 0 <= e.x < w and 0 <= e.y < h
+        assert c.target == (35 + dx, 25 + dy, 45 + dx, 35 + dy) and es[0]["bbox"] == c.target
+        assert k == key  # a key press has no position
+        x, y = int(c.x), int(c.y)
+        assert (moved[0][y, x] == screen[30, 40]).all()  # the content moved with the click
+        assert moved[0].shape == screen.shape and moved[0].dtype == np.uint8
+    assert len(offsets) > 10
+
+
+def test_shift_without_the_online_stream_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="data.shift"):
+        train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.shift=0.1"))

@@ -10,6 +10,7 @@ built dataset still supplies the vocabularies, the validation split and the macr
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window
 from act.data.image import resize_frame
 from act.data.vocab import Vocabulary, tokenize
+from act.recording.schema import POINTER_KINDS, Action
 
 # Episode seeds of the stream start here, far from the seeds that generation (0, 1, ...) and the
 # evaluation suites (1000, ...) use, so no evaluated episode is ever a training episode.
@@ -37,16 +39,25 @@ class ExpertStream(IterableDataset):
     word written in each cell (0 none, 1 a word outside the vocabulary), read from the element tree (image uint8 (3, H, W), instruction (L,), kind/key (K,),
     point/point2/scroll (K, 2), target (K, 4), is_pad (K,), intent, episode_index, step_index).
     Every DataLoader worker (and every DDP rank) draws its own seeds.
+
+    ``shift`` > 0 moves each episode's screens, actions and element boxes by a random offset of up
+    to that fraction of the screen per axis (the window slides partly off screen; a random colour
+    fills the strip it leaves), kept small enough that every pointer action stays on screen. Without
+    it the policy ties elements to the few positions the layouts put them at and misses a menu bar
+    moved by a few pixels (act-demo: window_size 21% nominal 90%).
     """
 
     def __init__(self, info: DatasetInfo, tasks: Sequence[str], perturbations: Sequence[str] = ("",),
                  chunk_size: int = 10, seed: int = 0, buffer: int = 256, rank: int = 0,
-                 cells: tuple[int, int, int] | None = None):  # fmt: skip
+                 cells: tuple[int, int, int] | None = None, shift: float = 0.0):  # fmt: skip
         if not tasks:
             raise ValueError("ExpertStream: no tasks given")
         self.info, self.tasks, self.perturbations = info, list(tasks), list(perturbations) or [""]
         self.chunk_size, self.seed, self.buffer, self.rank = chunk_size, seed, buffer, rank
         self.cells = cells
+        if not 0.0 <= shift < 0.5:
+            raise ValueError(f"ExpertStream: shift {shift} must be in [0, 0.5) (a fraction of the screen)")
+        self.shift = shift
         self._cell_of_pixel = None if cells is None else _cell_index(*cells)  # (rows * stride, cols * stride)
         self.space = info.space
         self.words = Vocabulary(info.instruction_vocab)
@@ -69,16 +80,21 @@ class ExpertStream(IterableDataset):
         expert = expert_for(env)
         obs, info = env.reset(seed=seed)
         words = self.words.encode(tokenize(obs["instruction"]), self.info.instruction_max_len)
-        frames, actions, reads = [], [], []
+        screens, actions, elements = [], [], []
         while True:
             action = expert.act(obs, info)
-            frames.append(resize_frame(obs["screen"], self.info.image_size))
-            if self.cells:
-                reads.append(torch.from_numpy(self.cell_words(info["elements"], env.width, env.height)))
+            screens.append(obs["screen"])
+            elements.append(info["elements"] if self.cells else None)
             actions.append(action)
             obs, _, terminated, truncated, info = env.step(env.to_env_action(action))
             if terminated or truncated:
                 break
+        if self.shift > 0:
+            screens, actions, elements = _translate_episode(
+                screens, actions, elements, self.shift, np.random.default_rng([seed, 0x5417])
+            )
+        frames = [resize_frame(s, self.info.image_size) for s in screens]
+        reads = [torch.from_numpy(self.cell_words(e, env.width, env.height)) for e in elements if self.cells]
         arrays = self.space.encode(actions, env.width, env.height)
         arrays["target"] = np.array([target_box(a, env.width, env.height) for a in actions], np.float32)
         instruction = torch.tensor(words)
@@ -109,11 +125,14 @@ class ExpertStream(IterableDataset):
             for t in words:
                 span = (x1 - x0) * (len(t) + 1) / total
                 top, left = max(0, int(y0 * sy)), max(0, int(x * sx))  # boxes may start off screen
+                bottom, right = max(0, int(np.ceil(y1 * sy))), max(0, int(np.ceil((x + span) * sx)))
+                x += span
+                if bottom <= top or right <= left:  # wholly off screen
+                    continue
                 word = self.words.id(t)
                 if word not in ids:
                     ids.append(word)
-                paint[top : int(np.ceil(y1 * sy)), left : int(np.ceil((x + span) * sx))] = ids.index(word) + 1
-                x += span
+                paint[top:bottom, left:right] = ids.index(word) + 1
         if not ids:
             return np.zeros(rows * cols, np.int64)
         # per cell, the pixels showing each painted word: one bincount over (cell, word) keys
@@ -150,6 +169,42 @@ class ExpertStream(IterableDataset):
             buffer.extend(self.episode(task, perturbation, seed))
             while len(buffer) > self.buffer:
                 yield buffer.pop(int(rng.integers(len(buffer))))
+
+
+def _translate_episode(
+    screens: list[np.ndarray], actions: list[Action], elements: list[Any], shift: float, rng: np.random.Generator
+) -> tuple[list[np.ndarray], list[Action], list[Any]]:  # fmt: skip
+    """The episode moved by a random whole-pixel offset of up to ``shift`` of the screen per axis."""
+    h, w = screens[0].shape[:2]
+    offset = []
+    for size, coords in ((w, ("x", "x2")), (h, ("y", "y2"))):
+        pointed = [a for a in actions if a.kind in POINTER_KINDS]
+        points = [getattr(a, c) for a in pointed for c in coords[: 1 + (a.kind == "drag")]]
+        lo, hi = -shift * size, shift * size
+        if points:  # every pointer position stays on screen
+            lo, hi = max(lo, -min(points)), min(hi, size - 1 - max(points))
+        offset.append(int(rng.integers(int(np.ceil(lo)), int(np.floor(hi)) + 1)) if lo <= hi else 0)
+    dx, dy = offset
+    fill = rng.integers(0, 256, 3, dtype=np.uint8)
+    moved = []
+    for screen in screens:
+        out = np.empty_like(screen[..., :3])
+        out[:] = fill
+        out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = screen[
+            max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0), :3
+        ]
+        moved.append(out)
+
+    def box(b):
+        return None if b is None else (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy)
+
+    actions = [
+        replace(a, x=a.x + dx, y=a.y + dy, x2=a.x2 + dx, y2=a.y2 + dy, target=box(a.target))
+        if a.kind in POINTER_KINDS else a
+        for a in actions
+    ]  # fmt: skip
+    elements = [None if es is None else [{**e, "bbox": box(e["bbox"])} for e in es] for es in elements]
+    return moved, actions, elements
 
 
 def _cell_index(rows: int, cols: int, stride: int) -> np.ndarray:

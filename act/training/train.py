@@ -108,6 +108,10 @@ def _dataset_dir(data: DataConfig, image_size: tuple[int, int], data_dir: Path) 
 def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: int):
     """``ExpertStream`` over the generate section's tasks and perturbations when ``data.online``."""
     if not data.online:
+        if data.shift:
+            raise ValueError(
+                "data.shift: moves the online stream's episodes; set data.online: true or shift 0"
+            )
         return None
     g = data.generate
     if g is None or g.env != "synthui":
@@ -116,7 +120,7 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
     from act.envs.generate import resolve_tasks
 
     return ExpertStream(info, resolve_tasks(g.tasks), g.perturbations, policy.chunk_size, seed=seed,
-                        rank=_global_rank(), cells=policy.pointer_cells())  # fmt: skip
+                        rank=_global_rank(), cells=policy.pointer_cells(), shift=data.shift)  # fmt: skip
 
 
 def _instantiate_all(section: DictConfig | None) -> list[Any]:
@@ -127,8 +131,10 @@ def _instantiate_all(section: DictConfig | None) -> list[Any]:
     return [instantiate(c) for c in section.values() if c is not None and "_target_" in c]
 
 
-def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
-    """Build the data, the policy and the Lightning trainer from ``cfg``; fit; export; summarise."""
+def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
+    """Build the data, the policy and the Lightning trainer from ``cfg``; fit; export; summarise.
+
+    ``callbacks``: Lightning callbacks to add to those the config names."""
     import lightning as L
     from hydra.utils import instantiate
 
@@ -147,7 +153,7 @@ def train(cfg: DictConfig) -> tuple[dict[str, float], dict[str, Any]]:
                                seed=data_cfg.split_seed,
                                train_stream=_train_stream(data_cfg, info, policy_cfg, cfg.seed))  # fmt: skip
     module = ActLightningModule(policy_cfg, optim)
-    callbacks = _instantiate_all(cfg.get("callbacks"))
+    callbacks = [*_instantiate_all(cfg.get("callbacks")), *(callbacks or [])]
     loggers = _instantiate_all(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
