@@ -1,6 +1,7 @@
 """act-demo end to end on tiny settings, and its skipping of finished stages."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -21,7 +22,23 @@ def test_quick_demo_runs_end_to_end_and_skips_finished_stages(tmp_path):
     assert (tmp_path / "out" / "eval" / "report.md").is_file()
     bc = json.loads((tmp_path / "out" / "bc" / "policies" / "best" / "config.json").read_text())
     assert bc["chunk_size"] == 1 and bc["use_vae"] is False
+    # ACT and BC trained at once, each in its own process with its own log
+    assert "at once" in p.stdout
+    for name in ("act", "bc"):
+        assert "max_steps=10` reached" in (tmp_path / "out" / name / "train.log").read_text()
+        assert summary["demo"]["stages"][name]["stage_seconds"] > 0
 
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]
     assert again.stdout.count("skipping") == 3
+    stages = json.loads((tmp_path / "out" / "demo_summary.json").read_text())["demo"]["stages"]
+    assert (
+        stages["act"]["skipped"]
+        and stages["act"]["stage_seconds"] == summary["demo"]["stages"]["act"]["stage_seconds"]
+    )
+
+    shutil.rmtree(tmp_path / "out" / "bc")  # one stage left: it trains in this process, on every core
+    alone = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert alone.returncode == 0, alone.stderr[-3000:]
+    assert "bc: training 10 steps" in alone.stdout and "at once" not in alone.stdout
+    assert (tmp_path / "out" / "bc" / "policies" / "best" / "config.json").is_file()

@@ -22,10 +22,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", default="data", help="where generated recordings and datasets go")
     p.add_argument("--quick", action="store_true", help="tiny settings: a smoke test in about a minute")
     p.add_argument("--episodes", type=int, default=None, help="evaluation seeds per task and condition")
-    p.add_argument("--num-workers", type=int, default=None)
+    p.add_argument(
+        "--num-workers", type=int, default=None, help="evaluation worker processes (default: one per core)"
+    )
+    p.add_argument("--sequential", action="store_true",
+                   help="train ACT, then BC, each on every core (default: both at once, the cores split between them)")  # fmt: skip
     args = p.parse_args(argv)
     results = run_demo(
-        args.out, args.data, quick=args.quick, num_workers=args.num_workers, episodes=args.episodes
+        args.out,
+        args.data,
+        quick=args.quick,
+        num_workers=args.num_workers,
+        episodes=args.episodes,
+        sequential=args.sequential,
     )
     print()
     print(format_summary(results, f"{args.out}/eval"))
