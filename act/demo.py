@@ -3,6 +3,7 @@ replay under perturbations, print the table. Each finished stage is skipped when
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -50,7 +51,8 @@ def _train(name: str, out: Path, data_dir: Path, overrides: list[str], callbacks
 
 def _stage_worker(name: str, out: str, data_dir: str, overrides: list[str], threads: int, queue) -> None:
     """One training stage in its own process: ``threads`` torch threads, output to out/name/train.log,
-    progress and the result (or the traceback) through ``queue``."""
+    progress and the result (or the traceback) through ``queue``. Stops when act-demo is gone."""
+    import multiprocessing as mp
     import os
     import sys
     import traceback
@@ -58,8 +60,12 @@ def _stage_worker(name: str, out: str, data_dir: str, overrides: list[str], thre
     import lightning as L
     import torch
 
+    parent = mp.parent_process()
+
     class Progress(L.Callback):
         def on_train_batch_end(self, trainer, *args) -> None:
+            if parent is not None and not parent.is_alive():  # killed act-demo: no one waits for this run
+                raise SystemExit(f"[demo] {name}: act-demo is gone, stopping")
             if trainer.global_step % 10 == 0:
                 queue.put(("step", name, trainer.global_step))
 
@@ -67,7 +73,7 @@ def _stage_worker(name: str, out: str, data_dir: str, overrides: list[str], thre
     run = Path(out) / name
     run.mkdir(parents=True, exist_ok=True)
     with open(run / "train.log", "w", buffering=1) as log:
-        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 1)  # C-level output too; sys.__stdout__/__stderr__ now write to the log
         os.dup2(log.fileno(), 2)
         sys.stdout = sys.stderr = log
         try:
@@ -78,8 +84,12 @@ def _stage_worker(name: str, out: str, data_dir: str, overrides: list[str], thre
                 ("done", name, {"summary": summary, "stage_seconds": round(time.perf_counter() - t0, 1)})
             )
         except BaseException:
-            queue.put(("error", name, traceback.format_exc()))
+            trace = traceback.format_exc()
+            log.write(trace)
+            queue.put(("error", name, trace))
             raise
+        finally:
+            sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
 
 def _train_in_parallel(stages: dict[str, list[str]], out: Path, data_dir: Path, threads: int) -> dict:
@@ -103,34 +113,45 @@ def _train_in_parallel(stages: dict[str, list[str]], out: Path, data_dir: Path, 
     bars = {name: tqdm(total=steps[name], desc=f"[demo] {name}", position=i, dynamic_ncols=True)
             for i, name in enumerate(stages)}  # fmt: skip
     results: dict[str, dict] = {}
+
+    def handle(kind: str, name: str, payload: Any) -> None:
+        if kind == "step":
+            bars[name].update(payload - bars[name].n)
+        elif kind == "done":
+            bars[name].update(bars[name].total - bars[name].n)
+            results[name] = payload
+        else:
+            raise RuntimeError(
+                f"[demo] {name}: training failed (log: {out / name / 'train.log'}):\n{payload}"
+            )
+
     try:
         for p in procs.values():
             p.start()
         while len(results) < len(procs):
-            try:
-                kind, name, payload = queue.get(timeout=2.0)
-            except Empty:
-                for name, p in procs.items():
-                    if name not in results and not p.is_alive():
-                        raise RuntimeError(f"[demo] {name}: training stopped (exit code {p.exitcode}) without a "
-                                           f"result; see {out / name / 'train.log'}") from None  # fmt: skip
-                continue
-            if kind == "step":
-                bars[name].update(payload - bars[name].n)
-            elif kind == "done":
-                bars[name].update(bars[name].total - bars[name].n)
-                results[name] = payload
-            else:
-                raise RuntimeError(
-                    f"[demo] {name}: training failed (log: {out / name / 'train.log'}):\n{payload}"
-                )
+            with contextlib.suppress(Empty):
+                handle(*queue.get(timeout=1.0))
+            dead = [n for n, p in procs.items() if n not in results and not p.is_alive()]
+            if dead:
+                with contextlib.suppress(Empty):  # what a run said before it ended
+                    while True:
+                        handle(*queue.get(timeout=0.5))
+                for n in dead:
+                    if n not in results:
+                        raise RuntimeError(f"[demo] {n}: training stopped (exit code {procs[n].exitcode}) "
+                                           f"without a result; see {out / n / 'train.log'}")  # fmt: skip
     finally:
         for bar in bars.values():
             bar.close()
         for p in procs.values():
+            if p.pid is None:  # never started
+                continue
             if p.is_alive() and len(results) < len(procs):
                 p.terminate()
-            p.join()
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+                p.join()
     return results
 
 
@@ -169,8 +190,9 @@ def run_demo(out_dir: str | Path = "outputs/demo", data_dir: str | Path = "data"
     cores = torch.get_num_threads()
     if len(todo) > 1 and cores >= len(todo) and not sequential:
         t0 = time.perf_counter()
-        cfg = _compose("act", out, Path(data_dir), todo["act"])  # both stages train on the same data
-        prepare_dataset(OmegaConf.to_object(cfg.data), tuple(cfg.policy.image_size), data_dir)
+        for name, overrides in todo.items():  # before the runs start, so they never build it at once
+            cfg = _compose(name, out, Path(data_dir), overrides)
+            prepare_dataset(OmegaConf.to_object(cfg.data), tuple(cfg.policy.image_size), data_dir)
         print(f"[demo] data ready in {time.perf_counter() - t0:.0f} s")
         for name, r in _train_in_parallel(todo, out, Path(data_dir), cores // len(todo)).items():
             times[name] = {

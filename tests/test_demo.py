@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 
 @pytest.mark.slow
@@ -22,11 +23,11 @@ def test_quick_demo_runs_end_to_end_and_skips_finished_stages(tmp_path):
     assert (tmp_path / "out" / "eval" / "report.md").is_file()
     bc = json.loads((tmp_path / "out" / "bc" / "policies" / "best" / "config.json").read_text())
     assert bc["chunk_size"] == 1 and bc["use_vae"] is False
-    # ACT and BC trained at once, each in its own process with its own log
-    assert "at once" in p.stdout
-    for name in ("act", "bc"):
-        assert "max_steps=10` reached" in (tmp_path / "out" / name / "train.log").read_text()
-        assert summary["demo"]["stages"][name]["stage_seconds"] > 0
+    assert all(summary["demo"]["stages"][name]["stage_seconds"] > 0 for name in ("act", "bc"))
+    if torch.get_num_threads() >= 2:  # ACT and BC trained at once, each in its own process with its own log
+        assert "at once" in p.stdout
+        for name in ("act", "bc"):
+            assert "max_steps=10` reached" in (tmp_path / "out" / name / "train.log").read_text()
 
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr[-3000:]

@@ -127,7 +127,7 @@ def test_an_element_wholly_off_screen_labels_no_cell(built):
     info = DatasetInfo.load(built)
     stream = ExpertStream(info, ["ClickButton"], cells=(8, 10, 16))
     word = next(w for i, w in enumerate(info.instruction_vocab) if i >= 2 and w.isalnum())
-    for bbox in [(-40, 0, -10, 16), (0, -30, 40, -4), (200, 0, 240, 16)]:
+    for bbox in [(-40, 0, -10, 16), (0, -30, 40, -4)]:  # a negative end once painted from the far side
         cells = stream.cell_words([{"role": "button", "name": word, "bbox": bbox}], 160, 120)
         assert (cells == 0).all(), bbox
 
@@ -140,23 +140,52 @@ def test_shift_moves_screen_clicks_boxes_and_elements_by_one_offset_and_keeps_cl
     screen = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
     click = Action("click", x=40, y=30, target=(35, 25, 45, 35))
     edge = Action("click", x=3, y=57, target=(0, 54, 6, 60))  # 3 px from the left, 2 from the bottom
+    drag = Action("drag", x=30, y=20, x2=50, y2=20)
     key = Action("key", key="a")
     elements = [{"role": "button", "name": "ok", "bbox": (35, 25, 45, 35)}]
     offsets = set()
     for seed in range(40):
-        moved, (c, e, k), (es, _, _) = _translate_episode(
-            [screen] * 3, [click, edge, key], [elements, None, None], 0.2, np.random.default_rng(seed)
-        )
+        moved, (c, e, d, k), (es, _, _, _) = _translate_episode(
+            [screen] * 4, [click, edge, drag, key], [elements, None, None, None], 0.2, np.random.default_rng(seed),
+            w, h,
+        )  # fmt: skip
         dx, dy = c.x - 40, c.y - 30
         offsets.add((dx, dy))
-        assert float(dx).is_integer() and -3 <= dx <= 16 and -12 <= dy <= 2
+        assert -3 <= dx <= 16 and -12 <= dy <= 2
         assert (e.x, e.y) == (3 + dx, 57 + dy) and 0 <= e.x < w and 0 <= e.y < h
+        assert (d.x, d.y, d.x2, d.y2) == (30 + dx, 20 + dy, 50 + dx, 20 + dy)  # a drag's end moves too
+        assert (c.x2, c.y2) == (0, 0)  # a click has no end point to move
         assert c.target == (35 + dx, 25 + dy, 45 + dx, 35 + dy) and es[0]["bbox"] == c.target
         assert k == key  # a key press has no position
-        x, y = int(c.x), int(c.y)
-        assert (moved[0][y, x] == screen[30, 40]).all()  # the content moved with the click
+        assert (moved[0][int(c.y), int(c.x)] == screen[30, 40]).all()  # the content moved with the click
         assert moved[0].shape == screen.shape and moved[0].dtype == np.uint8
     assert len(offsets) > 10
+
+
+def test_shift_of_a_hidpi_screen_moves_its_pixels_twice_as_far():
+    from act.data.online import _translate_episode
+    from act.recording.schema import Action
+
+    screen = np.random.default_rng(1).integers(0, 256, (120, 160, 4), dtype=np.uint8)  # RGBA, 2x of 80 x 60
+    click = Action("click", x=40, y=30)
+    for seed in range(10):
+        (moved,), (c,), _ = _translate_episode(
+            [screen], [click], [None], 0.2, np.random.default_rng(seed), 80, 60
+        )
+        dx, dy = int(c.x - 40), int(c.y - 30)
+        assert moved.shape == (120, 160, 3)
+        assert (moved[60 + 2 * dy, 80 + 2 * dx] == screen[60, 80, :3]).all()
+
+
+def test_shift_leaves_an_episode_alone_when_its_clicks_leave_no_whole_pixel_of_room():
+    from act.data.online import _translate_episode
+    from act.recording.schema import Action
+
+    # clicks at x = 0.7 and 79.3 on an 80 px screen: offsets in [-0.7, -0.3] hold no whole pixel
+    actions = [Action("click", x=0.7, y=10), Action("click", x=79.3, y=10)]
+    _, moved, _ = _translate_episode([np.zeros((60, 80, 3), np.uint8)], actions, [None, None], 0.2,
+                                     np.random.default_rng(0), 80, 60)  # fmt: skip
+    assert (moved[0].x, moved[1].x) == (0.7, 79.3)
 
 
 def test_shift_without_the_online_stream_is_refused(tmp_path):

@@ -91,7 +91,13 @@ class ExpertStream(IterableDataset):
                 break
         if self.shift > 0:
             screens, actions, elements = _translate_episode(
-                screens, actions, elements, self.shift, np.random.default_rng([seed, 0x5417])
+                screens,
+                actions,
+                elements,
+                self.shift,
+                np.random.default_rng([seed, 0x5417]),
+                env.width,
+                env.height,
             )
         frames = [resize_frame(s, self.info.image_size) for s in screens]
         reads = [torch.from_numpy(self.cell_words(e, env.width, env.height)) for e in elements if self.cells]
@@ -172,39 +178,46 @@ class ExpertStream(IterableDataset):
 
 
 def _translate_episode(
-    screens: list[np.ndarray], actions: list[Action], elements: list[Any], shift: float, rng: np.random.Generator
+    screens: list[np.ndarray], actions: list[Action], elements: list[Any], shift: float, rng: np.random.Generator,
+    width: float, height: float,
 ) -> tuple[list[np.ndarray], list[Action], list[Any]]:  # fmt: skip
-    """The episode moved by a random whole-pixel offset of up to ``shift`` of the screen per axis."""
-    h, w = screens[0].shape[:2]
+    """The episode moved by a random whole-pixel offset of up to ``shift`` of the screen per axis.
+
+    Actions and element boxes are in logical pixels of a ``width`` x ``height`` screen; the screens
+    may have more pixels (HiDPI): they move by the same distance in their own pixels."""
     offset = []
-    for size, coords in ((w, ("x", "x2")), (h, ("y", "y2"))):
+    for size, coords in ((width, ("x", "x2")), (height, ("y", "y2"))):
         pointed = [a for a in actions if a.kind in POINTER_KINDS]
         points = [getattr(a, c) for a in pointed for c in coords[: 1 + (a.kind == "drag")]]
         lo, hi = -shift * size, shift * size
         if points:  # every pointer position stays on screen
             lo, hi = max(lo, -min(points)), min(hi, size - 1 - max(points))
-        offset.append(int(rng.integers(int(np.ceil(lo)), int(np.floor(hi)) + 1)) if lo <= hi else 0)
+        first, last = int(np.ceil(lo)), int(np.floor(hi))
+        offset.append(int(rng.integers(first, last + 1)) if first <= last else 0)
     dx, dy = offset
+    h, w = screens[0].shape[:2]
+    px, py = round(dx * w / width), round(dy * h / height)  # the offset in screen pixels
     fill = rng.integers(0, 256, 3, dtype=np.uint8)
     moved = []
     for screen in screens:
         out = np.empty_like(screen[..., :3])
         out[:] = fill
-        out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = screen[
-            max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0), :3
+        out[max(py, 0) : h + min(py, 0), max(px, 0) : w + min(px, 0)] = screen[
+            max(-py, 0) : h - max(py, 0), max(-px, 0) : w - max(px, 0), :3
         ]
         moved.append(out)
 
     def box(b):
         return None if b is None else (b[0] + dx, b[1] + dy, b[2] + dx, b[3] + dy)
 
-    actions = [
-        replace(a, x=a.x + dx, y=a.y + dy, x2=a.x2 + dx, y2=a.y2 + dy, target=box(a.target))
-        if a.kind in POINTER_KINDS else a
-        for a in actions
-    ]  # fmt: skip
+    def move(a: Action) -> Action:
+        if a.kind not in POINTER_KINDS:
+            return a
+        end = {"x2": a.x2 + dx, "y2": a.y2 + dy} if a.kind == "drag" else {}  # only a drag has an end point
+        return replace(a, x=a.x + dx, y=a.y + dy, target=box(a.target), **end)
+
     elements = [None if es is None else [{**e, "bbox": box(e["bbox"])} for e in es] for es in elements]
-    return moved, actions, elements
+    return moved, [move(a) for a in actions], elements
 
 
 def _cell_index(rows: int, cols: int, stride: int) -> np.ndarray:

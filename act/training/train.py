@@ -108,10 +108,6 @@ def _dataset_dir(data: DataConfig, image_size: tuple[int, int], data_dir: Path) 
 def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: int):
     """``ExpertStream`` over the generate section's tasks and perturbations when ``data.online``."""
     if not data.online:
-        if data.shift:
-            raise ValueError(
-                "data.shift: moves the online stream's episodes; set data.online: true or shift 0"
-            )
         return None
     g = data.generate
     if g is None or g.env != "synthui":
@@ -142,6 +138,8 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
     policy_cfg = ACTConfig.from_dict(OmegaConf.to_container(cfg.policy, resolve=True), source="policy")
     optim = OptimConfig(**OmegaConf.to_container(cfg.optim, resolve=True))
     data_cfg: DataConfig = OmegaConf.to_object(cfg.data)
+    if data_cfg.shift and not data_cfg.online:
+        raise ValueError("data.shift: moves the online stream's episodes; set data.online: true or shift 0")
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
 
