@@ -92,7 +92,9 @@ def _stage_worker(name: str, out: str, data_dir: str, overrides: list[str], thre
             sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
 
-def _train_in_parallel(stages: dict[str, list[str]], out: Path, data_dir: Path, threads: int) -> dict:
+def _train_in_parallel(
+    stages: dict[str, list[str]], steps: dict[str, int], out: Path, data_dir: Path, threads: int
+) -> dict[str, dict]:
     """Train the stages at once, one process each with ``threads`` torch threads: two small models
     on one thread each finish in ~55% of the time they take one after the other on two (2 cores)."""
     import multiprocessing as mp
@@ -105,9 +107,6 @@ def _train_in_parallel(stages: dict[str, list[str]], out: Path, data_dir: Path, 
     procs = {name: ctx.Process(target=_stage_worker, args=(name, str(out), str(data_dir), overrides, threads, queue),
                                name=f"act-demo-{name}", daemon=False)
              for name, overrides in stages.items()}  # fmt: skip
-    steps = {
-        name: _compose(name, out, data_dir, overrides).trainer.max_steps for name, overrides in stages.items()
-    }
     print(f"[demo] training {', '.join(stages)} at once ({threads} thread(s) each); logs: "
           f"{', '.join(str(out / n / 'train.log') for n in stages)}", flush=True)  # fmt: skip
     bars = {name: tqdm(total=steps[name], desc=f"[demo] {name}", position=i, dynamic_ncols=True)
@@ -190,23 +189,23 @@ def run_demo(out_dir: str | Path = "outputs/demo", data_dir: str | Path = "data"
     cores = torch.get_num_threads()
     if len(todo) > 1 and cores >= len(todo) and not sequential:
         t0 = time.perf_counter()
-        for name, overrides in todo.items():  # before the runs start, so they never build it at once
-            cfg = _compose(name, out, Path(data_dir), overrides)
+        cfgs = {name: _compose(name, out, Path(data_dir), overrides) for name, overrides in todo.items()}
+        for cfg in cfgs.values():  # before the runs start, so they never build a dataset at once
             prepare_dataset(OmegaConf.to_object(cfg.data), tuple(cfg.policy.image_size), data_dir)
         print(f"[demo] data ready in {time.perf_counter() - t0:.0f} s")
-        for name, r in _train_in_parallel(todo, out, Path(data_dir), cores // len(todo)).items():
-            times[name] = {
-                "train_seconds": r["summary"].get("train_seconds"),
-                "stage_seconds": r["stage_seconds"],
-            }
+        steps = {name: cfg.trainer.max_steps for name, cfg in cfgs.items()}
+        runs = _train_in_parallel(todo, steps, out, Path(data_dir), cores // len(todo))
     else:
+        runs = {}
         for name, overrides in todo.items():
             t0 = time.perf_counter()
             summary = _train(name, out, Path(data_dir), overrides)
-            times[name] = {
-                "train_seconds": summary.get("train_seconds"),
-                "stage_seconds": round(time.perf_counter() - t0, 1),
-            }
+            runs[name] = {"summary": summary, "stage_seconds": round(time.perf_counter() - t0, 1)}
+    for name, run in runs.items():
+        times[name] = {
+            "train_seconds": run["summary"].get("train_seconds"),
+            "stage_seconds": run["stage_seconds"],
+        }
     eval_dir = out / "eval"
     if (eval_dir / "results.json").is_file():
         print(f"[demo] evaluation: done already ({eval_dir}), skipping")

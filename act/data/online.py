@@ -44,7 +44,7 @@ class ExpertStream(IterableDataset):
     to that fraction of the screen per axis (the window slides partly off screen; a random colour
     fills the strip it leaves), kept small enough that every pointer action stays on screen. Without
     it the policy ties elements to the few positions the layouts put them at and misses a menu bar
-    moved by a few pixels (act-demo: window_size 21% nominal 90%).
+    moved by a few pixels (act-demo: 21% under window_size against 90% nominal).
     """
 
     def __init__(self, info: DatasetInfo, tasks: Sequence[str], perturbations: Sequence[str] = ("",),
@@ -185,9 +185,9 @@ def _translate_episode(
 
     Actions and element boxes are in logical pixels of a ``width`` x ``height`` screen; the screens
     may have more pixels (HiDPI): they move by the same distance in their own pixels."""
+    pointed = [a for a in actions if a.kind in POINTER_KINDS]
     offset = []
     for size, coords in ((width, ("x", "x2")), (height, ("y", "y2"))):
-        pointed = [a for a in actions if a.kind in POINTER_KINDS]
         points = [getattr(a, c) for a in pointed for c in coords[: 1 + (a.kind == "drag")]]
         lo, hi = -shift * size, shift * size
         if points:  # every pointer position stays on screen
