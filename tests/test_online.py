@@ -188,6 +188,8 @@ def test_shift_leaves_an_episode_alone_when_its_clicks_leave_no_whole_pixel_of_r
     assert (moved[0].x, moved[1].x) == (0.7, 79.3)
 
 
-def test_shift_without_the_online_stream_is_refused(tmp_path):
+def test_shift_without_the_online_stream_or_out_of_range_is_refused(tmp_path):
     with pytest.raises(ValueError, match="data.shift"):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.shift=0.1"))
+    with pytest.raises(ValueError, match=r"data.shift: 0.7 is not a fraction"):
+        train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true", "data.shift=0.7"))

@@ -138,6 +138,8 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
     policy_cfg = ACTConfig.from_dict(OmegaConf.to_container(cfg.policy, resolve=True), source="policy")
     optim = OptimConfig(**OmegaConf.to_container(cfg.optim, resolve=True))
     data_cfg: DataConfig = OmegaConf.to_object(cfg.data)
+    if not 0.0 <= data_cfg.shift < 0.5:
+        raise ValueError(f"data.shift: {data_cfg.shift} is not a fraction of the screen in [0, 0.5)")
     if data_cfg.shift and not data_cfg.online:
         raise ValueError("data.shift: moves the online stream's episodes; set data.online: true or shift 0")
     output_dir = Path(cfg.paths.output_dir)
