@@ -73,3 +73,37 @@ def test_state_dict_is_untouched(tmp_path):
     assert set(policy.state_dict()) == keys
     loaded = ACTPolicy.from_pretrained(policy.save_pretrained(tmp_path / "p"))
     assert set(loaded.state_dict()) == keys
+
+
+@pytest.mark.skipif(not cpu_inference.available(bf16=True), reason="this CPU has no native bf16 (oneDNN)")
+@pytest.mark.parametrize("backbone", ["convnet", "resnet18"])
+def test_bf16_weights_predict_close_to_fp32_and_switch_back(backbone):
+    policy = _policy(backbone=backbone)
+    image, ids = _inputs()
+    plain = policy.predict_chunk_batch(image, ids)
+    assert policy.optimize_for_cpu(bf16=True) is policy
+    fast = policy.predict_chunk_batch(image, ids)
+    packed = [v for m in policy.modules() for _, v in getattr(m, "_act_packed", {}).values()]
+    linear_weights = [p[0] for p in packed if isinstance(p, tuple) and p[0].dtype == torch.bfloat16]
+    assert linear_weights, "no layer ran on bf16 weights"
+    for key in plain:  # bf16 keeps ~3 significant digits: close, not equal
+        torch.testing.assert_close(fast[key], plain[key], rtol=0.05, atol=0.01)
+        assert fast[key].dtype == plain[key].dtype
+    assert not torch.equal(fast["kind_probs"], plain["kind_probs"])  # it did run in bf16
+    assert cpu_inference.optimize_for_cpu(policy, bf16=True) == 0  # idempotent
+    assert cpu_inference.optimize_for_cpu(policy) > 0  # back to fp32: the fp32 results again
+    back = policy.predict_chunk_batch(image, ids)
+    for key in plain:
+        torch.testing.assert_close(back[key], plain[key], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not cpu_inference.available(bf16=True), reason="this CPU has no native bf16 (oneDNN)")
+def test_bf16_copies_follow_in_place_weight_and_bias_changes():
+    policy, reference = _policy().optimize_for_cpu(bf16=True), _policy()
+    image, ids = _inputs()
+    policy.predict_chunk_batch(image, ids)  # packs
+    with torch.no_grad():
+        for p in (policy.model.kind_head.bias, reference.model.kind_head.bias):
+            p.add_(torch.linspace(-3, 3, p.numel()))  # a bias alone changed: its bf16 copy must be re-made
+    fast, plain = policy.predict_chunk_batch(image, ids), reference.predict_chunk_batch(image, ids)
+    torch.testing.assert_close(fast["kind_probs"], plain["kind_probs"], rtol=0.05, atol=0.01)

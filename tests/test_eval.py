@@ -201,3 +201,25 @@ def test_click_in_target_counts_a_perfect_pointer(tmp_path):
     policy.predict_chunk_batch = perfect
     result = offline_metrics(policy, tmp_path / "ds", val_fraction=None)
     assert result["click_in_target"] == 1.0 and result["kind_accuracy"] == 1.0
+
+
+def test_cpu_inference_spec_routes_the_policy_and_bad_values_are_refused(tiny_policy_dir):
+    from omegaconf import OmegaConf
+
+    from act.cli.eval import policy_specs
+    from act.policy import cpu_inference
+
+    plain = load_policy(PolicySpec("act", "act", str(tiny_policy_dir)))
+    assert not any(hasattr(m, "_act_packed") for m in plain.modules())
+    for precision in ("fp32", "bf16"):
+        policy = load_policy(PolicySpec("act", "act", str(tiny_policy_dir), cpu_inference=precision))
+        routed = [m for m in policy.modules() if hasattr(m, "_act_packed")]
+        if cpu_inference.available(bf16=precision == "bf16"):
+            assert routed and all(m._act_bf16 == (precision == "bf16") for m in routed)
+    with pytest.raises(ValueError, match="cpu_inference 'int8'"):
+        PolicySpec("act", "act", str(tiny_policy_dir), cpu_inference="int8")
+    cfg = OmegaConf.create({"policy": str(tiny_policy_dir), "name": "act", "ensemble": 0.01, "bc": None,
+                            "policies": {}, "baselines": [], "cpu_inference": "bf16"})  # fmt: skip
+    assert [s.cpu_inference for s in policy_specs(cfg)] == ["bf16", "bf16"]
+    with pytest.raises(SystemExit, match="cpu_inference='fp16'"):
+        policy_specs(OmegaConf.merge(cfg, {"cpu_inference": "fp16"}))

@@ -6,23 +6,24 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from act.eval import PolicySpec, Suite, evaluate, format_summary
+from act.eval.policies import CPU_INFERENCE
 
 
 def policy_specs(cfg: DictConfig) -> list[PolicySpec]:
     """The policies an eval config names, in table order: ACT, ACT+ensemble, BC, others, baselines."""
     specs = []
+    cpu = cfg.get("cpu_inference")
+    if cpu not in CPU_INFERENCE:
+        raise SystemExit(f"act-eval: cpu_inference={cpu!r} is not one of null, fp32, bf16")
     if cfg.policy:
-        specs.append(PolicySpec(cfg.name, "act", str(cfg.policy), ensemble=-1.0))
+        specs.append(PolicySpec(cfg.name, "act", str(cfg.policy), ensemble=-1.0, cpu_inference=cpu))
         if cfg.ensemble is not None:
-            specs.append(
-                PolicySpec(
-                    f"{cfg.name}+ens{cfg.ensemble:g}", "act", str(cfg.policy), ensemble=float(cfg.ensemble)
-                )
-            )
+            name, m = f"{cfg.name}+ens{cfg.ensemble:g}", float(cfg.ensemble)
+            specs.append(PolicySpec(name, "act", str(cfg.policy), ensemble=m, cpu_inference=cpu))
     if cfg.bc:
-        specs.append(PolicySpec("bc", "act", str(cfg.bc)))
+        specs.append(PolicySpec("bc", "act", str(cfg.bc), cpu_inference=cpu))
     for name, path in (cfg.policies or {}).items():
-        specs.append(PolicySpec(str(name), "act", str(path)))
+        specs.append(PolicySpec(str(name), "act", str(path), cpu_inference=cpu))
     for b in cfg.baselines or []:
         specs.append(PolicySpec(str(b), str(b)))
     if not specs:

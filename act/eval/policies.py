@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 
 KINDS = ("act", "macro", "random", "expert")
+# PolicySpec.cpu_inference: plain, or ACTPolicy.optimize_for_cpu in that precision
+CPU_INFERENCE = (None, "fp32", "bf16")
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,9 @@ class PolicySpec:
     """``kind``: act (a save_pretrained dir at ``path``), macro, random or expert.
 
     For act: ``ensemble`` sets temporal_ensemble_coeff (None keeps the saved setting, a negative
-    value turns ensembling off), ``n_action_steps`` overrides open-loop steps per chunk.
+    value turns ensembling off), ``n_action_steps`` overrides open-loop steps per chunk,
+    ``cpu_inference`` "fp32" or "bf16" runs it through ``ACTPolicy.optimize_for_cpu`` (packed
+    weights; bf16 copies halve the bytes a chunk reads).
     """
 
     name: str
@@ -28,6 +32,7 @@ class PolicySpec:
     path: str | None = None
     ensemble: float | None = None
     n_action_steps: int | None = None
+    cpu_inference: str | None = None
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -35,6 +40,10 @@ class PolicySpec:
             raise ValueError(f"policy {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
         if self.kind == "act" and not self.path:
             raise ValueError(f"policy {self.name!r}: an act policy needs a path (a save_pretrained dir)")
+        if self.cpu_inference not in CPU_INFERENCE:
+            raise ValueError(
+                f"policy {self.name!r}: cpu_inference {self.cpu_inference!r} is not one of {CPU_INFERENCE}"
+            )
 
 
 def load_policy(spec: PolicySpec) -> Any:
@@ -54,6 +63,8 @@ def load_policy(spec: PolicySpec) -> Any:
         policy.config.temporal_ensemble_coeff = None if spec.ensemble < 0 else float(spec.ensemble)
     if spec.n_action_steps is not None:
         policy.config.n_action_steps = int(spec.n_action_steps)
+    if spec.cpu_inference is not None:
+        policy.optimize_for_cpu(bf16=spec.cpu_inference == "bf16")
     policy.reset()
     torch.set_grad_enabled(False)
     return policy

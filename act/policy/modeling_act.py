@@ -751,12 +751,14 @@ class ACTPolicy(nn.Module):
             seeks=[w for i, w in enumerate(seeks) if i == 0 or w != seeks[i - 1]],
         )
 
-    def optimize_for_cpu(self) -> ACTPolicy:
-        """Faster batch-1 inference on an x86 CPU with the same fp32 results: weights pre-packed per
-        matrix shape (``act.policy.cpu_inference``); training and autograd are unaffected. Returns self."""
+    def optimize_for_cpu(self, bf16: bool = False) -> ACTPolicy:
+        """Faster batch-1 inference on an x86 CPU: weights pre-packed per matrix shape
+        (``act.policy.cpu_inference``), with the same fp32 results, or (``bf16``) as bf16 copies that
+        halve the bytes each chunk reads (results differ in the third significant digit; a no-op on a
+        CPU without native bf16). Training and autograd are unaffected. Returns self."""
         from act.policy.cpu_inference import optimize_for_cpu
 
-        optimize_for_cpu(self)
+        optimize_for_cpu(self, bf16=bf16)
         return self
 
     # ---- save / load (torch + safetensors + json only)
