@@ -107,6 +107,7 @@ def test_cells_read_the_label_of_the_button_to_click(built, shift):
         first = stream.episode("ClickButton", "", seed=seed)[0]
         words = first["cell_words"].view(rows, cols)
         x0, y0, x1, y1 = (first["target"][0] * scale).round().int().tolist()
+        x0, y0 = max(x0, 0), max(y0, 0)  # a shifted button may stick out past the left or top edge
         under = words[y0 // stride : (y1 - 1) // stride + 1, x0 // stride : (x1 - 1) // stride + 1]
         assert stream.words.id(label) > 1 and stream.words.id(label) in under.flatten().tolist(), (
             seed,
@@ -193,3 +194,36 @@ def test_shift_without_the_online_stream_or_out_of_range_is_refused(tmp_path):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.shift=0.1"))
     with pytest.raises(ValueError, match=r"data.shift: 0.7 is not a fraction"):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true", "data.shift=0.7"))
+    with pytest.raises(ValueError, match=r"data.shift_share: 1.5 is not a share"):
+        train(
+            compose_cfg(
+                SAMPLE, tmp_path, "debug=limit", "data.online=true", "data.shift=0.1", "data.shift_share=1.5"
+            )
+        )
+
+
+def test_shift_share_moves_that_share_of_episodes(built):
+    info = DatasetInfo.load(built)
+    plain = ExpertStream(info, ["ClickButton"], chunk_size=2)
+    moved = {
+        share: ExpertStream(info, ["ClickButton"], chunk_size=2, shift=0.1, shift_share=share)
+        for share in (0, 0.5)
+    }
+    seeds = range(2000, 2016)
+    first = {s: plain.episode("ClickButton", "", s)[0]["point"][0] for s in seeds}
+    same = {share: [torch.equal(st.episode("ClickButton", "", s)[0]["point"][0], first[s]) for s in seeds]
+            for share, st in moved.items()}  # fmt: skip
+    assert all(same[0])  # share 0: nothing moves
+    assert 3 <= sum(same[0.5]) <= 13  # about half stay (a moved one keeps its point only by a 0 offset)
+
+
+def test_task_weights_set_how_often_each_task_is_drawn(built, monkeypatch):
+    info = DatasetInfo.load(built)
+    stream = ExpertStream(info, ["ClickButton", "MenuItem"], chunk_size=2, buffer=0, task_weights=[0, 1])
+    drawn = []
+    template = stream.episode("ClickButton", "", 0)[:1]
+    monkeypatch.setattr(stream, "episode", lambda task, perturbation, seed: drawn.append(task) or template)
+    list(itertools.islice(iter(stream), 20))
+    assert drawn and set(drawn) == {"MenuItem"}
+    with pytest.raises(ValueError, match="task_weights"):
+        ExpertStream(info, ["ClickButton", "MenuItem"], task_weights=[1.0])

@@ -42,14 +42,16 @@ class ExpertStream(IterableDataset):
 
     ``shift`` > 0 moves each episode's screens, actions and element boxes by a random offset of up
     to that fraction of the screen per axis (the window slides partly off screen; a random colour
-    fills the strip it leaves), kept small enough that every pointer action stays on screen. Without
+    fills the strip it leaves), kept small enough that every pointer action stays on screen;
+    ``shift_share`` of the episodes (drawn per seed) are moved, the rest stay where the layout put them. Without
     it the policy ties elements to the few positions the layouts put them at and misses a menu bar
     moved by a few pixels (act-demo: 21% under window_size against 90% nominal).
     """
 
     def __init__(self, info: DatasetInfo, tasks: Sequence[str], perturbations: Sequence[str] = ("",),
                  chunk_size: int = 10, seed: int = 0, buffer: int = 256, rank: int = 0,
-                 cells: tuple[int, int, int] | None = None, shift: float = 0.0):  # fmt: skip
+                 cells: tuple[int, int, int] | None = None, shift: float = 0.0, shift_share: float = 1.0,
+                 task_weights: Sequence[float] | None = None):  # fmt: skip
         if not tasks:
             raise ValueError("ExpertStream: no tasks given")
         self.info, self.tasks, self.perturbations = info, list(tasks), list(perturbations) or [""]
@@ -57,7 +59,16 @@ class ExpertStream(IterableDataset):
         self.cells = cells
         if not 0.0 <= shift < 0.5:
             raise ValueError(f"ExpertStream: shift {shift} must be in [0, 0.5) (a fraction of the screen)")
-        self.shift = shift
+        if not 0.0 <= shift_share <= 1.0:
+            raise ValueError(f"ExpertStream: shift_share {shift_share} must be in [0, 1]")
+        self.shift, self.shift_share = shift, shift_share
+        self.task_p = None
+        if task_weights is not None:
+            w = np.asarray(task_weights, dtype=float)
+            if w.shape != (len(self.tasks),) or (w < 0).any() or w.sum() <= 0:
+                raise ValueError(f"ExpertStream: task_weights {list(task_weights)} must be one weight >= 0 per task "
+                                 f"({len(self.tasks)}: {self.tasks}), not all 0")  # fmt: skip
+            self.task_p = w / w.sum()
         self._cell_of_pixel = None if cells is None else _cell_index(*cells)  # (rows * stride, cols * stride)
         self.space = info.space
         self.words = Vocabulary(info.instruction_vocab)
@@ -89,15 +100,10 @@ class ExpertStream(IterableDataset):
             obs, _, terminated, truncated, info = env.step(env.to_env_action(action))
             if terminated or truncated:
                 break
-        if self.shift > 0:
+        rng = np.random.default_rng([seed, 0x5417])
+        if self.shift > 0 and rng.random() < self.shift_share:
             screens, actions, elements = _translate_episode(
-                screens,
-                actions,
-                elements,
-                self.shift,
-                np.random.default_rng([seed, 0x5417]),
-                env.width,
-                env.height,
+                screens, actions, elements, self.shift, rng, env.width, env.height
             )
         frames = [resize_frame(s, self.info.image_size) for s in screens]
         reads = [torch.from_numpy(self.cell_words(e, env.width, env.height)) for e in elements if self.cells]
@@ -168,7 +174,10 @@ class ExpertStream(IterableDataset):
         buffer: list[dict[str, torch.Tensor]] = []
         counter = 0
         while True:
-            task = self.tasks[int(rng.integers(len(self.tasks)))]
+            if self.task_p is None:
+                task = self.tasks[int(rng.integers(len(self.tasks)))]
+            else:
+                task = self.tasks[int(rng.choice(len(self.tasks), p=self.task_p))]
             perturbation = self.perturbations[int(rng.integers(len(self.perturbations)))]
             seed = SEED_BASE + (stream << 24) + counter  # unique per stream for 16M episodes
             counter += 1

@@ -116,7 +116,8 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
     from act.envs.generate import resolve_tasks
 
     return ExpertStream(info, resolve_tasks(g.tasks), g.perturbations, policy.chunk_size, seed=seed,
-                        rank=_global_rank(), cells=policy.pointer_cells(), shift=data.shift)  # fmt: skip
+                        rank=_global_rank(), cells=policy.pointer_cells(), shift=data.shift, shift_share=data.shift_share,
+                        task_weights=None if data.task_weights is None else list(data.task_weights))  # fmt: skip
 
 
 def _instantiate_all(section: DictConfig | None) -> list[Any]:
@@ -140,6 +141,8 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
     data_cfg: DataConfig = OmegaConf.to_object(cfg.data)
     if not 0.0 <= data_cfg.shift < 0.5:
         raise ValueError(f"data.shift: {data_cfg.shift} is not a fraction of the screen in [0, 0.5)")
+    if not 0.0 <= data_cfg.shift_share <= 1.0:
+        raise ValueError(f"data.shift_share: {data_cfg.shift_share} is not a share of episodes in [0, 1]")
     if data_cfg.shift and not data_cfg.online:
         raise ValueError("data.shift: moves the online stream's episodes; set data.online: true or shift 0")
     output_dir = Path(cfg.paths.output_dir)
