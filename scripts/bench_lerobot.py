@@ -528,7 +528,12 @@ class OursRunner(Runner):
         self.config = self.config.with_dataset_info(data["info"])
         self.policy = ACTPolicy(self.config)
         if "packed" in tweaks:  # inference only: training steps record gradients and take the plain path
+            from act.policy.cpu_inference import precision
+
             self.policy.optimize_for_cpu(bf16="bf16" in tweaks)
+            self.inference_precision = precision(
+                self.policy
+            )  # bf16 falls back to fp32 without bf16 instructions
         backbone = [p for n, p in self.policy.named_parameters() if ".backbone." in f".{n}"]
         ids = {id(p) for p in backbone}
         rest = [p for p in self.policy.parameters() if id(p) not in ids]
@@ -674,7 +679,8 @@ class Worker:
     def handle(self, msg: dict[str, Any]) -> dict[str, Any]:
         cmd = msg["cmd"]
         if cmd == "hello":
-            extra = {"lerobot": getattr(self.runner, "version", None)}
+            extra = {"lerobot": getattr(self.runner, "version", None),
+                     "inference_precision": getattr(self.runner, "inference_precision", None)}  # fmt: skip
             return {"params": self.runner.params(), "build_s": self.build_s, "torch": torch.__version__,
                     "threads": torch.get_num_threads(), **extra}  # fmt: skip
         if cmd == "train":
@@ -875,6 +881,9 @@ def print_table(res: dict[str, Any], names: list[str]) -> str:
         ("ours+fused+pooled+packed+bf16", "pooled"),
     ):
         if n in res:  # inference only: these workers also train under bf16 autocast, which act does not ship
+            if res[n].get("inference_precision") != "bf16":  # no bf16 instructions: it packed fp32
+                lines.append(f"=> {n}: this CPU has no bf16 instructions; it ran packed fp32 (see above)")
+                continue
             lat = res[n]["infer_ms"] / base["infer_ms"]
             vs_bf16 = (f"; vs LeRobot's weights cast to bf16 {res[n]['infer_ms'] / res['lerobot+bf16']['infer_ms']:.2f}"
                        if "lerobot+bf16" in res else "")  # fmt: skip
@@ -1099,7 +1108,8 @@ def main() -> None:
         load0 = _load()
         res = measure(clients, args)
         for n in clients:
-            res[n].update(params=hello[n]["params"], torch=hello[n]["torch"], threads=hello[n]["threads"])
+            res[n].update(params=hello[n]["params"], torch=hello[n]["torch"], threads=hello[n]["threads"],
+                          inference_precision=hello[n]["inference_precision"])  # fmt: skip
         res["load_before_after"] = [load0, _load()]
         table = print_table(res, list(clients))
         print("[bench] parameters: " + ", ".join(f"{n} {res[n]['params'] / 1e6:.1f}M" for n in ("ours", "lerobot")) +

@@ -83,9 +83,14 @@ def test_bf16_weights_predict_close_to_fp32_and_switch_back(backbone):
     plain = policy.predict_chunk_batch(image, ids)
     assert policy.optimize_for_cpu(bf16=True) is policy
     fast = policy.predict_chunk_batch(image, ids)
-    packed = [v for m in policy.modules() for _, v in getattr(m, "_act_packed", {}).values()]
-    linear_weights = [p[0] for p in packed if isinstance(p, tuple) and p[0].dtype == torch.bfloat16]
-    assert linear_weights, "no layer ran on bf16 weights"
+    packed = [
+        v
+        for m in policy.modules()
+        if isinstance(m, nn.Linear)
+        for _, v in getattr(m, "_act_packed", {}).values()
+    ]
+    assert packed and all(w.dtype == torch.bfloat16 for w, _ in packed), "no Linear ran on bf16 weights"
+    assert cpu_inference.precision(policy) == "bf16"
     for key in plain:  # bf16 keeps ~3 significant digits: close, not equal
         torch.testing.assert_close(fast[key], plain[key], rtol=0.05, atol=0.01)
         assert fast[key].dtype == plain[key].dtype
@@ -98,12 +103,31 @@ def test_bf16_weights_predict_close_to_fp32_and_switch_back(backbone):
 
 
 @pytest.mark.skipif(not cpu_inference.available(bf16=True), reason="this CPU has no native bf16 (oneDNN)")
-def test_bf16_copies_follow_in_place_weight_and_bias_changes():
+def test_bf16_copies_follow_in_place_weight_and_bias_changes_and_replaced_tensors():
     policy, reference = _policy().optimize_for_cpu(bf16=True), _policy()
     image, ids = _inputs()
     policy.predict_chunk_batch(image, ids)  # packs
-    with torch.no_grad():
-        for p in (policy.model.kind_head.bias, reference.model.kind_head.bias):
-            p.add_(torch.linspace(-3, 3, p.numel()))  # a bias alone changed: its bf16 copy must be re-made
-    fast, plain = policy.predict_chunk_batch(image, ids), reference.predict_chunk_batch(image, ids)
-    torch.testing.assert_close(fast["kind_probs"], plain["kind_probs"], rtol=0.05, atol=0.01)
+    for change in ("bias", "weight", "replaced"):
+        with torch.no_grad():
+            for m in (policy.model.kind_head, reference.model.kind_head):
+                if change == "bias":  # a bias alone changed: its bf16 copy must be re-made
+                    m.bias.add_(torch.linspace(-3, 3, m.bias.numel()))
+                elif change == "weight":
+                    m.weight.mul_(-2.0)
+                else:  # a new tensor behind the same parameter: its version counter says nothing
+                    m.bias.data = torch.linspace(3, -3, m.bias.numel())
+        fast, plain = policy.predict_chunk_batch(image, ids), reference.predict_chunk_batch(image, ids)
+        torch.testing.assert_close(fast["kind_probs"], plain["kind_probs"], rtol=0.05, atol=0.01, msg=change)
+
+
+def test_bf16_without_bf16_instructions_warns_and_packs_fp32(monkeypatch):
+    policy = _policy()
+    image, ids = _inputs()
+    plain = policy.predict_chunk_batch(image, ids)
+    monkeypatch.setattr(cpu_inference, "available", lambda bf16=False: not bf16)
+    with pytest.warns(UserWarning, match="no bf16 instructions"):
+        assert cpu_inference.optimize_for_cpu(policy, bf16=True) > 0
+    assert cpu_inference.precision(policy) == "fp32"
+    fast = policy.predict_chunk_batch(image, ids)
+    for key in plain:
+        torch.testing.assert_close(fast[key], plain[key], rtol=1e-4, atol=1e-5)

@@ -213,9 +213,10 @@ def test_cpu_inference_spec_routes_the_policy_and_bad_values_are_refused(tiny_po
     assert not any(hasattr(m, "_act_packed") for m in plain.modules())
     for precision in ("fp32", "bf16"):
         policy = load_policy(PolicySpec("act", "act", str(tiny_policy_dir), cpu_inference=precision))
-        routed = [m for m in policy.modules() if hasattr(m, "_act_packed")]
         if cpu_inference.available(bf16=precision == "bf16"):
-            assert routed and all(m._act_bf16 == (precision == "bf16") for m in routed)
+            assert cpu_inference.precision(policy) == precision
+        else:  # bf16 without bf16 instructions: packed fp32 (with a warning)
+            assert cpu_inference.precision(policy) == ("fp32" if cpu_inference.available() else None)
     with pytest.raises(ValueError, match="cpu_inference 'int8'"):
         PolicySpec("act", "act", str(tiny_policy_dir), cpu_inference="int8")
     cfg = OmegaConf.create({"policy": str(tiny_policy_dir), "name": "act", "ensemble": 0.01, "bc": None,

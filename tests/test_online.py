@@ -194,6 +194,8 @@ def test_shift_without_the_online_stream_or_out_of_range_is_refused(tmp_path):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.shift=0.1"))
     with pytest.raises(ValueError, match=r"data.shift: 0.7 is not a fraction"):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true", "data.shift=0.7"))
+    with pytest.raises(ValueError, match=r"data.shift_share: 0.5 shares out no shift"):
+        train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true", "data.shift_share=0.5"))
     with pytest.raises(ValueError, match=r"data.shift_share: 1.5 is not a share"):
         train(
             compose_cfg(
@@ -227,3 +229,22 @@ def test_task_weights_set_how_often_each_task_is_drawn(built, monkeypatch):
     assert drawn and set(drawn) == {"MenuItem"}
     with pytest.raises(ValueError, match="task_weights"):
         ExpertStream(info, ["ClickButton", "MenuItem"], task_weights=[1.0])
+
+
+def test_task_weights_are_checked_against_the_resolved_tasks_before_any_data_work(tmp_path):
+    with pytest.raises(ValueError, match="data.task_weights: weighs the online stream's tasks"):
+        train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.task_weights=[1,2]"))
+    for weights, message in (
+        ("[1,2,3]", r"\(2: \['ClickButton', 'MenuItem'\]\)"),
+        ("[0,0]", "not all 0"),
+        ("[1,nan]", "finite"),
+    ):
+        with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+            cfg = compose("train", overrides=[
+                "data=synthui", "data.generate.tasks=[ClickButton,MenuItem,ClickButton]", "data.online=true",
+                f"data.task_weights={weights}", "policy=tiny", f"paths.data_dir={tmp_path / 'data'}",
+                f"paths.output_dir={tmp_path / 'out'}",
+            ])  # fmt: skip
+        with pytest.raises(ValueError, match="data.task_weights: .*" + message):
+            train(cfg)
+    assert not (tmp_path / "data").exists()  # refused before any generation

@@ -14,7 +14,8 @@ def policy_specs(cfg: DictConfig) -> list[PolicySpec]:
     specs = []
     cpu = cfg.get("cpu_inference")
     if cpu not in CPU_INFERENCE:
-        raise SystemExit(f"act-eval: cpu_inference={cpu!r} is not one of null, fp32, bf16")
+        names = ", ".join("null" if c is None else c for c in CPU_INFERENCE)
+        raise SystemExit(f"act-eval: cpu_inference={cpu!r} is not one of {names}")
     if cfg.policy:
         specs.append(PolicySpec(cfg.name, "act", str(cfg.policy), ensemble=-1.0, cpu_inference=cpu))
         if cfg.ensemble is not None:

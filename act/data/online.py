@@ -65,7 +65,7 @@ class ExpertStream(IterableDataset):
         self.task_p = None
         if task_weights is not None:
             w = np.asarray(task_weights, dtype=float)
-            if w.shape != (len(self.tasks),) or (w < 0).any() or w.sum() <= 0:
+            if w.shape != (len(self.tasks),) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
                 raise ValueError(f"ExpertStream: task_weights {list(task_weights)} must be one weight >= 0 per task "
                                  f"({len(self.tasks)}: {self.tasks}), not all 0")  # fmt: skip
             self.task_p = w / w.sum()
@@ -100,8 +100,9 @@ class ExpertStream(IterableDataset):
             obs, _, terminated, truncated, info = env.step(env.to_env_action(action))
             if terminated or truncated:
                 break
-        rng = np.random.default_rng([seed, 0x5417])
-        if self.shift > 0 and rng.random() < self.shift_share:
+        moved = self.shift_share >= 1 or np.random.default_rng([seed, 0x5418]).random() < self.shift_share
+        if self.shift > 0 and moved:
+            rng = np.random.default_rng([seed, 0x5417])
             screens, actions, elements = _translate_episode(
                 screens, actions, elements, self.shift, rng, env.width, env.height
             )

@@ -87,7 +87,7 @@ def evaluate(
     episodes = run_jobs(jobs, num_workers, progress=progress)
     results = {
         "suite": {k: v for k, v in vars(suite).items()}, "policies": {p.name: {"kind": p.kind, "path": p.path,
-        "ensemble": p.ensemble} for p in policies}, "wall_time": time.perf_counter() - start,
+        "ensemble": p.ensemble, "n_action_steps": p.n_action_steps, "cpu_inference": p.cpu_inference} for p in policies}, "wall_time": time.perf_counter() - start,
         "summary": summarize(episodes, suite), "episodes": [e.to_json() for e in episodes],
     }  # fmt: skip
     if out_dir is not None:

@@ -63,7 +63,7 @@ def load_policy(spec: PolicySpec) -> Any:
         policy.config.temporal_ensemble_coeff = None if spec.ensemble < 0 else float(spec.ensemble)
     if spec.n_action_steps is not None:
         policy.config.n_action_steps = int(spec.n_action_steps)
-    if spec.cpu_inference is not None:
+    if spec.cpu_inference is not None:  # on a CPU without bf16 instructions, bf16 warns and packs fp32
         policy.optimize_for_cpu(bf16=spec.cpu_inference == "bf16")
     policy.reset()
     torch.set_grad_enabled(False)

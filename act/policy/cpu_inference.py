@@ -1,4 +1,4 @@
-"""Faster batch-1 inference on x86 CPUs with the same fp32 arithmetic: ``ACTPolicy.optimize_for_cpu()``.
+"""Faster batch-1 inference on x86 CPUs: ``ACTPolicy.optimize_for_cpu()`` (fp32 results kept, or bf16 weights).
 
 At batch 1 every matrix product of the policy has a handful of rows: the encoder's tokens (~11-40),
 the decoder's queries (chunk + 1), a late ResNet stage's output pixels (9 or 36). MKL's default sgemm
@@ -9,10 +9,12 @@ pass packs weights the same way, but needs a C++ toolchain and ~20 s of compilin
 Each ``nn.Linear`` keeps its weight packed per row count (rounded up to ``ROW_BUCKET``) and each
 ``nn.Conv2d`` its weight in oneDNN's blocked layout per input shape (20-25% faster than the im2col
 path PyTorch picks for small maps at batch 1); both are used only when no gradient is recorded;
-training, autograd, other dtypes and devices take the plain path. A weight changed in place (an
-optimizer step, ``load_state_dict``) is re-packed on its next use. The state dict is untouched.
+training, autograd, other dtypes and devices take the plain path. A weight or bias changed in place
+(an optimizer step, ``load_state_dict``) or replaced is re-packed on its next use. The state dict is
+untouched.
 
-``bf16=True`` packs a bf16 copy of each weight instead (oneDNN; AVX512-BF16 or AMX CPUs): a layer casts
+``bf16=True`` packs a bf16 copy of each weight instead (oneDNN, on CPUs with AVX512-BF16 or AMX; on
+others it warns and packs fp32, as emulated bf16 would be slower): a layer casts
 its input to bf16 and its output back to fp32, so norms, softmax and attention stay fp32. At batch 1
 the policy's time goes into reading its weights from memory (a LeRobot-sized ACT streams 137 MB per
 chunk), and bf16 halves those bytes; outputs then differ from fp32 in the third significant digit.
@@ -21,6 +23,7 @@ chunk), and bf16 halves those bytes; outputs then differ from fp32 in the third 
 from __future__ import annotations
 
 import types
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -36,15 +39,15 @@ ROW_BUCKET = 8
 
 def available(bf16: bool = False) -> bool:
     """MKL's packed sgemm and oneDNN's packed convolution are in this torch build (x86; not Apple
-    Silicon); with ``bf16``, also oneDNN's packed bf16 matmul and a CPU that runs it natively."""
+    Silicon); with ``bf16``, also oneDNN's packed bf16 matmul and a CPU with bf16 instructions
+    (AVX512-BF16 or AMX: elsewhere oneDNN emulates bf16, slower than packed fp32)."""
     fp32 = (torch.backends.mkl.is_available() and torch.backends.mkldnn.is_available()
             and hasattr(torch.ops.mkl, "_mkl_reorder_linear_weight")
             and hasattr(torch.ops.mkldnn, "_reorder_convolution_weight"))  # fmt: skip
     if not fp32 or not bf16:
         return fp32
-    return (
-        hasattr(torch.ops.mkldnn, "_reorder_linear_weight") and torch.ops.mkldnn._is_mkldnn_bf16_supported()
-    )
+    native = [getattr(torch.cpu, f, None) for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return hasattr(torch.ops.mkldnn, "_reorder_linear_weight") and any(f is not None and f() for f in native)
 
 
 def _plain(x: torch.Tensor, weight: torch.Tensor) -> bool:
@@ -54,10 +57,15 @@ def _plain(x: torch.Tensor, weight: torch.Tensor) -> bool:
 
 def _packed(module: nn.Module, key: Any, pack: Callable[[], Any]) -> Any:
     """``module``'s packed weight (and bias) for ``key`` (a row count or an input shape): cached,
-    re-made by ``pack()`` when the weight or bias changed in place since, the oldest dropped beyond
-    MAX_SHAPES."""
-    cache: dict[Any, tuple[tuple[int, int], Any]] = module._act_packed
-    version = (module.weight._version, -1 if module.bias is None else module.bias._version)
+    re-made by ``pack()`` when the weight or bias changed in place or was replaced since (storage and
+    version counter), the oldest dropped beyond MAX_SHAPES."""
+    cache: dict[Any, tuple[tuple[int, ...], Any]] = module._act_packed
+    w, b = module.weight, module.bias
+    version = (
+        (w.data_ptr(), w._version, -1, -1)
+        if b is None
+        else (w.data_ptr(), w._version, b.data_ptr(), b._version)
+    )
     hit = cache.get(key)
     if hit is None or hit[0] != version:
         if len(cache) >= MAX_SHAPES and key not in cache:
@@ -119,10 +127,15 @@ def _conv_forward(self: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
 def optimize_for_cpu(module: nn.Module, bf16: bool = False) -> int:
     """Route ``module``'s Linear and Conv2d layers through packed weights (see the module docstring),
     fp32 or (``bf16``) bf16 copies; returns how many layers changed path (newly routed, or switched
-    precision), 0 where the packing is not available (bf16: a CPU without native bf16). Idempotent;
-    calling it again with the other ``bf16`` switches the routed layers (their packed copies dropped)."""
-    if not available(bf16):
+    precision), 0 where packing is not available. ``bf16`` on a CPU without bf16 instructions warns
+    and packs fp32. Idempotent; calling it again with the other ``bf16`` switches the routed layers
+    (their packed copies dropped)."""
+    if not available():
         return 0
+    if bf16 and not available(bf16=True):
+        warnings.warn("optimize_for_cpu(bf16=True): this CPU has no bf16 instructions (AVX512-BF16 or AMX); "
+                      "packing fp32 weights instead", stacklevel=2)  # fmt: skip
+        bf16 = False
     n = 0
     for layer in module.modules():
         if not isinstance(layer, nn.Linear | nn.Conv2d):
@@ -130,10 +143,14 @@ def optimize_for_cpu(module: nn.Module, bf16: bool = False) -> int:
         if not hasattr(layer, "_act_packed"):
             forward = _linear_forward if isinstance(layer, nn.Linear) else _conv_forward
             layer.forward = types.MethodType(forward, layer)
-            n += 1
         elif layer._act_bf16 == bf16:
             continue
-        else:
-            n += 1
         layer._act_packed, layer._act_bf16 = {}, bf16
+        n += 1
     return n
+
+
+def precision(module: nn.Module) -> str | None:
+    """How ``optimize_for_cpu`` routed ``module``: "bf16", "fp32", or None (not routed)."""
+    routed = [m._act_bf16 for m in module.modules() if hasattr(m, "_act_bf16")]
+    return None if not routed else "bf16" if all(routed) else "fp32"

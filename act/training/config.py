@@ -53,9 +53,10 @@ class DataConfig:
     # Online stream only: move each episode's screens and actions by a random offset of up to this
     # fraction of the screen per axis, so the policy finds elements by look rather than by position.
     shift: float = 0.0
-    # The share of streamed episodes that shift moves (the others keep the layouts' positions).
+    # Online stream only: the share of episodes that shift moves (the others keep the layouts' positions).
     shift_share: float = 1.0
-    # Online stream only: how often each of generate.tasks is drawn (one weight per task; None = evenly).
+    # Online stream only: how often each task is drawn, one weight per task of generate.tasks as
+    # resolved (groups such as "all" expanded, duplicates dropped); None = evenly.
     task_weights: list[float] | None = None
 
 

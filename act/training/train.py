@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from act.data import ActDataModule, DatasetInfo, build_dataset
@@ -120,6 +121,23 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
                         task_weights=None if data.task_weights is None else list(data.task_weights))  # fmt: skip
 
 
+def _check_task_weights(data: DataConfig) -> None:
+    """data.task_weights: one finite weight >= 0 per streamed task, not all 0, online only (before any data work)."""
+    if data.task_weights is None:
+        return
+    if not data.online:
+        raise ValueError(
+            "data.task_weights: weighs the online stream's tasks; set data.online: true or drop it"
+        )
+    from act.envs.generate import resolve_tasks
+
+    tasks = resolve_tasks(data.generate.tasks) if data.generate is not None else []
+    w = np.asarray(data.task_weights, dtype=float)
+    if w.shape != (len(tasks),) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"data.task_weights: {list(data.task_weights)} must be one finite weight >= 0 per task of "
+                         f"data.generate.tasks as resolved ({len(tasks)}: {tasks}), not all 0")  # fmt: skip
+
+
 def _instantiate_all(section: DictConfig | None) -> list[Any]:
     from hydra.utils import instantiate
 
@@ -145,6 +163,9 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
         raise ValueError(f"data.shift_share: {data_cfg.shift_share} is not a share of episodes in [0, 1]")
     if data_cfg.shift and not data_cfg.online:
         raise ValueError("data.shift: moves the online stream's episodes; set data.online: true or shift 0")
+    if data_cfg.shift_share != 1.0 and not data_cfg.shift:
+        raise ValueError(f"data.shift_share: {data_cfg.shift_share} shares out no shift (data.shift is 0)")
+    _check_task_weights(data_cfg)
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
 
