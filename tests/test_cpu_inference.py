@@ -131,3 +131,17 @@ def test_bf16_without_bf16_instructions_warns_and_packs_fp32(monkeypatch):
     fast = policy.predict_chunk_batch(image, ids)
     for key in plain:
         torch.testing.assert_close(fast[key], plain[key], rtol=1e-4, atol=1e-5)
+
+
+def test_a_routed_policy_can_be_deep_copied_after_packing():
+    import copy
+
+    policy = _policy(backbone="resnet18").optimize_for_cpu()
+    image, ids = _inputs()
+    before = policy.predict_chunk_batch(image, ids)  # packs (oneDNN tensors cannot be copied)
+    twin = copy.deepcopy(policy)
+    assert cpu_inference.precision(twin) == "fp32" and not twin.model.kind_head._act_packed
+    after = twin.predict_chunk_batch(image, ids)  # re-packs its own weights
+    for key in before:
+        torch.testing.assert_close(after[key], before[key])
+    assert twin.model.kind_head._act_packed and twin.model.kind_head.forward.__self__ is twin.model.kind_head

@@ -55,6 +55,17 @@ def _plain(x: torch.Tensor, weight: torch.Tensor) -> bool:
             or weight.dtype != torch.float32)  # fmt: skip
 
 
+class PackedCache(dict):
+    """A layer's packed weights. Copies and pickles of the layer start empty (oneDNN's packed tensors
+    can be neither), and are re-packed on first use."""
+
+    def __deepcopy__(self, memo: dict) -> PackedCache:
+        return PackedCache()
+
+    def __reduce__(self) -> tuple:
+        return PackedCache, ()
+
+
 def _packed(module: nn.Module, key: Any, pack: Callable[[], Any]) -> Any:
     """``module``'s packed weight (and bias) for ``key`` (a row count or an input shape): cached,
     re-made by ``pack()`` when the weight or bias changed in place or was replaced since (storage and
@@ -145,7 +156,7 @@ def optimize_for_cpu(module: nn.Module, bf16: bool = False) -> int:
             layer.forward = types.MethodType(forward, layer)
         elif layer._act_bf16 == bf16:
             continue
-        layer._act_packed, layer._act_bf16 = {}, bf16
+        layer._act_packed, layer._act_bf16 = PackedCache(), bf16
         n += 1
     return n
 
