@@ -62,13 +62,7 @@ class ExpertStream(IterableDataset):
         if not 0.0 <= shift_share <= 1.0:
             raise ValueError(f"ExpertStream: shift_share {shift_share} must be in [0, 1]")
         self.shift, self.shift_share = shift, shift_share
-        self.task_p = None
-        if task_weights is not None:
-            w = np.asarray(task_weights, dtype=float)
-            if w.shape != (len(self.tasks),) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-                raise ValueError(f"ExpertStream: task_weights {list(task_weights)} must be one weight >= 0 per task "
-                                 f"({len(self.tasks)}: {self.tasks}), not all 0")  # fmt: skip
-            self.task_p = w / w.sum()
+        self.task_p = None if task_weights is None else task_probabilities(task_weights, self.tasks)
         self._cell_of_pixel = None if cells is None else _cell_index(*cells)  # (rows * stride, cols * stride)
         self.space = info.space
         self.words = Vocabulary(info.instruction_vocab)
@@ -185,6 +179,16 @@ class ExpertStream(IterableDataset):
             buffer.extend(self.episode(task, perturbation, seed))
             while len(buffer) > self.buffer:
                 yield buffer.pop(int(rng.integers(len(buffer))))
+
+
+def task_probabilities(weights: Sequence[float], tasks: Sequence[str], name: str = "ExpertStream: task_weights"
+                       ) -> np.ndarray:  # fmt: skip
+    """Draw probabilities from one finite weight >= 0 per task, not all 0; else a ValueError naming ``name``."""
+    w = np.asarray(weights, dtype=float)
+    if w.shape != (len(tasks),) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"{name}: {list(weights)} must be one finite weight >= 0 per task "
+                         f"({len(tasks)}: {list(tasks)}), not all 0")  # fmt: skip
+    return w / w.sum()
 
 
 def _translate_episode(

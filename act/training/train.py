@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from act.data import ActDataModule, DatasetInfo, build_dataset
@@ -129,13 +128,13 @@ def _check_task_weights(data: DataConfig) -> None:
         raise ValueError(
             "data.task_weights: weighs the online stream's tasks; set data.online: true or drop it"
         )
+    from act.data.online import task_probabilities
     from act.envs.generate import resolve_tasks
 
     tasks = resolve_tasks(data.generate.tasks) if data.generate is not None else []
-    w = np.asarray(data.task_weights, dtype=float)
-    if w.shape != (len(tasks),) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"data.task_weights: {list(data.task_weights)} must be one finite weight >= 0 per task of "
-                         f"data.generate.tasks as resolved ({len(tasks)}: {tasks}), not all 0")  # fmt: skip
+    task_probabilities(
+        data.task_weights, tasks, "data.task_weights"
+    )  # per task of generate.tasks as resolved
 
 
 def _instantiate_all(section: DictConfig | None) -> list[Any]:
