@@ -6,13 +6,16 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from act.data.action_space import KIND_ID, ActionSpace
 from act.policy import ACTConfig, ACTPolicy, ConvNet, ResNet18, WeightsFormatError, describe_steps
+from act.policy.backbones import FrozenBatchNorm2d
 from act.policy.modeling_act import Dropout, Reading
 from act.recording.schema import Action
 
@@ -381,6 +384,10 @@ def test_config_refuses_unknown_keys_and_bad_values(tmp_path):
         ACTConfig.from_dict({"chunk_sise": 3})
     with pytest.raises(ValueError, match="backbone"):
         ACTConfig(backbone="vit")
+    with pytest.raises(ValueError, match="backbone_norm"):
+        ACTConfig(backbone="resnet18", backbone_norm="group")
+    with pytest.raises(ValueError, match="backbone_norm: 'frozen' is for backbone='resnet18'"):
+        ACTConfig(backbone_norm="frozen")
     with pytest.raises(ValueError, match="n_action_steps"):
         ACTConfig(chunk_size=4, n_action_steps=5)
     d = seeded_policy(tiny_config()).save_pretrained(tmp_path / "p")
@@ -402,9 +409,63 @@ def test_config_works_as_a_structured_config():
     assert ACTConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
 
 
+def test_lerobot_policy_config_group_is_lerobot_equivalent():
+    from omegaconf import OmegaConf
+
+    from act.configs import __file__ as configs_init
+
+    yaml = OmegaConf.load(Path(configs_init).parent / "policy" / "lerobot.yaml")
+    fields = {k: v for k, v in OmegaConf.to_container(yaml).items() if k != "defaults"}
+    assert ACTConfig.lerobot_equivalent(**fields) == ACTConfig.lerobot_equivalent()
+
+
+def test_frozen_batch_norm_is_a_fixed_affine():
+    """FrozenBatchNorm2d computes what a BatchNorm2d in eval mode computes from the same numbers, keeps
+    them in training, has no parameters, and loads a trained norm's state (less its batch counter)."""
+    torch.manual_seed(0)
+    bn = nn.BatchNorm2d(5)
+    with torch.no_grad():
+        (
+            bn.weight.uniform_(0.5, 1.5),
+            bn.bias.normal_(),
+            bn.running_mean.normal_(),
+            bn.running_var.uniform_(0.5, 2),
+        )
+    frozen = FrozenBatchNorm2d(5)
+    state = {k: v for k, v in bn.state_dict().items() if k != "num_batches_tracked"}
+    frozen.load_state_dict(state)
+    x = torch.randn(3, 5, 4, 6, requires_grad=True)
+    expected = bn.eval()(x)
+    y = frozen.train()(x)
+    torch.testing.assert_close(y, expected)
+    assert list(frozen.parameters()) == [] and torch.equal(frozen.running_mean, state["running_mean"])
+    y.sum().backward()  # d/dx of x * scale + shift is the scale, per channel
+    torch.testing.assert_close(
+        x.grad, (bn.weight / (bn.running_var + bn.eps).sqrt())[None, :, None, None].expand_as(x).detach()
+    )
+
+
+def test_resnet_with_frozen_norm_trains_only_its_convolutions():
+    frozen, trained = ResNet18(frozen_norm=True), ResNet18()
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in frozen.modules())
+    assert sum(p.numel() for p in frozen.parameters()) == sum(
+        m.weight.numel() for m in trained.modules() if isinstance(m, nn.Conv2d)
+    )
+    keys = {k for k in trained.state_dict() if not k.endswith("num_batches_tracked")}
+    assert set(frozen.state_dict()) == keys  # ImageNet-style weights load into either
+    # From scratch a frozen norm is the identity: no residual branch starts at zero (a trained norm's
+    # bn2 starts at 0; a frozen one left at 0 would cut every residual branch for good).
+    ones = torch.ones(2, 64, 8, 8)
+    assert not torch.allclose(frozen.layer1[0](ones), ones)
+    policy = seeded_policy(tiny_config(backbone="resnet18", backbone_norm="frozen", image_size=(64, 96)))
+    assert isinstance(policy.model.backbone.stem[1], FrozenBatchNorm2d)
+
+
 def test_lerobot_equivalent_config():
     c = ACTConfig.lerobot_equivalent()
-    assert (c.backbone, c.dim_model, c.n_heads, c.dim_feedforward) == ("resnet18", 512, 8, 3200)
+    assert (c.backbone, c.backbone_norm, c.dim_model, c.n_heads, c.dim_feedforward) == (
+        "resnet18", "frozen", 512, 8, 3200,
+    )  # fmt: skip
     assert (c.n_encoder_layers, c.n_decoder_layers, c.latent_dim, c.image_size, c.chunk_size) == (
         4, 1, 32, (96, 96), 20,
     )  # fmt: skip

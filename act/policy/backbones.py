@@ -62,21 +62,43 @@ class ConvNet(nn.Module):
         return fine, x
 
 
+class FrozenBatchNorm2d(nn.Module):
+    """Batch norm with fixed statistics and affine (buffers, not parameters), as DETR, ACT and LeRobot
+    use around ImageNet weights; from scratch (weight 1, bias 0, mean 0, var 1) it is the identity.
+    One ``addcmul`` forward and one multiply back, where a trained norm reduces over the batch both
+    ways. (Folding it into the convolution's weight instead was slower for ResNet-18 at 96x96 and batch
+    8: its weights outweigh its activations.) Same state-dict names as ``nn.BatchNorm2d`` (less ``num_batches_tracked``)."""
+
+    def __init__(self, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        for name, value in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
+            self.register_buffer(name, torch.full((channels,), value))
+
+    def scale_shift(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(C,) scale and shift with norm(x) = x * scale + shift per channel."""
+        scale = self.weight * (self.running_var + self.eps).rsqrt()
+        return scale, self.bias - self.running_mean * scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, C, H, W)
+        scale, shift = self.scale_shift()
+        return torch.addcmul(shift[:, None, None], x, scale[:, None, None])
+
+
 class BasicBlock(nn.Module):
     """ResNet basic block: two conv3x3 with BN, identity (or 1x1 projection) shortcut."""
 
-    def __init__(self, c_in: int, c_out: int, stride: int):
+    def __init__(self, c_in: int, c_out: int, stride: int, norm: type[nn.Module] = nn.BatchNorm2d):
         super().__init__()
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(c_out)
+        self.bn1 = norm(c_out)
         self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(c_out)
-        nn.init.zeros_(self.bn2.weight)  # each block starts as the identity: trains well from scratch
+        self.bn2 = norm(c_out)
+        if isinstance(self.bn2, nn.BatchNorm2d):
+            nn.init.zeros_(self.bn2.weight)  # each block starts as the identity: trains well from scratch
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(
-                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
-            )
+            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), norm(c_out))
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -86,19 +108,23 @@ class BasicBlock(nn.Module):
 
 
 class ResNet18(nn.Module):
-    """ResNet-18 (He et al. 2016) up to layer4: (B, 3, H, W) -> (B, 512, H/32, W/32)."""
+    """ResNet-18 (He et al. 2016) up to layer4: (B, 3, H, W) -> (B, 512, H/32, W/32).
 
-    def __init__(self) -> None:
+    ``frozen_norm``: FrozenBatchNorm2d instead of trained batch norm (for ImageNet weights loaded
+    into it, and to match LeRobot's ACT layer for layer)."""
+
+    def __init__(self, frozen_norm: bool = False) -> None:
         super().__init__()
+        norm = FrozenBatchNorm2d if frozen_norm else nn.BatchNorm2d
         self.stem = nn.Sequential(
             nn.Conv2d(3, 64, 7, 2, 3, bias=False),
-            nn.BatchNorm2d(64),
+            norm(64),
             nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1),
         )
         layers, c_in = [], 64
         for c, s in ((64, 1), (128, 2), (256, 2), (512, 2)):
-            layers.append(nn.Sequential(BasicBlock(c_in, c, s), BasicBlock(c, c, 1)))
+            layers.append(nn.Sequential(BasicBlock(c_in, c, s, norm), BasicBlock(c, c, 1, norm)))
             c_in = c
         self.layer1, self.layer2, self.layer3, self.layer4 = layers
         for m in self.modules():
@@ -119,7 +145,7 @@ class ResNet18(nn.Module):
 def build_backbone(config: ACTConfig) -> ConvNet | ResNet18:
     """The backbone the config names."""
     if config.backbone == "resnet18":
-        return ResNet18()
+        return ResNet18(frozen_norm=config.backbone_norm == "frozen")
     return ConvNet(config.convnet_channels, config.convnet_strides)
 
 

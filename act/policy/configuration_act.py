@@ -15,6 +15,7 @@ from typing import Any
 from act.data.action_space import ActionSpace
 
 BACKBONES = ("convnet", "resnet18")
+BACKBONE_NORMS = ("batch", "frozen")
 POINTER_HEADS = ("heatmap", "regression")
 INSTRUCTION_TOKENS = ("words", "pooled")
 
@@ -32,6 +33,9 @@ class ACTConfig:
     backbone: str = "convnet"  # "convnet" (CPU) | "resnet18"
     convnet_channels: tuple[int, ...] = (32, 64, 128, 128)  # one conv3x3-BN-ReLU stage each
     convnet_strides: tuple[int, ...] = (2, 2, 2, 1)  # product = feature stride (8: 8x8 px cells)
+    # resnet18 only: "batch" trains its batch norms; "frozen" fixes them (FrozenBatchNorm2d) as ACT
+    # and LeRobot do around ImageNet weights; from scratch a frozen norm is the identity.
+    backbone_norm: str = "batch"
 
     # Transformer.
     dim_model: int = 128
@@ -111,6 +115,10 @@ class ACTConfig:
             raise ValueError(f"image_size: expected (H, W) > 0, got {self.image_size}")
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone: {self.backbone!r} is not one of {BACKBONES}")
+        if self.backbone_norm not in BACKBONE_NORMS:
+            raise ValueError(f"backbone_norm: {self.backbone_norm!r} is not one of {BACKBONE_NORMS}")
+        if self.backbone_norm == "frozen" and self.backbone != "resnet18":
+            raise ValueError(f"backbone_norm: 'frozen' is for backbone='resnet18', not {self.backbone!r}")
         if self.pointer_head not in POINTER_HEADS:
             raise ValueError(f"pointer_head: {self.pointer_head!r} is not one of {POINTER_HEADS}")
         if self.instruction_tokens not in INSTRUCTION_TOKENS:
@@ -180,11 +188,13 @@ class ACTConfig:
 
     @classmethod
     def lerobot_equivalent(cls, **overrides: Any) -> ACTConfig:
-        """The shape of LeRobot's default ACT (ResNet-18, dim 512, 96x96, chunk 20), for comparisons."""
+        """The shape of LeRobot's default ACT (ResNet-18 with frozen batch norm, dim 512, 96x96, chunk 20),
+        for comparisons."""
         base: dict[str, Any] = dict(
-            image_size=(96, 96), backbone="resnet18", dim_model=512, n_heads=8, dim_feedforward=3200,
-            n_encoder_layers=4, n_decoder_layers=1, n_vae_encoder_layers=4, latent_dim=32, dropout=0.1,
-            chunk_size=20, n_action_steps=20, kl_weight=10.0, pointer_head="regression", pre_norm=False,
+            image_size=(96, 96), backbone="resnet18", backbone_norm="frozen", dim_model=512, n_heads=8,
+            dim_feedforward=3200, n_encoder_layers=4, n_decoder_layers=1, n_vae_encoder_layers=4, latent_dim=32,
+            dropout=0.1, chunk_size=20, n_action_steps=20, kl_weight=10.0, pointer_head="regression",
+            pre_norm=False,
         )  # fmt: skip
         return cls(**{**base, **overrides})
 
