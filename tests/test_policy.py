@@ -419,6 +419,22 @@ def test_lerobot_policy_config_group_is_lerobot_equivalent():
     assert ACTConfig.lerobot_equivalent(**fields) == ACTConfig.lerobot_equivalent()
 
 
+def test_convnet_runs_channels_last_with_the_same_results():
+    """ConvNet moves its input to channels-last memory (faster oneDNN convolutions): same values and
+    gradients as the plain layout, and a feature map that flattens to tokens without a copy."""
+    torch.manual_seed(0)
+    net = ConvNet((8, 16), (2, 2))
+    x = torch.randn(2, 3, 24, 32)
+    y = net(x)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    assert y.flatten(2).transpose(1, 2).is_contiguous()  # (B, h*w, C) tokens straight from memory
+    expected = net.body(x.contiguous())  # the same layers on the default layout
+    torch.testing.assert_close(y, expected)
+    fine, last = net.forward_levels(x, 0)
+    torch.testing.assert_close(last, expected)
+    assert fine.shape == (2, 8, 12, 16)
+
+
 def test_frozen_batch_norm_is_a_fixed_affine():
     """FrozenBatchNorm2d computes what a BatchNorm2d in eval mode computes from the same numbers, keeps
     them in training, has no parameters, and loads a trained norm's state (less its batch counter)."""
