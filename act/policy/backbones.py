@@ -8,6 +8,7 @@ ceil(n / s). ``feature_size`` gives (h, w) without running the net.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -67,13 +68,18 @@ class FrozenBatchNorm2d(nn.Module):
     use around ImageNet weights; from scratch (weight 1, bias 0, mean 0, var 1) it is the identity.
     One ``addcmul`` forward and one multiply back, where a trained norm reduces over the batch both
     ways. (Folding it into the convolution's weight instead was slower for ResNet-18 at 96x96 and batch
-    8: its weights outweigh its activations.) Same state-dict names as ``nn.BatchNorm2d`` (less ``num_batches_tracked``)."""
+    8: its weights outweigh its activations.) Same state-dict names as ``nn.BatchNorm2d``; a trained
+    norm's ``num_batches_tracked`` is ignored on loading, so such weights load as they are."""
 
     def __init__(self, channels: int, eps: float = 1e-5):
         super().__init__()
         self.eps = eps
         for name, value in (("weight", 1.0), ("bias", 0.0), ("running_mean", 0.0), ("running_var", 1.0)):
             self.register_buffer(name, torch.full((channels,), value))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args: Any, **kwargs: Any) -> None:
+        state_dict.pop(prefix + "num_batches_tracked", None)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def scale_shift(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(C,) scale and shift with norm(x) = x * scale + shift per channel."""
