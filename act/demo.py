@@ -9,10 +9,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-QUICK = ["policy=tiny", "data.generate.tasks=[ClickButton]", "data.generate.episodes=4",
-         "data.generate.perturbations=['']", "trainer.max_steps=10", "trainer.val_check_interval=5",
-         "callbacks.closed_loop.episodes=0", "callbacks.model_checkpoint.every_n_train_steps=5",
-         "logger=csv", "trainer.log_every_n_steps=1"]  # fmt: skip
+QUICK = [
+    "policy=tiny",
+    "data.generate.tasks=[ClickButton]",
+    "data.generate.episodes=4",
+    "data.generate.perturbations=['']",
+    "trainer.max_steps=10",
+    "trainer.val_check_interval=5",
+    "callbacks.closed_loop.episodes=0",
+    "callbacks.model_checkpoint.every_n_train_steps=5",
+    "logger=csv",
+    "trainer.log_every_n_steps=1",
+]
 
 
 # A stage trained in a worker process reports its progress to act-demo's bars instead of its own.
@@ -27,8 +35,15 @@ def _compose(name: str, out: Path, data_dir: Path, overrides: list[str]):
     register_configs()
     config_dir = str(Path(__file__).parent / "configs")
     with initialize_config_dir(config_dir=config_dir, version_base="1.3"):
-        return compose("train", overrides=["experiment=demo", *overrides, f"paths.output_dir={out / name}",
-                                           f"paths.data_dir={data_dir}"])  # fmt: skip
+        return compose(
+            "train",
+            overrides=[
+                "experiment=demo",
+                *overrides,
+                f"paths.output_dir={out / name}",
+                f"paths.data_dir={data_dir}",
+            ],
+        )
 
 
 def _trained(run: Path) -> dict[str, Any] | None:
@@ -78,8 +93,7 @@ def _stage_worker(name: str, out: str, data_dir: str, overrides: list[str], thre
         sys.stdout = sys.stderr = log
         try:
             t0 = time.perf_counter()
-            summary = _train(name, Path(out), Path(data_dir), [*overrides, *QUIET],
-                             callbacks=[Progress()])  # fmt: skip
+            summary = _train(name, Path(out), Path(data_dir), [*overrides, *QUIET], callbacks=[Progress()])
             queue.put(
                 ("done", name, {"summary": summary, "stage_seconds": round(time.perf_counter() - t0, 1)})
             )
@@ -104,13 +118,24 @@ def _train_in_parallel(
 
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    procs = {name: ctx.Process(target=_stage_worker, args=(name, str(out), str(data_dir), overrides, threads, queue),
-                               name=f"act-demo-{name}", daemon=False)
-             for name, overrides in stages.items()}  # fmt: skip
-    print(f"[demo] training {', '.join(stages)} at once ({threads} thread(s) each); logs: "
-          f"{', '.join(str(out / n / 'train.log') for n in stages)}", flush=True)  # fmt: skip
-    bars = {name: tqdm(total=steps[name], desc=f"[demo] {name}", position=i, dynamic_ncols=True)
-            for i, name in enumerate(stages)}  # fmt: skip
+    procs = {
+        name: ctx.Process(
+            target=_stage_worker,
+            args=(name, str(out), str(data_dir), overrides, threads, queue),
+            name=f"act-demo-{name}",
+            daemon=False,
+        )
+        for name, overrides in stages.items()
+    }
+    print(
+        f"[demo] training {', '.join(stages)} at once ({threads} thread(s) each); logs: "
+        f"{', '.join(str(out / n / 'train.log') for n in stages)}",
+        flush=True,
+    )
+    bars = {
+        name: tqdm(total=steps[name], desc=f"[demo] {name}", position=i, dynamic_ncols=True)
+        for i, name in enumerate(stages)
+    }
     results: dict[str, dict] = {}
 
     def handle(kind: str, name: str, payload: Any) -> None:
@@ -137,8 +162,10 @@ def _train_in_parallel(
                         handle(*queue.get(timeout=0.5))
                 for n in dead:
                     if n not in results:
-                        raise RuntimeError(f"[demo] {n}: training stopped (exit code {procs[n].exitcode}) "
-                                           f"without a result; see {out / n / 'train.log'}")  # fmt: skip
+                        raise RuntimeError(
+                            f"[demo] {n}: training stopped (exit code {procs[n].exitcode}) "
+                            f"without a result; see {out / n / 'train.log'}"
+                        )
     finally:
         for bar in bars.values():
             bar.close()
@@ -154,9 +181,14 @@ def _train_in_parallel(
     return results
 
 
-def run_demo(out_dir: str | Path = "outputs/demo", data_dir: str | Path = "data", quick: bool = False,
-             num_workers: int | None = None, episodes: int | None = None, sequential: bool = False,
-             ) -> dict[str, Any]:  # fmt: skip
+def run_demo(
+    out_dir: str | Path = "outputs/demo",
+    data_dir: str | Path = "data",
+    quick: bool = False,
+    num_workers: int | None = None,
+    episodes: int | None = None,
+    sequential: bool = False,
+) -> dict[str, Any]:
     """The whole pipeline on the built-in default; returns the evaluation results.
 
     ACT and BC train at once, in two processes sharing the cores, unless ``sequential``."""
@@ -218,11 +250,16 @@ def run_demo(out_dir: str | Path = "outputs/demo", data_dir: str | Path = "data"
         act = str(out / "act" / "policies" / "best")
         # ACT re-planning at every step (the first step of each fresh chunk: closed loop, as a UI
         # that changes after each action needs) and executing whole chunks open loop.
-        specs = [PolicySpec("act", "act", act, ensemble=-1.0, n_action_steps=1),
-                 PolicySpec("act_chunk", "act", act, ensemble=-1.0),
-                 PolicySpec("bc", "act", str(out / "bc" / "policies" / "best")), PolicySpec("macro", "macro")]  # fmt: skip
-        print(f"[demo] evaluating {len(specs)} policies on suite {suite.name}: {len(suite.conditions())} conditions x "
-              f"{len(suite.tasks)} tasks x {suite.episodes} seeds")  # fmt: skip
+        specs = [
+            PolicySpec("act", "act", act, ensemble=-1.0, n_action_steps=1),
+            PolicySpec("act_chunk", "act", act, ensemble=-1.0),
+            PolicySpec("bc", "act", str(out / "bc" / "policies" / "best")),
+            PolicySpec("macro", "macro"),
+        ]
+        print(
+            f"[demo] evaluating {len(specs)} policies on suite {suite.name}: {len(suite.conditions())} conditions x "
+            f"{len(suite.tasks)} tasks x {suite.episodes} seeds"
+        )
         results = evaluate(specs, suite, num_workers=num_workers, out_dir=eval_dir, gif_failures=1)
     results["demo"] = {
         "wall_seconds": round(time.perf_counter() - start, 1),

@@ -12,10 +12,15 @@ from PIL import Image, ImageDraw, ImageFont
 from act.recording.schema import Action
 
 KIND_COLOURS = {
-    "click": (230, 40, 40), "double_click": (240, 140, 0), "right_click": (160, 40, 220),
-    "drag": (30, 120, 240), "scroll": (20, 170, 90), "key": (20, 20, 20), "wait": (120, 120, 120),
+    "click": (230, 40, 40),
+    "double_click": (240, 140, 0),
+    "right_click": (160, 40, 220),
+    "drag": (30, 120, 240),
+    "scroll": (20, 170, 90),
+    "key": (20, 20, 20),
+    "wait": (120, 120, 120),
     "noop": (180, 180, 180),
-}  # fmt: skip
+}
 
 
 @lru_cache(maxsize=4)
@@ -26,8 +31,13 @@ def font(size: int = 10) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans.ttf"), size)
 
 
-def draw_actions(frame: np.ndarray, actions: Sequence[Action], scale: float = 1.0, zoom: int = 2,
-                 caption: str | None = None) -> Image.Image:  # fmt: skip
+def draw_actions(
+    frame: np.ndarray,
+    actions: Sequence[Action],
+    scale: float = 1.0,
+    zoom: int = 2,
+    caption: str | None = None,
+) -> Image.Image:
     """The frame enlarged ``zoom`` times with each action drawn on it.
 
     ``scale`` maps the actions' logical pixels to the frame's pixels (frame width / screen width).

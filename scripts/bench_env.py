@@ -44,10 +44,14 @@ def bench(task: str, episodes: int, perturbation: str | None) -> dict[str, float
             done = terminated or truncated
     total = time.perf_counter() - start
     return {
-        "episodes": episodes, "steps": steps, "steps_per_episode": steps / episodes,
-        "env_steps_per_s": steps / t_step, "env_steps_per_s_incl_reset": steps / (t_step + t_reset),
-        "steps_per_s_with_expert": steps / total, "reset_ms": 1000 * t_reset / episodes,
-    }  # fmt: skip
+        "episodes": episodes,
+        "steps": steps,
+        "steps_per_episode": steps / episodes,
+        "env_steps_per_s": steps / t_step,
+        "env_steps_per_s_incl_reset": steps / (t_step + t_reset),
+        "steps_per_s_with_expert": steps / total,
+        "reset_ms": 1000 * t_reset / episodes,
+    }
 
 
 def run_expert_once(env: SynthUIEnv, expert, seed: int) -> None:
@@ -83,8 +87,10 @@ def main() -> None:
     print(f"synthui 160x120, rendering on, one core, perturbation: {args.perturbation or 'none'}")
     print(head)
     for t, r in results.items():
-        print(f"{t:16s} {r['steps_per_episode']:8.1f} {r['env_steps_per_s']:12.0f} {r['env_steps_per_s_incl_reset']:12.0f}"
-              f" {r['steps_per_s_with_expert']:12.0f} {r['reset_ms']:9.2f}")  # fmt: skip
+        print(
+            f"{t:16s} {r['steps_per_episode']:8.1f} {r['env_steps_per_s']:12.0f} {r['env_steps_per_s_incl_reset']:12.0f}"
+            f" {r['steps_per_s_with_expert']:12.0f} {r['reset_ms']:9.2f}"
+        )
     out = Path(args.out) / "bench_env.json"
     out.write_text(json.dumps({"perturbation": args.perturbation, "tasks": results}, indent=2) + "\n")
     print(f"wrote {out}")

@@ -56,13 +56,38 @@ TORCH_PIN = "torch==2.13.0"
 # lerobot.datasets, lerobot.processor and lerobot.robots (pretrained.py -> configs.train -> envs -> robots ->
 # processor -> datasets -> video_utils), found by trying the import; each installed with --no-deps.
 LEROBOT_IMPORTS = (
-    "accelerate==1.15.0", "av==18.1.0", "cachebox==6.2.10", "datasets==5.2.0", "deepdiff==9.1.0", "dill==0.4.1",
-    "draccus==0.11.6", "einops==0.8.2", "h11==0.16.0", "httpcore2==2.16.2", "httpx2==2.16.2",
-    "huggingface_hub==2.4.0", "idna==3.20", "imageio==2.38.1", "mergedeep==1.3.4", "multiprocess==0.70.19",
-    "mypy_extensions==1.2.0", "numpy==2.4.6", "orderly-set==5.5.0", "packaging==26.4", "pandas==3.1.1",
-    "pillow==13.0.0", "pyarrow==26.0.1", "pyserial==3.5", "python-dateutil==4.0.0", "pyyaml==6.0.4",
-    "safetensors==0.8.0", "tqdm==4.70.1", "truststore==0.10.5", "typing-inspect==0.9.0", "xxhash==4.1.0",
-)  # fmt: skip
+    "accelerate==1.15.0",
+    "av==18.1.0",
+    "cachebox==6.2.10",
+    "datasets==5.2.0",
+    "deepdiff==9.1.0",
+    "dill==0.4.1",
+    "draccus==0.11.6",
+    "einops==0.8.2",
+    "h11==0.16.0",
+    "httpcore2==2.16.2",
+    "httpx2==2.16.2",
+    "huggingface_hub==2.4.0",
+    "idna==3.20",
+    "imageio==2.38.1",
+    "mergedeep==1.3.4",
+    "multiprocess==0.70.19",
+    "mypy_extensions==1.2.0",
+    "numpy==2.4.6",
+    "orderly-set==5.5.0",
+    "packaging==26.4",
+    "pandas==3.1.1",
+    "pillow==13.0.0",
+    "pyarrow==26.0.1",
+    "pyserial==3.5",
+    "python-dateutil==4.0.0",
+    "pyyaml==6.0.4",
+    "safetensors==0.8.0",
+    "tqdm==4.70.1",
+    "truststore==0.10.5",
+    "typing-inspect==0.9.0",
+    "xxhash==4.1.0",
+)
 # c draws both policies' batches from act's synthui expert stream; in the bench venv (where act is
 # imported from the checkout, not installed) that needs gymnasium, installed --no-deps like the rest.
 STREAM_IMPORTS = ("gymnasium==1.4.0", "cloudpickle==3.1.3", "Farama-Notifications==0.0.6")
@@ -326,8 +351,12 @@ def ensure_lerobot_venv(venv: Path, python: str) -> Path:
     pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     _run([*pip, TORCH_PIN])
     _run([*pip, "--no-deps", f"lerobot=={LEROBOT_VERSION}", *LEROBOT_IMPORTS, *STREAM_IMPORTS])
-    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()  # fmt: skip
+    site = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     shim = write_shim(Path(site))
     print(f"[bench] wrote the torchvision STAND-IN to {shim}", flush=True)
     _run([str(py), str(Path(__file__).resolve()), "--check-lerobot"])
@@ -357,8 +386,9 @@ def make_batches(dataset: Path, chunk: int, batch: int, n: int, seed: int, path:
 
     ds = ChunkDataset(dataset, chunk)
     n_kinds, n_keys = len(ds.info.action_space["kinds"]), len(ds.info.action_space["keys"])
-    loader = DataLoader(ds, batch_size=batch, shuffle=True, drop_last=True,
-                        generator=torch.Generator().manual_seed(seed))  # fmt: skip
+    loader = DataLoader(
+        ds, batch_size=batch, shuffle=True, drop_last=True, generator=torch.Generator().manual_seed(seed)
+    )
     batches = []
     while len(batches) < n:
         for b in loader:
@@ -376,16 +406,31 @@ def dataset_facts(ds: Any) -> dict[str, Any]:
     action vector over every step (LeRobot's MEAN_STD normalisation)."""
     info = ds.info
     n_kinds, n_keys = len(info.action_space["kinds"]), len(info.action_space["keys"])
-    rows = {"kind": torch.as_tensor(ds.actions["kind"]).long()[:, None],
-            "key": torch.as_tensor(ds.actions["key"]).long()[:, None],
-            "is_pad": torch.zeros(len(ds.episode), 1, dtype=torch.bool),
-            **{k: torch.as_tensor(ds.actions[k]).float()[:, None] for k in ("point", "point2", "scroll")}}  # fmt: skip
+    rows = {
+        "kind": torch.as_tensor(ds.actions["kind"]).long()[:, None],
+        "key": torch.as_tensor(ds.actions["key"]).long()[:, None],
+        "is_pad": torch.zeros(len(ds.episode), 1, dtype=torch.bool),
+        **{k: torch.as_tensor(ds.actions[k]).float()[:, None] for k in ("point", "point2", "scroll")},
+    }
     flat = flatten_actions(rows, n_kinds, n_keys)[:, 0]  # (N, A)
     return {
-        "info": {k: getattr(info, k) for k in ("image_size", "action_space", "instruction_vocab", "intent_vocab",
-                                               "instruction_max_len", "num_episodes", "num_steps")},
-        "action_mean": flat.mean(0), "action_std": flat.std(0), "num_kinds": n_kinds, "num_keys": n_keys,
-    }  # fmt: skip
+        "info": {
+            k: getattr(info, k)
+            for k in (
+                "image_size",
+                "action_space",
+                "instruction_vocab",
+                "intent_vocab",
+                "instruction_max_len",
+                "num_episodes",
+                "num_steps",
+            )
+        },
+        "action_mean": flat.mean(0),
+        "action_std": flat.std(0),
+        "num_kinds": n_kinds,
+        "num_keys": n_keys,
+    }
 
 
 def demo_setup() -> tuple[dict[str, Any], list[str], list[str]]:
@@ -419,11 +464,17 @@ def make_stream_data(root: Path, args: argparse.Namespace, path: Path) -> dict[s
         )
         build_dataset(recordings, out, image_size=(120, 160), overwrite=True)
     data = {
-        "batches": [], **dataset_facts(ChunkDataset(out, 20)),
-        "stream": {"dataset": str(out), "tasks": tasks, "perturbations": perturbations, "seed": args.seed,
-                   "batch": {"ours": args.eval_batch_ours, "lerobot": args.batch}},
+        "batches": [],
+        **dataset_facts(ChunkDataset(out, 20)),
+        "stream": {
+            "dataset": str(out),
+            "tasks": tasks,
+            "perturbations": perturbations,
+            "seed": args.seed,
+            "batch": {"ours": args.eval_batch_ours, "lerobot": args.batch},
+        },
         "ours_policy": policy if args.eval_ours == "demo" else None,
-    }  # fmt: skip
+    }
     torch.save(data, path)
     return data
 
@@ -580,12 +631,26 @@ class LeRobotRunner(Runner):
         self.config = ACTConfig(
             input_features={IMAGE_KEY: PolicyFeature(type=FeatureType.VISUAL, shape=(3, h, w))},
             output_features={"action": PolicyFeature(type=FeatureType.ACTION, shape=(dim,))},
-            device="cpu", chunk_size=20, n_action_steps=20, vision_backbone="resnet18",
-            pretrained_backbone_weights=None, dim_model=512, n_heads=8, dim_feedforward=3200,
-            n_encoder_layers=4, n_decoder_layers=1, use_vae=True, latent_dim=32, n_vae_encoder_layers=4,
-            dropout=0.1, kl_weight=10.0, pre_norm=False, push_to_hub=False,
-            optimizer_lr=lr, optimizer_lr_backbone=lr,
-        )  # fmt: skip
+            device="cpu",
+            chunk_size=20,
+            n_action_steps=20,
+            vision_backbone="resnet18",
+            pretrained_backbone_weights=None,
+            dim_model=512,
+            n_heads=8,
+            dim_feedforward=3200,
+            n_encoder_layers=4,
+            n_decoder_layers=1,
+            use_vae=True,
+            latent_dim=32,
+            n_vae_encoder_layers=4,
+            dropout=0.1,
+            kl_weight=10.0,
+            pre_norm=False,
+            push_to_hub=False,
+            optimizer_lr=lr,
+            optimizer_lr_backbone=lr,
+        )
         self.policy = ACTPolicy(self.config)
         self.version = lerobot.__version__
         self.image_mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
@@ -597,7 +662,7 @@ class LeRobotRunner(Runner):
         """What LeRobot's preprocessor hands the model: float images and actions, MEAN_STD normalised."""
         image = batch["image"][:n].float() / 255  # (B, 3, H, W) in [0, 1], as a LeRobotDataset gives it
         out = {IMAGE_KEY: (image - self.image_mean) / self.image_std,
-               "observation.state": torch.zeros(len(image), 1)}  # fmt: skip  # ACT reads only its device
+               "observation.state": torch.zeros(len(image), 1)}  # ACT reads only its device
         if n is None:
             out["action"] = (batch["action"] - self.action_mean) / (self.action_std + 1e-8)  # (B, K, A)
             out["action_is_pad"] = batch["is_pad"].bool()
@@ -650,8 +715,14 @@ class Worker:
         spec = self.data["stream"]
         cells = self.runner.config.pointer_cells() if base == "ours" else None
         chunk = self.runner.config.chunk_size
-        stream = ExpertStream(DatasetInfo.load(spec["dataset"]), spec["tasks"], spec["perturbations"], chunk,
-                              seed=spec["seed"], cells=cells)  # fmt: skip
+        stream = ExpertStream(
+            DatasetInfo.load(spec["dataset"]),
+            spec["tasks"],
+            spec["perturbations"],
+            chunk,
+            seed=spec["seed"],
+            cells=cells,
+        )
         return iter(DataLoader(stream, batch_size=spec["batch"][base]))
 
     def next_batch(self) -> dict[str, torch.Tensor]:
@@ -673,16 +744,29 @@ class Worker:
         t2 = time.perf_counter()
         r.clip_and_step(clip)
         t3 = time.perf_counter()
-        return {"step": t3 - t0, "fwd": t1 - t0, "bwd": t2 - t1, "opt": t3 - t2,
-                "cpu": time.process_time() - c0, "loss": float(loss)}  # fmt: skip
+        return {
+            "step": t3 - t0,
+            "fwd": t1 - t0,
+            "bwd": t2 - t1,
+            "opt": t3 - t2,
+            "cpu": time.process_time() - c0,
+            "loss": float(loss),
+        }
 
     def handle(self, msg: dict[str, Any]) -> dict[str, Any]:
         cmd = msg["cmd"]
         if cmd == "hello":
-            extra = {"lerobot": getattr(self.runner, "version", None),
-                     "inference_precision": getattr(self.runner, "inference_precision", None)}  # fmt: skip
-            return {"params": self.runner.params(), "build_s": self.build_s, "torch": torch.__version__,
-                    "threads": torch.get_num_threads(), **extra}  # fmt: skip
+            extra = {
+                "lerobot": getattr(self.runner, "version", None),
+                "inference_precision": getattr(self.runner, "inference_precision", None),
+            }
+            return {
+                "params": self.runner.params(),
+                "build_s": self.build_s,
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                **extra,
+            }
         if cmd == "train":
             if msg.get("reset_index") is not None:
                 self.i = int(msg["reset_index"])
@@ -738,16 +822,28 @@ class Worker:
                 with record_function("## clip+optimizer"):
                     r.clip_and_step(10.0)
         events = prof.key_averages()
-        Path(path).write_text(events.table(sort_by="self_cpu_time_total", row_limit=40) + "\n" +
-                              events.table(sort_by="cpu_time_total", row_limit=25) + "\n")  # fmt: skip
+        Path(path).write_text(
+            events.table(sort_by="self_cpu_time_total", row_limit=40)
+            + "\n"
+            + events.table(sort_by="cpu_time_total", row_limit=25)
+            + "\n"
+        )
         total = sum(e.self_cpu_time_total for e in events)
         top = sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[:15]
         phases = {e.key: e.cpu_time_total / steps / 1e3 for e in events if e.key.startswith("## ")}
         return {
-            "self_cpu_ms_per_step": total / steps / 1e3, "phases_ms": phases,
-            "top": [{"op": e.key, "self_ms": e.self_cpu_time_total / steps / 1e3, "pct": 100 * e.self_cpu_time_total / total,
-                     "calls": e.count // steps} for e in top],
-        }  # fmt: skip
+            "self_cpu_ms_per_step": total / steps / 1e3,
+            "phases_ms": phases,
+            "top": [
+                {
+                    "op": e.key,
+                    "self_ms": e.self_cpu_time_total / steps / 1e3,
+                    "pct": 100 * e.self_cpu_time_total / total,
+                    "calls": e.count // steps,
+                }
+                for e in top
+            ],
+        }
 
     def serve(self) -> None:
         self.send({"ready": True})
@@ -770,17 +866,46 @@ class Worker:
 class Client:
     """The driver's handle on one worker process."""
 
-    def __init__(self, name: str, python: str, batches: Path, threads: int, seed: int, log: Path,
-                 env: dict[str, str] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        python: str,
+        batches: Path,
+        threads: int,
+        seed: int,
+        log: Path,
+        env: dict[str, str] | None = None,
+    ):
         self.name = name
         self.log = log.open("w")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": str(threads),
-               "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", **(env or {})}  # fmt: skip
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "OMP_NUM_THREADS": str(threads),
+            "TOKENIZERS_PARALLELISM": "false",
+            "HF_HUB_OFFLINE": "1",
+            **(env or {}),
+        }
         self.proc = subprocess.Popen(
-            [python, str(Path(__file__).resolve()), "--worker", name, "--batches", str(batches),
-             "--threads", str(threads), "--seed", str(seed)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, cwd=str(ROOT), env=env,
-        )  # fmt: skip
+            [
+                python,
+                str(Path(__file__).resolve()),
+                "--worker",
+                name,
+                "--batches",
+                str(batches),
+                "--threads",
+                str(threads),
+                "--seed",
+                str(seed),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            cwd=str(ROOT),
+            env=env,
+        )
         self.ready = self._read()
 
     def _read(self) -> dict[str, Any]:
@@ -837,18 +962,31 @@ def measure(clients: dict[str, Client], args: argparse.Namespace) -> dict[str, A
             out[name]["infer"] += clients[name].call("infer", n=args.infer)["times"]
         loads.append(_load())
         s = {n: _median([x["step"] for x in out[n]["train"]]) * 1e3 for n in names}
-        print(f"[bench] round {r + 1}/{args.rounds}: median train step " +
-              ", ".join(f"{n} {v:.0f} ms" for n, v in s.items()) + f"; load {loads[-1]}", flush=True)  # fmt: skip
+        print(
+            f"[bench] round {r + 1}/{args.rounds}: median train step "
+            + ", ".join(f"{n} {v:.0f} ms" for n, v in s.items())
+            + f"; load {loads[-1]}",
+            flush=True,
+        )
     summary: dict[str, Any] = {"load_avg_1_5_15": loads}
     for name in names:
         steps, infer = out[name]["train"], out[name]["infer"]
         med = {k: _median([x[k] for x in steps]) * 1e3 for k in ("step", "fwd", "bwd", "opt", "cpu")}
         summary[name] = {
-            "train_step_ms": med["step"], "train_step_ms_p10_p90": [float(np.percentile([x["step"] for x in steps], q)) * 1e3 for q in (10, 90)],
-            "forward_ms": med["fwd"], "backward_ms": med["bwd"], "clip_optimizer_ms": med["opt"],
-            "cpu_ms_per_step": med["cpu"], "samples_per_s": args.batch / (med["step"] / 1e3), "n_steps": len(steps),
-            "infer_ms": _median(infer) * 1e3, "infer_ms_p90": float(np.percentile(infer, 90)) * 1e3, "n_infer": len(infer),
-        }  # fmt: skip
+            "train_step_ms": med["step"],
+            "train_step_ms_p10_p90": [
+                float(np.percentile([x["step"] for x in steps], q)) * 1e3 for q in (10, 90)
+            ],
+            "forward_ms": med["fwd"],
+            "backward_ms": med["bwd"],
+            "clip_optimizer_ms": med["opt"],
+            "cpu_ms_per_step": med["cpu"],
+            "samples_per_s": args.batch / (med["step"] / 1e3),
+            "n_steps": len(steps),
+            "infer_ms": _median(infer) * 1e3,
+            "infer_ms_p90": float(np.percentile(infer, 90)) * 1e3,
+            "n_infer": len(infer),
+        }
     return summary
 
 
@@ -858,16 +996,18 @@ def print_table(res: dict[str, Any], names: list[str]) -> str:
     lines = [
         f"{'policy':22s} {'step ms':>8s} {'fwd':>6s} {'bwd':>6s} {'opt':>6s} {'cpu ms':>7s} {'samples/s':>9s} "
         f"{'speed vs LR':>11s} {'cpu vs LR':>9s} {'infer ms':>8s} {'infer/LR':>8s}",
-    ]  # fmt: skip
+    ]
     for n in names:
         r = res[n]
         lines.append(
             f"{n:22s} {r['train_step_ms']:8.0f} {r['forward_ms']:6.0f} {r['backward_ms']:6.0f} {r['clip_optimizer_ms']:6.0f} "
             f"{r['cpu_ms_per_step']:7.0f} {r['samples_per_s']:9.2f} {base['train_step_ms'] / r['train_step_ms']:10.2f}x "
             f"{base['cpu_ms_per_step'] / r['cpu_ms_per_step']:8.2f}x {r['infer_ms']:8.1f} {r['infer_ms'] / base['infer_ms']:8.2f}"
-        )  # fmt: skip
-    shipped = [("ours+fused+packed", "fp32 as act trains and evaluates it, one token per instruction word"),
-               ("ours+fused+pooled+packed", "the same, pooled instruction (LeRobot's token count)")]  # fmt: skip
+        )
+    shipped = [
+        ("ours+fused+packed", "fp32 as act trains and evaluates it, one token per instruction word"),
+        ("ours+fused+pooled+packed", "the same, pooled instruction (LeRobot's token count)"),
+    ]
     for n, what in [(n, w) for n, w in shipped if n in res] or [("ours", "fp32")]:
         o = res[n]
         speed, lat = base["train_step_ms"] / o["train_step_ms"], o["infer_ms"] / base["infer_ms"]
@@ -875,7 +1015,7 @@ def print_table(res: dict[str, Any], names: list[str]) -> str:
             f"=> {n} vs LeRobot, {what}: training {speed:.2f}x as fast (samples/s ratio "
             f"{o['samples_per_s'] / base['samples_per_s']:.2f}; target >= 1.3: {'met' if speed >= 1.3 else 'MISSED'}), "
             f"inference latency ratio {lat:.2f} (target <= 0.7: {'met' if lat <= 0.7 else 'MISSED'})"
-        )  # fmt: skip
+        )
     for n, what in (
         ("ours+fused+packed+bf16", "one token per instruction word"),
         ("ours+fused+pooled+packed+bf16", "pooled"),
@@ -885,10 +1025,15 @@ def print_table(res: dict[str, Any], names: list[str]) -> str:
                 lines.append(f"=> {n}: this CPU has no bf16 instructions; it ran packed fp32 (see above)")
                 continue
             lat = res[n]["infer_ms"] / base["infer_ms"]
-            vs_bf16 = (f"; vs LeRobot's weights cast to bf16 {res[n]['infer_ms'] / res['lerobot+bf16']['infer_ms']:.2f}"
-                       if "lerobot+bf16" in res else "")  # fmt: skip
-            lines.append(f"=> {n}, optimize_for_cpu(bf16=True), {what}: inference latency ratio {lat:.2f} vs LeRobot "
-                         f"fp32 (target <= 0.7: {'met' if lat <= 0.7 else 'MISSED'}){vs_bf16}")  # fmt: skip
+            vs_bf16 = (
+                f"; vs LeRobot's weights cast to bf16 {res[n]['infer_ms'] / res['lerobot+bf16']['infer_ms']:.2f}"
+                if "lerobot+bf16" in res
+                else ""
+            )
+            lines.append(
+                f"=> {n}, optimize_for_cpu(bf16=True), {what}: inference latency ratio {lat:.2f} vs LeRobot "
+                f"fp32 (target <= 0.7: {'met' if lat <= 0.7 else 'MISSED'}){vs_bf16}"
+            )
     text = "\n".join(lines)
     print(text, flush=True)
     return text
@@ -904,8 +1049,13 @@ def evaluate_same_budget(
     from act.eval import EpisodeResult, Suite, run_episode, summarize
     from act.policy import ACTPolicy
 
-    suite = Suite(name="bench_lerobot", tasks=data["stream"]["tasks"], episodes=args.eval_episodes,
-                  families=args.eval_families, severities=[0.5])  # fmt: skip
+    suite = Suite(
+        name="bench_lerobot",
+        tasks=data["stream"]["tasks"],
+        episodes=args.eval_episodes,
+        families=args.eval_families,
+        severities=[0.5],
+    )
     lrs = {"ours": args.eval_lr_ours, "lerobot": args.eval_lr}
     trained = {}
     for name, c in clients.items():
@@ -913,20 +1063,35 @@ def evaluate_same_budget(
         trained[name] = c.call(
             "train_for", seconds=args.budget, lr=lrs[name], save_to=str(out / f"policy_c_{name}")
         )
-        print(f"[bench] c: {name}: {trained[name]['steps']} steps, loss {trained[name]['loss_first'][0]:.3f} -> "
-              f"{trained[name]['loss_last'][-1]:.3f}", flush=True)  # fmt: skip
+        print(
+            f"[bench] c: {name}: {trained[name]['steps']} steps, loss {trained[name]['loss_first'][0]:.3f} -> "
+            f"{trained[name]['loss_last'][-1]:.3f}",
+            flush=True,
+        )
     ours = ACTPolicy.from_pretrained(out / "policy_c_ours")
     ours.config.temporal_ensemble_coeff, ours.config.n_action_steps = None, 1
-    policies = {"ours": ours, "lerobot": LeRobotBridge(clients["lerobot"], data, ours),
-                "lerobot_replan": LeRobotBridge(clients["lerobot"], data, ours, n_action_steps=1)}  # fmt: skip
+    policies = {
+        "ours": ours,
+        "lerobot": LeRobotBridge(clients["lerobot"], data, ours),
+        "lerobot_replan": LeRobotBridge(clients["lerobot"], data, ours, n_action_steps=1),
+    }
     episodes: list[EpisodeResult] = []
     for name, policy in policies.items():
         t0 = time.perf_counter()
         for cond in suite.conditions():
             for env_id in suite.env_ids():
                 for seed in suite.seeds():
-                    episodes.append(run_episode(policy, env_id, seed, cond.perturbation, name=name, condition=cond.name,
-                                                max_steps=args.eval_max_steps))  # fmt: skip
+                    episodes.append(
+                        run_episode(
+                            policy,
+                            env_id,
+                            seed,
+                            cond.perturbation,
+                            name=name,
+                            condition=cond.name,
+                            max_steps=args.eval_max_steps,
+                        )
+                    )
         print(f"[bench] c: rolled out {name} in {time.perf_counter() - t0:.0f} s", flush=True)
     summary = summarize(episodes, suite)
     table = {
@@ -942,12 +1107,22 @@ def evaluate_same_budget(
         lines.append(f"{cond:20s} " + " ".join(f"{table[n][cond]:15.0%}" for n in table))
     lines.append(f"{'mean perturbed':20s} " + " ".join(f"{families[n]:15.0%}" for n in table))
     best = max(families["lerobot"], families["lerobot_replan"])
-    lines.append(f"=> same budget ({args.budget:.0f} s each, same stream): ours {families['ours']:.0%} vs LeRobot "
-                 f"{best:.0%} averaged over the perturbed conditions (target: higher: "
-                 f"{'met' if families['ours'] > best else 'MISSED'})")  # fmt: skip
+    lines.append(
+        f"=> same budget ({args.budget:.0f} s each, same stream): ours {families['ours']:.0%} vs LeRobot "
+        f"{best:.0%} averaged over the perturbed conditions (target: higher: "
+        f"{'met' if families['ours'] > best else 'MISSED'})"
+    )
     print("[bench] c: success per condition\n" + "\n".join(lines), flush=True)
-    return {"train": trained, "lr": lrs, "success": table, "mean_over_families": families, "errors": errors,
-            "suite": vars(suite), "summary": summary, "table": "\n".join(lines)}  # fmt: skip
+    return {
+        "train": trained,
+        "lr": lrs,
+        "success": table,
+        "mean_over_families": families,
+        "errors": errors,
+        "suite": vars(suite),
+        "summary": summary,
+        "table": "\n".join(lines),
+    }
 
 
 class LeRobotBridge:
@@ -973,8 +1148,16 @@ class LeRobotBridge:
                 self.client.call("act", image=image[0].tolist(), instruction=instruction[0].tolist())["chunk"]
             )
             d = decode_flat(chunk, self.n_kinds, self.n_keys)  # (K, ...) each
-            self.queue = [{"kind": int(d["kind"][i]), "point": d["point"][i], "point2": d["point2"][i],
-                           "key": int(d["key"][i]), "scroll": d["scroll"][i]} for i in range(len(chunk))]  # fmt: skip
+            self.queue = [
+                {
+                    "kind": int(d["kind"][i]),
+                    "point": d["point"][i],
+                    "point2": d["point2"][i],
+                    "key": int(d["key"][i]),
+                    "scroll": d["scroll"][i],
+                }
+                for i in range(len(chunk))
+            ]
             self.queue = self.queue[: self.n_action_steps or len(self.queue)]
         return self.queue.pop(0)
 
@@ -1063,8 +1246,20 @@ def main() -> None:
         help="torch threads per worker for --eval (one trains at a time: every core)",
     )
     p.add_argument("--eval-episodes", type=int, default=6, help="seeds per task and condition for --eval")
-    p.add_argument("--eval-families", nargs="*", default=["layout_shift", "reorder", "scale", "theme", "relabel",
-                   "distractors", "popup", "window_size"])  # fmt: skip
+    p.add_argument(
+        "--eval-families",
+        nargs="*",
+        default=[
+            "layout_shift",
+            "reorder",
+            "scale",
+            "theme",
+            "relabel",
+            "distractors",
+            "popup",
+            "window_size",
+        ],
+    )
     p.add_argument("--eval-max-steps", type=int, default=None)
     p.add_argument("--check-lerobot", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -1088,16 +1283,20 @@ def main() -> None:
     dataset = ensure_dataset(args.bench_dir / "data", args.episodes, args.seed)
     batches_path = args.bench_dir / "batches.pt"
     data = make_batches(dataset, 20, args.batch, args.n_batches, args.seed, batches_path)
-    print(f"[bench] dataset {dataset}: {data['info']['num_episodes']} episodes, {data['info']['num_steps']} steps; "
-          f"action vector {data['action_mean'].numel()} dims (kind one-hot {data['num_kinds']}, point 2, point2 2, "
-          f"key one-hot {data['num_keys']}, scroll 2)", flush=True)  # fmt: skip
+    print(
+        f"[bench] dataset {dataset}: {data['info']['num_episodes']} episodes, {data['info']['num_steps']} steps; "
+        f"action vector {data['action_mean'].numel()} dims (kind one-hot {data['num_kinds']}, point 2, point2 2, "
+        f"key one-hot {data['num_keys']}, scroll 2)",
+        flush=True,
+    )
     clients: dict[str, Client] = {}
     try:
         clients["ours"] = Client(
             "ours", sys.executable, batches_path, args.threads, args.seed, args.out / "worker_ours.log"
         )
-        clients["lerobot"] = Client("lerobot", str(lerobot_py), batches_path, args.threads, args.seed,
-                                    args.out / "worker_lerobot.log")  # fmt: skip
+        clients["lerobot"] = Client(
+            "lerobot", str(lerobot_py), batches_path, args.threads, args.seed, args.out / "worker_lerobot.log"
+        )
         for v in args.variants:
             base, *tweaks = v.split("+")
             if base not in ("ours", "lerobot") or not set(tweaks) <= set(TWEAKS):
@@ -1108,14 +1307,24 @@ def main() -> None:
         load0 = _load()
         res = measure(clients, args)
         for n in clients:
-            res[n].update(params=hello[n]["params"], torch=hello[n]["torch"], threads=hello[n]["threads"],
-                          inference_precision=hello[n]["inference_precision"])  # fmt: skip
+            res[n].update(
+                params=hello[n]["params"],
+                torch=hello[n]["torch"],
+                threads=hello[n]["threads"],
+                inference_precision=hello[n]["inference_precision"],
+            )
         res["load_before_after"] = [load0, _load()]
         table = print_table(res, list(clients))
-        print("[bench] parameters: " + ", ".join(f"{n} {res[n]['params'] / 1e6:.1f}M" for n in ("ours", "lerobot")) +
-              f"; torch threads per worker {args.threads}; load average before/after {res['load_before_after']}", flush=True)  # fmt: skip
-        profiles = {n: clients[n].call("profile", steps=args.profile_steps, path=str(args.out / f"profile_{n}.txt"))
-                    for n in ("ours", "lerobot", *[v for v in args.variants if v == "ours+fused+packed"])}  # fmt: skip
+        print(
+            "[bench] parameters: "
+            + ", ".join(f"{n} {res[n]['params'] / 1e6:.1f}M" for n in ("ours", "lerobot"))
+            + f"; torch threads per worker {args.threads}; load average before/after {res['load_before_after']}",
+            flush=True,
+        )
+        profiles = {
+            n: clients[n].call("profile", steps=args.profile_steps, path=str(args.out / f"profile_{n}.txt"))
+            for n in ("ours", "lerobot", *[v for v in args.variants if v == "ours+fused+packed"])
+        }
         for n, prof in profiles.items():
             top = ", ".join(f"{t['op']} {t['pct']:.0f}%" for t in prof["top"][:6])
             print(
@@ -1123,23 +1332,35 @@ def main() -> None:
                 flush=True,
             )
         results: dict[str, Any] = {
-            "issue": 11, "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "threads": args.threads},
-            "lerobot_version": hello["lerobot"]["lerobot"], "torch": {n: h["torch"] for n, h in hello.items()},
+            "issue": 11,
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "threads": args.threads},
+            "lerobot_version": hello["lerobot"]["lerobot"],
+            "torch": {n: h["torch"] for n, h in hello.items()},
             "torchvision": f"STAND-IN {SHIM_VERSION} (plain-torch resnet18 / FrozenBatchNorm2d written by this script "
-                           "into .bench/lerobot-venv; torchvision is not installable beside torch 2.13.0 here)",
+            "into .bench/lerobot-venv; torchvision is not installable beside torch 2.13.0 here)",
             "config": "ResNet-18 (random init), dim 512, 8 heads, ff 3200, 4 enc / 1 dec, VAE 4 layers, latent 32, "
-                      f"96x96, chunk 20, batch {args.batch}, AdamW, grad-clip 10",
-            "action_layout": {k: [s.start, s.stop] for k, s in flat_layout(data["num_kinds"], data["num_keys"]).items()},
+            f"96x96, chunk 20, batch {args.batch}, AdamW, grad-clip 10",
+            "action_layout": {
+                k: [s.start, s.stop] for k, s in flat_layout(data["num_kinds"], data["num_keys"]).items()
+            },
             "dataset": {"path": str(dataset), **{k: data["info"][k] for k in ("num_episodes", "num_steps")}},
-            "protocol": {k: getattr(args, k) for k in ("rounds", "steps", "infer", "warmup", "batch", "n_batches")},
-            "results": res, "ratios_over_lerobot": {n: {
-                "train_step_time": res[n]["train_step_ms"] / res["lerobot"]["train_step_ms"],
-                "train_samples_per_s": res[n]["samples_per_s"] / res["lerobot"]["samples_per_s"],
-                "train_cpu_time": res[n]["cpu_ms_per_step"] / res["lerobot"]["cpu_ms_per_step"],
-                "inference_latency": res[n]["infer_ms"] / res["lerobot"]["infer_ms"]} for n in clients},
+            "protocol": {
+                k: getattr(args, k) for k in ("rounds", "steps", "infer", "warmup", "batch", "n_batches")
+            },
+            "results": res,
+            "ratios_over_lerobot": {
+                n: {
+                    "train_step_time": res[n]["train_step_ms"] / res["lerobot"]["train_step_ms"],
+                    "train_samples_per_s": res[n]["samples_per_s"] / res["lerobot"]["samples_per_s"],
+                    "train_cpu_time": res[n]["cpu_ms_per_step"] / res["lerobot"]["cpu_ms_per_step"],
+                    "inference_latency": res[n]["infer_ms"] / res["lerobot"]["infer_ms"],
+                }
+                for n in clients
+            },
             "targets": {"train_speedup_min": 1.3, "inference_latency_ratio_max": 0.7},
-            "table": table, "profiles": profiles,
-        }  # fmt: skip
+            "table": table,
+            "profiles": profiles,
+        }
         results["wall_s"] = time.perf_counter() - t_start
         (args.out / "results.json").write_text(
             json.dumps(results, indent=2, default=str) + "\n"
@@ -1152,10 +1373,25 @@ def main() -> None:
             from act.envs.synthui.style import font_dir
 
             fonts = {"ACT_FONT_DIR": str(font_dir())}  # synthui's fonts, from our venv's matplotlib
-            clients = {"ours": Client("ours", sys.executable, stream_path, args.eval_threads, args.seed,
-                                      args.out / "worker_c_ours.log"),
-                       "lerobot": Client("lerobot", str(lerobot_py), stream_path, args.eval_threads, args.seed,
-                                         args.out / "worker_c_lerobot.log", env=fonts)}  # fmt: skip
+            clients = {
+                "ours": Client(
+                    "ours",
+                    sys.executable,
+                    stream_path,
+                    args.eval_threads,
+                    args.seed,
+                    args.out / "worker_c_ours.log",
+                ),
+                "lerobot": Client(
+                    "lerobot",
+                    str(lerobot_py),
+                    stream_path,
+                    args.eval_threads,
+                    args.seed,
+                    args.out / "worker_c_lerobot.log",
+                    env=fonts,
+                ),
+            }
             results["same_budget"] = evaluate_same_budget(clients, stream, args, args.out)
             results["wall_s"] = time.perf_counter() - t_start
             (args.out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")

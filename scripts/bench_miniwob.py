@@ -51,10 +51,13 @@ def bench(tasks: list[str], episodes: int, perturbation: str | None, seed: int, 
             restarts = info["browser_restarts"]
         env.close()
         out["tasks"][task] = {
-            "expert_success": ok / episodes, "reset_s": round(statistics.mean(resets), 4),
-            "step_s": round(statistics.mean(step_times), 4), "steps_per_s": round(len(step_times) / sum(step_times), 1),
-            "steps": len(step_times), "browser_restarts": restarts,
-        }  # fmt: skip
+            "expert_success": ok / episodes,
+            "reset_s": round(statistics.mean(resets), 4),
+            "step_s": round(statistics.mean(step_times), 4),
+            "steps_per_s": round(len(step_times) / sum(step_times), 1),
+            "steps": len(step_times),
+            "browser_restarts": restarts,
+        }
     return out
 
 
@@ -76,8 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     tasks = list(TASKS) if args.all else args.tasks
     r = bench(tasks, args.episodes, args.perturbation, args.seed, args.reload_every)
-    print(f"browser start (Chromium + first page): {r['browser_start_s']:.2f} s"
-          f"   perturbation: {r['perturbation'] or 'nominal'}   reload every {r['reload_every']} episode(s)")  # fmt: skip
+    print(
+        f"browser start (Chromium + first page): {r['browser_start_s']:.2f} s"
+        f"   perturbation: {r['perturbation'] or 'nominal'}   reload every {r['reload_every']} episode(s)"
+    )
     print(f"{'task':28s} {'expert':>7s} {'reset s':>8s} {'step s':>7s} {'steps/s':>8s} {'steps':>6s}")
     for task, t in r["tasks"].items():
         print(

@@ -98,13 +98,19 @@ def run(name: str, config: ACTConfig, args: argparse.Namespace) -> dict[str, Any
     ms = lambda xs, q: float(np.percentile(xs, q) * 1e3)  # noqa: E731
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return {
-        "config": name, "params_m": n_params / 1e6, "image_size": list(config.image_size),
-        "train_step_ms_p50": ms(train, 50), "train_step_ms_min": ms(train, 0), "batch": args.batch,
-        "select_action_ms_p50": ms(queue, 50), "select_action_ms_p95": ms(queue, 95),
+        "config": name,
+        "params_m": n_params / 1e6,
+        "image_size": list(config.image_size),
+        "train_step_ms_p50": ms(train, 50),
+        "train_step_ms_min": ms(train, 0),
+        "batch": args.batch,
+        "select_action_ms_p50": ms(queue, 50),
+        "select_action_ms_p95": ms(queue, 95),
         "n_action_steps": config.n_action_steps,
-        "select_action_ensembled_ms_p50": ms(ensembled, 50), "select_action_ensembled_ms_p95": ms(ensembled, 95),
+        "select_action_ensembled_ms_p50": ms(ensembled, 50),
+        "select_action_ensembled_ms_p95": ms(ensembled, 95),
         "load_average_1min": load,
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
@@ -141,8 +147,12 @@ def main() -> None:
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {results[-1]['load_average_1min']:.2f}"
     )
     if args.json:
-        args.json.write_text(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
-                                         "results": results}, indent=2) + "\n")  # fmt: skip
+        args.json.write_text(
+            json.dumps(
+                {"torch": torch.__version__, "threads": torch.get_num_threads(), "results": results}, indent=2
+            )
+            + "\n"
+        )
 
 
 if __name__ == "__main__":

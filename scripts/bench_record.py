@@ -45,16 +45,31 @@ def start_xvfb() -> tuple[subprocess.Popen, str]:
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_fd)
     with os.fdopen(read_fd) as f:
         return proc, ":" + f.readline().strip()
 
 
 def run_scene(env: dict, scene: str, seconds: float, fps: float, out: str) -> dict:
-    cmd = [sys.executable, "-m", "act.cli.record", "--out", out, "--task", "Bench", "--instruction", scene,
-           "--fps", str(fps), "--duration", str(seconds)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "act.cli.record",
+        "--out",
+        out,
+        "--task",
+        "Bench",
+        "--instruction",
+        scene,
+        "--fps",
+        str(fps),
+        "--duration",
+        str(seconds),
+    ]
     rec = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Wait for "recording started." before giving input.
     for line in rec.stderr:
@@ -76,13 +91,18 @@ def run_scene(env: dict, scene: str, seconds: float, fps: float, out: str) -> di
     s = json.loads(stdout.strip().splitlines()[-1])
     wall = s["duration_s"]
     return {
-        "scene": scene, "seconds": wall, "frames": s["frames"], "frames_per_s": round(s["frames"] / wall, 2),
-        "press_frames": s["press_frames"], "skipped_unchanged": s["skipped_unchanged"],
-        "dropped_frames": s["dropped_frames"], "cpu_percent": round(100 * s["cpu_s"] / wall, 1),
+        "scene": scene,
+        "seconds": wall,
+        "frames": s["frames"],
+        "frames_per_s": round(s["frames"] / wall, 2),
+        "press_frames": s["press_frames"],
+        "skipped_unchanged": s["skipped_unchanged"],
+        "dropped_frames": s["dropped_frames"],
+        "cpu_percent": round(100 * s["cpu_s"] / wall, 1),
         "cpu_percent_whole": round(100 * (usage.ru_utime + usage.ru_stime) / wall, 1),
         "press_frame_lag_ms": s.get("press_frame_lag_ms"),
         "mb_per_min": round(_size(s["episode"]) / 1e6 * 60 / wall, 1),
-    }  # fmt: skip
+    }
 
 
 def _size(path: str) -> int:
@@ -111,14 +131,18 @@ def main() -> None:
             anim.terminate()
         xvfb.terminate()
     print(f"act-record on a {WIDTH}x{HEIGHT} Xvfb screen, --fps {args.fps:g}, {os.cpu_count()} CPUs")
-    print(f"{'scene':<8} {'frames/s':>8} {'CPU %':>6} {'whole %':>7} {'press':>5} {'skipped':>7} "
-          f"{'dropped':>7} {'lag ms':>11} {'MB/min':>7}")  # fmt: skip
+    print(
+        f"{'scene':<8} {'frames/s':>8} {'CPU %':>6} {'whole %':>7} {'press':>5} {'skipped':>7} "
+        f"{'dropped':>7} {'lag ms':>11} {'MB/min':>7}"
+    )
     for r in results:
         lag = r["press_frame_lag_ms"]
         lag_text = f"{lag['mean']:.1f}/{lag['max']:.1f}" if lag else "-"
-        print(f"{r['scene']:<8} {r['frames_per_s']:>8.2f} {r['cpu_percent']:>6.1f} {r['cpu_percent_whole']:>7.1f} "
-              f"{r['press_frames']:>5} {r['skipped_unchanged']:>7} {r['dropped_frames']:>7} {lag_text:>11} "
-              f"{r['mb_per_min']:>7.1f}")  # fmt: skip
+        print(
+            f"{r['scene']:<8} {r['frames_per_s']:>8.2f} {r['cpu_percent']:>6.1f} {r['cpu_percent_whole']:>7.1f} "
+            f"{r['press_frames']:>5} {r['skipped_unchanged']:>7} {r['dropped_frames']:>7} {lag_text:>11} "
+            f"{r['mb_per_min']:>7.1f}"
+        )
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"width": WIDTH, "height": HEIGHT, "fps": args.fps, "results": results}, f, indent=1)

@@ -51,15 +51,29 @@ def run(name: str, root: Path, steps: int, warmup: int, batch: int) -> dict:
     dm = ActDataModule(data, chunk_size=config.chunk_size, batch_size=batch, val_fraction=0.0)
     module = ActLightningModule(config, OptimConfig())
     timer = StepTimer(warmup)
-    trainer = L.Trainer(accelerator="cpu", devices=1, max_steps=steps + warmup, logger=False, callbacks=[timer],
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        limit_val_batches=0)  # fmt: skip
+    trainer = L.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_steps=steps + warmup,
+        logger=False,
+        callbacks=[timer],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+    )
     start = time.perf_counter()
     trainer.fit(module, datamodule=dm)
     per_step = sorted(timer.times)[len(timer.times) // 2]
-    return {"config": name, "batch": batch, "parameters": sum(p.numel() for p in module.policy.parameters()),
-            "ms_per_step_p50": per_step * 1e3, "samples_per_s": batch / per_step,
-            "wall_s": time.perf_counter() - start, "threads": torch.get_num_threads()}  # fmt: skip
+    return {
+        "config": name,
+        "batch": batch,
+        "parameters": sum(p.numel() for p in module.policy.parameters()),
+        "ms_per_step_p50": per_step * 1e3,
+        "samples_per_s": batch / per_step,
+        "wall_s": time.perf_counter() - start,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def main() -> None:
@@ -77,8 +91,10 @@ def main() -> None:
         for name in args.configs:
             results.append(run(name, root, args.steps, args.warmup, args.batch))
             r = results[-1]
-            print(f"{name:8s} {r['parameters'] / 1e6:6.2f}M params  batch {r['batch']}  "
-                  f"{r['ms_per_step_p50']:7.1f} ms/step  {r['samples_per_s']:7.1f} samples/s  ({r['threads']} threads)")  # fmt: skip
+            print(
+                f"{name:8s} {r['parameters'] / 1e6:6.2f}M params  batch {r['batch']}  "
+                f"{r['ms_per_step_p50']:7.1f} ms/step  {r['samples_per_s']:7.1f} samples/s  ({r['threads']} threads)"
+            )
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "bench_train.json").write_text(json.dumps(results, indent=1) + "\n")
 

@@ -10,8 +10,14 @@ import pytest
 from act.recording import EpisodeMeta, EpisodeWriter, Event, Intent, Screen
 
 
-def write_episode(path: Path, steps: int = 5, seed: int = 0, instruction: str = "Click the OK button",
-                  typed: str = "ok", screen: Screen | None = None) -> Path:  # fmt: skip
+def write_episode(
+    path: Path,
+    steps: int = 5,
+    seed: int = 0,
+    instruction: str = "Click the OK button",
+    typed: str = "ok",
+    screen: Screen | None = None,
+) -> Path:
     """An episode of ``steps`` clicks (one frame before each) followed by typed text."""
     rng = np.random.default_rng(seed)
     screen = screen or Screen(160, 120)

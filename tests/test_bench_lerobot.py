@@ -89,8 +89,13 @@ def test_torchvision_standin_builds_lerobots_backbone(bench, tmp_path):
         "assert torch.allclose(bn(x), fbn(x), atol=1e-5)\n"
         "print('ok', torchvision.__version__)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(tmp_path)}, capture_output=True,
-                         text=True, timeout=120)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "standin" in out.stdout
 

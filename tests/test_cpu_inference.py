@@ -13,9 +13,19 @@ pytestmark = pytest.mark.skipif(not cpu_inference.available(), reason="this torc
 
 def _policy(**overrides) -> ACTPolicy:
     torch.manual_seed(0)
-    config = ACTConfig(image_size=(48, 64), dim_model=32, n_heads=2, dim_feedforward=64, n_encoder_layers=1,
-                       chunk_size=4, latent_dim=8, n_vae_encoder_layers=1, instruction_max_len=8,
-                       instruction_vocab=["<pad>", "<unk>", "click", "ok"], **overrides)  # fmt: skip
+    config = ACTConfig(
+        image_size=(48, 64),
+        dim_model=32,
+        n_heads=2,
+        dim_feedforward=64,
+        n_encoder_layers=1,
+        chunk_size=4,
+        latent_dim=8,
+        n_vae_encoder_layers=1,
+        instruction_max_len=8,
+        instruction_vocab=["<pad>", "<unk>", "click", "ok"],
+        **overrides,
+    )
     return ACTPolicy(config).eval()
 
 

@@ -14,10 +14,16 @@ from tests.conftest import write_episode
 def test_action_space_round_trip_within_a_pixel():
     space = ActionSpace.from_actions([Action("key", key="ctrl+shift+p")])
     actions = [
-        Action("click", 12.3, 99.9), Action("double_click", 0, 120), Action("right_click", 159.5, 0.5),
-        Action("drag", 10, 20, 150, 110), Action("scroll", 80, 60, dx=0, dy=-3), Action("key", key="ctrl+shift+p"),
-        Action("key", key="Z"), Action("wait"), Action("noop"),
-    ]  # fmt: skip
+        Action("click", 12.3, 99.9),
+        Action("double_click", 0, 120),
+        Action("right_click", 159.5, 0.5),
+        Action("drag", 10, 20, 150, 110),
+        Action("scroll", 80, 60, dx=0, dy=-3),
+        Action("key", key="ctrl+shift+p"),
+        Action("key", key="Z"),
+        Action("wait"),
+        Action("noop"),
+    ]
     decoded = space.decode(space.encode(actions, 160, 120), 160, 120)
     for a, b in zip(actions, decoded):
         assert a.kind == b.kind

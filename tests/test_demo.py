@@ -11,8 +11,18 @@ import torch
 
 @pytest.mark.slow
 def test_quick_demo_runs_end_to_end_and_skips_finished_stages(tmp_path):
-    cmd = [sys.executable, "-m", "act.cli.demo", "--quick", "--out", str(tmp_path / "out"), "--data", str(tmp_path / "data"),
-           "--num-workers", "1"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "act.cli.demo",
+        "--quick",
+        "--out",
+        str(tmp_path / "out"),
+        "--data",
+        str(tmp_path / "data"),
+        "--num-workers",
+        "1",
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr[-3000:]
     for name in ("act", "bc", "macro"):

@@ -73,12 +73,18 @@ def test_parser_finds_blocks_markers_and_languages(tmp_path):
     md.write_text("text\n<!-- runnable -->\n```bash\necho hi\n```\n\n```python\nx = 1\n```\n")
     found = blocks(md)
     assert [(b.lang, b.marker, b.code, b.line) for b in found] == [
-        ("bash", "runnable", "echo hi\n", 3), ("python", "", "x = 1\n", 7)]  # fmt: skip
+        ("bash", "runnable", "echo hi\n", 3),
+        ("python", "", "x = 1\n", 7),
+    ]
 
 
 def test_every_shell_block_in_docs_says_whether_it_runs():
-    unmarked = [str(b) for p in DOCS[1:] for b in blocks(p)
-                if b.lang in SHELL and b.marker != "runnable" and not b.marker.startswith("not runnable:")]  # fmt: skip
+    unmarked = [
+        str(b)
+        for p in DOCS[1:]
+        for b in blocks(p)
+        if b.lang in SHELL and b.marker != "runnable" and not b.marker.startswith("not runnable:")
+    ]
     assert not unmarked, f"mark these `<!-- runnable -->` or `<!-- not runnable: why -->`: {unmarked}"
 
 
@@ -105,8 +111,13 @@ def _scratch(tmp_path: Path) -> dict[str, str]:
     if shutil.which("act-train", path=str(bindir)) is None:
         pytest.skip(f"the act console scripts are not installed in {bindir}")
     # One thread per process: several processes share 2 cores here, and oversubscribed torch crawls.
-    return {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}", "OMP_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg", "HYDRA_FULL_ERROR": "1"}  # fmt: skip
+    return {
+        **os.environ,
+        "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "OMP_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "HYDRA_FULL_ERROR": "1",
+    }
 
 
 @pytest.mark.slow
@@ -161,8 +172,13 @@ def click_in_order(tmp_path, monkeypatch):
 def _press(env, key: str) -> dict:
     x0, y0, x1, y1 = next(e["bbox"] for e in env.unwrapped.ui.elements() if e["id"] == key)
     w, h = env.unwrapped.width, env.unwrapped.height
-    return {"kind": KIND_ID["click"], "point": np.array([(x0 + x1) / 2 / w, (y0 + y1) / 2 / h], np.float32),
-            "point2": np.zeros(2, np.float32), "key": 0, "scroll": np.zeros(2, np.float32)}  # fmt: skip
+    return {
+        "kind": KIND_ID["click"],
+        "point": np.array([(x0 + x1) / 2 / w, (y0 + y1) / 2 / h], np.float32),
+        "point2": np.zeros(2, np.float32),
+        "key": 0,
+        "scroll": np.zeros(2, np.float32),
+    }
 
 
 def test_task_example_is_solved_by_its_expert_and_judged(click_in_order, tmp_path):
@@ -253,17 +269,33 @@ def test_backbone_example_trains_plans_and_round_trips(patch_backbone, tmp_path)
 
     assert patch_backbone.PatchEmbed().feature_size(60, 80) == (8, 10)
     words = sorted({w for t in ("Click the OK button.", "Press Cancel.") for w in tokenize(t)})
-    config = ACTConfig(backbone="patch", image_size=(60, 80), dim_model=32, n_heads=2, dim_feedforward=64,
-                       n_encoder_layers=1, n_vae_encoder_layers=1, latent_dim=4, chunk_size=3, n_action_steps=3,
-                       instruction_vocab=Vocabulary.build(words).to_json())  # fmt: skip
+    config = ACTConfig(
+        backbone="patch",
+        image_size=(60, 80),
+        dim_model=32,
+        n_heads=2,
+        dim_feedforward=64,
+        n_encoder_layers=1,
+        n_vae_encoder_layers=1,
+        latent_dim=4,
+        chunk_size=3,
+        n_action_steps=3,
+        instruction_vocab=Vocabulary.build(words).to_json(),
+    )
     torch.manual_seed(0)
     policy = ACTPolicy(config)
     assert policy.model.grid == (8, 10)
     b, k = 2, config.chunk_size
-    batch = {"image": torch.randint(0, 255, (b, 3, 60, 80), dtype=torch.uint8),
-             "instruction": torch.tensor([[2, 3, 4, 0], [5, 6, 0, 0]]), "kind": torch.full((b, k), 2),
-             "point": torch.rand(b, k, 2), "point2": torch.zeros(b, k, 2), "key": torch.zeros(b, k, dtype=torch.long),
-             "scroll": torch.zeros(b, k, 2), "is_pad": torch.tensor([[False] * k, [False, False, True]])}  # fmt: skip
+    batch = {
+        "image": torch.randint(0, 255, (b, 3, 60, 80), dtype=torch.uint8),
+        "instruction": torch.tensor([[2, 3, 4, 0], [5, 6, 0, 0]]),
+        "kind": torch.full((b, k), 2),
+        "point": torch.rand(b, k, 2),
+        "point2": torch.zeros(b, k, 2),
+        "key": torch.zeros(b, k, dtype=torch.long),
+        "scroll": torch.zeros(b, k, 2),
+        "is_pad": torch.tensor([[False] * k, [False, False, True]]),
+    }
     loss, _ = policy(batch)
     loss.backward()
     assert torch.isfinite(loss) and policy.model.backbone.proj.weight.grad.abs().sum() > 0
@@ -295,8 +327,11 @@ def test_slurm_launcher_config_composes_for_submitit():
 
     register_configs()
     with initialize_config_dir(config_dir=str(Path(act.__file__).parent / "configs"), version_base="1.3"):
-        composed = compose("train", overrides=["hydra/launcher=slurm", "hydra.launcher.tasks_per_node=4"],
-                           return_hydra_config=True)  # fmt: skip
+        composed = compose(
+            "train",
+            overrides=["hydra/launcher=slurm", "hydra.launcher.tasks_per_node=4"],
+            return_hydra_config=True,
+        )
     launcher = composed.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.tasks_per_node, launcher.gpus_per_node, launcher.timeout_min) == (4, 1, 240)

@@ -99,8 +99,19 @@ def test_suite_conditions_and_validation():
 def test_summarize_counts_errors_as_failures_and_recovery():
     suite = Suite(tasks=["ClickButton"], families=["action_noise"], severities=[0.5])
     eps = [EpisodeResult("p", "synthui/ClickButton-v0", s, "", "nominal", success=s < 3) for s in range(4)]
-    eps += [EpisodeResult("p", "synthui/ClickButton-v0", s, "action_noise:0.5", "action_noise:0.5",
-                          success=s == 0, off_target=1 if s < 2 else 0, error="boom" if s == 3 else None) for s in range(4)]  # fmt: skip
+    eps += [
+        EpisodeResult(
+            "p",
+            "synthui/ClickButton-v0",
+            s,
+            "action_noise:0.5",
+            "action_noise:0.5",
+            success=s == 0,
+            off_target=1 if s < 2 else 0,
+            error="boom" if s == 3 else None,
+        )
+        for s in range(4)
+    ]
     s = summarize(eps, suite)["p"]
     assert s["conditions"]["nominal"]["success"] == 0.75
     assert s["conditions"]["action_noise:0.5"]["errors"] == 1
@@ -112,9 +123,19 @@ def test_summarize_counts_errors_as_failures_and_recovery():
 def tiny_policy_dir(tmp_path_factory):
     from act.policy import ACTConfig, ACTPolicy
 
-    cfg = ACTConfig(image_size=(60, 80), convnet_channels=(8, 16, 16, 16), dim_model=32, n_heads=2,
-                    dim_feedforward=64, n_encoder_layers=1, n_vae_encoder_layers=1, chunk_size=4, n_action_steps=4,
-                    instruction_vocab=["click", "the", "button"], intent_vocab=["press it"])  # fmt: skip
+    cfg = ACTConfig(
+        image_size=(60, 80),
+        convnet_channels=(8, 16, 16, 16),
+        dim_model=32,
+        n_heads=2,
+        dim_feedforward=64,
+        n_encoder_layers=1,
+        n_vae_encoder_layers=1,
+        chunk_size=4,
+        n_action_steps=4,
+        instruction_vocab=["click", "the", "button"],
+        intent_vocab=["press it"],
+    )
     path = tmp_path_factory.mktemp("policy") / "tiny"
     ACTPolicy(cfg).save_pretrained(path)
     return path
@@ -124,8 +145,11 @@ def test_evaluate_writes_report_json_and_plot_with_workers(tiny_policy_dir, tmp_
     suite = Suite(
         name="t", tasks=["ClickButton"], episodes=3, families=["layout_shift"], severities=[0.5, 1.0]
     )
-    specs = [PolicySpec("act", "act", str(tiny_policy_dir)), PolicySpec("act+ens", "act", str(tiny_policy_dir), ensemble=0.01),
-             PolicySpec("macro", "macro")]  # fmt: skip
+    specs = [
+        PolicySpec("act", "act", str(tiny_policy_dir)),
+        PolicySpec("act+ens", "act", str(tiny_policy_dir), ensemble=0.01),
+        PolicySpec("macro", "macro"),
+    ]
     results = evaluate(specs, suite, num_workers=2, out_dir=tmp_path, gif_failures=1, progress=False)
     assert len(results["episodes"]) == 3 * 3 * 3
     assert not [e for e in results["episodes"] if e["error"]]
@@ -140,8 +164,18 @@ def test_evaluate_writes_report_json_and_plot_with_workers(tiny_policy_dir, tmp_
 
 
 def test_act_eval_cli(tiny_policy_dir, tmp_path):
-    cmd = [sys.executable, "-m", "act.cli.eval", f"policy={tiny_policy_dir}", "suite=nominal", "suite.tasks=[ClickButton]",
-           "suite.episodes=2", "baselines=[macro,random]", "num_workers=1", f"hydra.run.dir={tmp_path}"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "act.cli.eval",
+        f"policy={tiny_policy_dir}",
+        "suite=nominal",
+        "suite.tasks=[ClickButton]",
+        "suite.episodes=2",
+        "baselines=[macro,random]",
+        "num_workers=1",
+        f"hydra.run.dir={tmp_path}",
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
     assert "macro" in p.stdout and "random" in p.stdout and "act" in p.stdout
@@ -187,16 +221,28 @@ def test_click_in_target_counts_a_perfect_pointer(tmp_path):
     generate(["ClickButton"], 3, None, 0, tmp_path / "rec", 1, progress=False)
     info = build_dataset(tmp_path / "rec", tmp_path / "ds", image_size=(60, 80))
     ds = ChunkDataset(tmp_path / "ds", 1)
-    policy = ACTPolicy(ACTConfig(image_size=(60, 80), chunk_size=1, n_action_steps=1, dim_model=32, n_heads=2,
-                                 instruction_vocab=info.instruction_vocab, action_space=info.action_space))  # fmt: skip
+    policy = ACTPolicy(
+        ACTConfig(
+            image_size=(60, 80),
+            chunk_size=1,
+            n_action_steps=1,
+            dim_model=32,
+            n_heads=2,
+            instruction_vocab=info.instruction_vocab,
+            action_space=info.action_space,
+        )
+    )
     targets = {ds[i]["image"].numpy().tobytes(): ds[i]["target"][0] for i in range(len(ds))}
 
     def perfect(image, instruction):
         box = torch.stack([targets[im.numpy().tobytes()] for im in image])  # (B, 4)
         centre = torch.stack([(box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2], -1)[:, None]
         n = policy.action_space.num_kinds
-        return {"kind_probs": torch.nn.functional.one_hot(torch.full((len(box), 1), 2), n).float(),
-                "key_probs": torch.zeros(len(box), 1, policy.action_space.num_keys), "point": centre}  # fmt: skip
+        return {
+            "kind_probs": torch.nn.functional.one_hot(torch.full((len(box), 1), 2), n).float(),
+            "key_probs": torch.zeros(len(box), 1, policy.action_space.num_keys),
+            "point": centre,
+        }
 
     policy.predict_chunk_batch = perfect
     result = offline_metrics(policy, tmp_path / "ds", val_fraction=None)
@@ -219,8 +265,17 @@ def test_cpu_inference_spec_routes_the_policy_and_bad_values_are_refused(tiny_po
             assert cpu_inference.precision(policy) == ("fp32" if cpu_inference.available() else None)
     with pytest.raises(ValueError, match="cpu_inference 'int8'"):
         PolicySpec("act", "act", str(tiny_policy_dir), cpu_inference="int8")
-    cfg = OmegaConf.create({"policy": str(tiny_policy_dir), "name": "act", "ensemble": 0.01, "bc": None,
-                            "policies": {}, "baselines": [], "cpu_inference": "bf16"})  # fmt: skip
+    cfg = OmegaConf.create(
+        {
+            "policy": str(tiny_policy_dir),
+            "name": "act",
+            "ensemble": 0.01,
+            "bc": None,
+            "policies": {},
+            "baselines": [],
+            "cpu_inference": "bf16",
+        }
+    )
     assert [s.cpu_inference for s in policy_specs(cfg)] == ["bf16", "bf16"]
     with pytest.raises(SystemExit, match="cpu_inference='fp16'"):
         policy_specs(OmegaConf.merge(cfg, {"cpu_inference": "fp16"}))

@@ -23,11 +23,21 @@ def test_resolve_tasks():
 
 
 def test_generate_writes_valid_recordings(tmp_path):
-    paths = generate(["ExportReport", "SearchSubmit"], episodes=2, perturbation="theme:0.5", seed=7,
-                     out_dir=tmp_path, num_workers=1, progress=False)  # fmt: skip
+    paths = generate(
+        ["ExportReport", "SearchSubmit"],
+        episodes=2,
+        perturbation="theme:0.5",
+        seed=7,
+        out_dir=tmp_path,
+        num_workers=1,
+        progress=False,
+    )
     assert [p.relative_to(tmp_path).as_posix() for p in paths] == [
-        "ExportReport/ep_000007", "ExportReport/ep_000008", "SearchSubmit/ep_000007", "SearchSubmit/ep_000008",
-    ]  # fmt: skip
+        "ExportReport/ep_000007",
+        "ExportReport/ep_000008",
+        "SearchSubmit/ep_000007",
+        "SearchSubmit/ep_000008",
+    ]
     labels = set(intent_labels())
     for p in paths:
         assert validate(p) == []
@@ -96,8 +106,13 @@ def test_generate_in_parallel_processes(tmp_path):
 def test_act_generate_config_and_run(tmp_path, capsys):
     from hydra import compose, initialize_config_dir, initialize_config_module
 
-    overrides = ["env.tasks=[ClickButton,SetSlider]", "env.episodes=2", "env.num_workers=1", f"out_dir={tmp_path}",
-                 "progress=false"]  # fmt: skip
+    overrides = [
+        "env.tasks=[ClickButton,SetSlider]",
+        "env.episodes=2",
+        "env.num_workers=1",
+        f"out_dir={tmp_path}",
+        "progress=false",
+    ]
     with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
         cfg = compose(config_name="generate", overrides=overrides)
     with initialize_config_module(
@@ -106,9 +121,17 @@ def test_act_generate_config_and_run(tmp_path, capsys):
         assert compose(config_name="generate").env.env == "synthui"
     assert set(cfg.env) >= {"env", "tasks", "episodes", "perturbation", "seed", "num_workers"}
     e = cfg.env
-    report = run_generate(env=e.env, tasks=list(e.tasks), episodes=e.episodes, perturbation=e.perturbation,
-                          seed=e.seed, out_dir=cfg.out_dir, num_workers=e.num_workers,
-                          contact_sheet=cfg.contact_sheet, progress=cfg.progress)  # fmt: skip
+    report = run_generate(
+        env=e.env,
+        tasks=list(e.tasks),
+        episodes=e.episodes,
+        perturbation=e.perturbation,
+        seed=e.seed,
+        out_dir=cfg.out_dir,
+        num_workers=e.num_workers,
+        contact_sheet=cfg.contact_sheet,
+        progress=cfg.progress,
+    )
     assert report["num_episodes"] == 4
     with Image.open(report["contact_sheet"]) as sheet:
         assert sheet.width > 12 * 160 and sheet.height > 2 * 120  # nominal + 11 families, 2 tasks
@@ -124,8 +147,18 @@ def test_act_generate_cli(tmp_path):
     import subprocess
     import sys
 
-    cmd = [sys.executable, "-m", "act.cli.generate", "env.tasks=[ClickButton]", "env.episodes=2", "env.num_workers=1",
-           f"out_dir={tmp_path / 'rec'}", f"paths.log_dir={tmp_path / 'logs'}", "contact_sheet=false", "progress=false"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "act.cli.generate",
+        "env.tasks=[ClickButton]",
+        "env.episodes=2",
+        "env.num_workers=1",
+        f"out_dir={tmp_path / 'rec'}",
+        f"paths.log_dir={tmp_path / 'logs'}",
+        "contact_sheet=false",
+        "progress=false",
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, check=True)
     assert "ClickButton" in out.stdout and "expert success 100.0%" in out.stdout
     assert len(list((tmp_path / "rec" / "ClickButton").iterdir())) == 2

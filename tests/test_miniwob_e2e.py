@@ -41,17 +41,32 @@ def test_generate_build_train_and_roll_out(tmp_path):
 
     register_configs()
     with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
-        cfg = compose("train", overrides=[
-            "data=sample", f"data.recordings={recs}", f"data.dataset_dir={ds}", f"paths.data_dir={tmp_path / 'data'}",
-            "policy=tiny", "data.batch_size=4", "debug=limit", "callbacks.closed_loop.episodes=0",
-            f"paths.output_dir={out}",
-        ])  # fmt: skip
+        cfg = compose(
+            "train",
+            overrides=[
+                "data=sample",
+                f"data.recordings={recs}",
+                f"data.dataset_dir={ds}",
+                f"paths.data_dir={tmp_path / 'data'}",
+                "policy=tiny",
+                "data.batch_size=4",
+                "debug=limit",
+                "callbacks.closed_loop.episodes=0",
+                f"paths.output_dir={out}",
+            ],
+        )
     metrics, _ = train(cfg)
     assert np.isfinite(metrics["train/loss"])
 
     policy = ACTPolicy.from_pretrained(out / "policies" / "last", device="cpu")
-    result = _rollout().rollout(policy, "act-miniwob/focus-text-v0", seeds=[1000, 1001], perturbation="theme:0.5",
-                                max_steps=4, num_workers=1)  # fmt: skip
+    result = _rollout().rollout(
+        policy,
+        "act-miniwob/focus-text-v0",
+        seeds=[1000, 1001],
+        perturbation="theme:0.5",
+        max_steps=4,
+        num_workers=1,
+    )
     assert result.n == 2 and result.errors == 0, [e.error for e in result.episodes]
     assert all(1 <= e.steps <= 4 for e in result.episodes)
     print(

@@ -68,12 +68,22 @@ def test_seeds_are_reproducible_and_distinct_per_worker(built):
 
 def test_act_train_online_trains_on_the_stream_and_validates_on_the_built_split(tmp_path):
     with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
-        cfg = compose("train", overrides=[
-            "data=synthui", "data.generate.tasks=[ClickButton,MenuItem]", "data.generate.episodes=3",
-            "data.generate.num_workers=1", "data.online=true", "data.batch_size=4", "policy=tiny", "debug=limit",
-            "callbacks.closed_loop.episodes=0", f"paths.data_dir={tmp_path / 'data'}",
-            f"paths.output_dir={tmp_path / 'out'}",
-        ])  # fmt: skip
+        cfg = compose(
+            "train",
+            overrides=[
+                "data=synthui",
+                "data.generate.tasks=[ClickButton,MenuItem]",
+                "data.generate.episodes=3",
+                "data.generate.num_workers=1",
+                "data.online=true",
+                "data.batch_size=4",
+                "policy=tiny",
+                "debug=limit",
+                "callbacks.closed_loop.episodes=0",
+                f"paths.data_dir={tmp_path / 'data'}",
+                f"paths.output_dir={tmp_path / 'out'}",
+            ],
+        )
     metrics, objects = train(cfg)
     assert isinstance(objects["datamodule"].train_dataloader().dataset, ExpertStream)
     assert objects["summary"]["global_step"] == 20
@@ -147,9 +157,14 @@ def test_shift_moves_screen_clicks_boxes_and_elements_by_one_offset_and_keeps_cl
     offsets = set()
     for seed in range(40):
         moved, (c, e, d, k), (es, _, _, _) = _translate_episode(
-            [screen] * 4, [click, edge, drag, key], [elements, None, None, None], 0.2, np.random.default_rng(seed),
-            w, h,
-        )  # fmt: skip
+            [screen] * 4,
+            [click, edge, drag, key],
+            [elements, None, None, None],
+            0.2,
+            np.random.default_rng(seed),
+            w,
+            h,
+        )
         dx, dy = c.x - 40, c.y - 30
         offsets.add((dx, dy))
         assert -3 <= dx <= 16 and -12 <= dy <= 2
@@ -184,8 +199,9 @@ def test_shift_leaves_an_episode_alone_when_its_clicks_leave_no_whole_pixel_of_r
 
     # clicks at x = 0.7 and 79.3 on an 80 px screen: offsets in [-0.7, -0.3] hold no whole pixel
     actions = [Action("click", x=0.7, y=10), Action("click", x=79.3, y=10)]
-    _, moved, _ = _translate_episode([np.zeros((60, 80, 3), np.uint8)], actions, [None, None], 0.2,
-                                     np.random.default_rng(0), 80, 60)  # fmt: skip
+    _, moved, _ = _translate_episode(
+        [np.zeros((60, 80, 3), np.uint8)], actions, [None, None], 0.2, np.random.default_rng(0), 80, 60
+    )
     assert (moved[0].x, moved[1].x) == (0.7, 79.3)
 
 
@@ -213,8 +229,10 @@ def test_shift_share_moves_that_share_of_episodes(built):
     }
     seeds = range(2000, 2016)
     first = {s: plain.episode("ClickButton", "", s)[0]["point"][0] for s in seeds}
-    same = {share: [torch.equal(st.episode("ClickButton", "", s)[0]["point"][0], first[s]) for s in seeds]
-            for share, st in moved.items()}  # fmt: skip
+    same = {
+        share: [torch.equal(st.episode("ClickButton", "", s)[0]["point"][0], first[s]) for s in seeds]
+        for share, st in moved.items()
+    }
     assert all(same[0])  # share 0: nothing moves
     assert 3 <= sum(same[0.5]) <= 13  # about half stay (a moved one keeps its point only by a 0 offset)
 
@@ -240,11 +258,18 @@ def test_task_weights_are_checked_against_the_resolved_tasks_before_any_data_wor
         ("[1,nan]", "finite"),
     ):
         with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
-            cfg = compose("train", overrides=[
-                "data=synthui", "data.generate.tasks=[ClickButton,MenuItem,ClickButton]", "data.online=true",
-                f"data.task_weights={weights}", "policy=tiny", f"paths.data_dir={tmp_path / 'data'}",
-                f"paths.output_dir={tmp_path / 'out'}",
-            ])  # fmt: skip
+            cfg = compose(
+                "train",
+                overrides=[
+                    "data=synthui",
+                    "data.generate.tasks=[ClickButton,MenuItem,ClickButton]",
+                    "data.online=true",
+                    f"data.task_weights={weights}",
+                    "policy=tiny",
+                    f"paths.data_dir={tmp_path / 'data'}",
+                    f"paths.output_dir={tmp_path / 'out'}",
+                ],
+            )
         with pytest.raises(ValueError, match="data.task_weights: .*" + message):
             train(cfg)
     assert not (tmp_path / "data").exists()  # refused before any generation

@@ -22,8 +22,19 @@ def _boxes(env: SynthUIEnv) -> dict[str, tuple]:
 
 # ------------------------------------------------------------------------------ spec
 def test_registry_holds_every_family():
-    expected = {"layout_shift", "reorder", "scale", "theme", "relabel", "distractors", "popup", "extra_step",
-                "latency", "action_noise", "window_size"}  # fmt: skip
+    expected = {
+        "layout_shift",
+        "reorder",
+        "scale",
+        "theme",
+        "relabel",
+        "distractors",
+        "popup",
+        "extra_step",
+        "latency",
+        "action_noise",
+        "window_size",
+    }
     assert set(FAMILIES) == expected
     for name in FAMILIES:
         cls = family(name)

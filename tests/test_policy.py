@@ -25,11 +25,23 @@ INTENTS = ["press ok", "open the file menu", "fill in the form"]
 
 def tiny_config(**overrides) -> ACTConfig:
     base = dict(
-        image_size=(24, 32), convnet_channels=(8, 16), convnet_strides=(2, 2), dim_model=32, n_heads=4,
-        dim_feedforward=64, n_encoder_layers=1, n_decoder_layers=1, n_vae_encoder_layers=1, latent_dim=8,
-        chunk_size=4, n_action_steps=4, dropout=0.0, instruction_vocab=WORDS, instruction_max_len=6,
+        image_size=(24, 32),
+        convnet_channels=(8, 16),
+        convnet_strides=(2, 2),
+        dim_model=32,
+        n_heads=4,
+        dim_feedforward=64,
+        n_encoder_layers=1,
+        n_decoder_layers=1,
+        n_vae_encoder_layers=1,
+        latent_dim=8,
+        chunk_size=4,
+        n_action_steps=4,
+        dropout=0.0,
+        instruction_vocab=WORDS,
+        instruction_max_len=6,
         intent_vocab=INTENTS,
-    )  # fmt: skip
+    )
     return ACTConfig(**{**base, **overrides})
 
 
@@ -98,8 +110,21 @@ def test_shapes(backbone, pointer_head):
 
     loss, terms = policy(batch)
     assert loss.dim() == 0 and torch.isfinite(loss)
-    expected = {"loss", "loss_kind", "loss_key", "loss_scroll", "loss_point", "loss_point2", "loss_intent", "kl",
-                "acc_kind", "acc_key", "acc_point_cell", "point_err_px", "acc_intent"}  # fmt: skip
+    expected = {
+        "loss",
+        "loss_kind",
+        "loss_key",
+        "loss_scroll",
+        "loss_point",
+        "loss_point2",
+        "loss_intent",
+        "kl",
+        "acc_kind",
+        "acc_key",
+        "acc_point_cell",
+        "point_err_px",
+        "acc_intent",
+    }
     assert expected <= set(terms)
     assert ("loss_point_offset" in terms) == (pointer_head == "heatmap")
     loss.backward()
@@ -481,11 +506,19 @@ def test_resnet_with_frozen_norm_trains_only_its_convolutions():
 def test_lerobot_equivalent_config():
     c = ACTConfig.lerobot_equivalent()
     assert (c.backbone, c.backbone_norm, c.dim_model, c.n_heads, c.dim_feedforward) == (
-        "resnet18", "frozen", 512, 8, 3200,
-    )  # fmt: skip
+        "resnet18",
+        "frozen",
+        512,
+        8,
+        3200,
+    )
     assert (c.n_encoder_layers, c.n_decoder_layers, c.latent_dim, c.image_size, c.chunk_size) == (
-        4, 1, 32, (96, 96), 20,
-    )  # fmt: skip
+        4,
+        1,
+        32,
+        (96, 96),
+        20,
+    )
 
 
 def test_policy_import_needs_neither_lightning_nor_hydra():
@@ -575,8 +608,9 @@ def test_reading_loss_only_where_the_batch_says_what_each_cell_shows():
 
 
 def test_pointer_stride_points_and_reads_on_a_finer_backbone_stage():
-    config = tiny_config(image_size=(25, 33), convnet_channels=(8, 16, 16), convnet_strides=(2, 2, 2),
-                         pointer_stride=4)  # fmt: skip
+    config = tiny_config(
+        image_size=(25, 33), convnet_channels=(8, 16, 16), convnet_strides=(2, 2, 2), pointer_stride=4
+    )
     rows, cols, stride = config.pointer_cells()
     assert (rows, cols, stride) == (7, 9, 4) and config.feature_grid() == (4, 5)  # ceil(25 / 4), ceil(33 / 4)
     policy = seeded_policy(config)
@@ -611,7 +645,7 @@ def test_pointer_stride_points_and_reads_on_a_finer_backbone_stage():
         dict(pointer_stride=3),
         dict(pointer_stride=2, backbone="resnet18"),
         dict(pointer_stride=2, pointer_head="regression"),
-    ],  # fmt: skip
+    ],
 )
 def test_pointer_stride_must_name_an_earlier_convnet_stage(overrides):
     with pytest.raises(ValueError, match="pointer_stride"):

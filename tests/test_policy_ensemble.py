@@ -57,10 +57,21 @@ def test_weights_by_hand():
 def test_select_action_ensembles_like_offline():
     torch.manual_seed(0)
     config = ACTConfig(
-        image_size=(24, 32), convnet_channels=(8, 16), convnet_strides=(2, 2), dim_model=32, n_heads=4,
-        dim_feedforward=64, n_encoder_layers=1, n_vae_encoder_layers=1, latent_dim=8, chunk_size=4,
-        n_action_steps=4, instruction_vocab=["click", "ok"], instruction_max_len=4, temporal_ensemble_coeff=0.3,
-    )  # fmt: skip
+        image_size=(24, 32),
+        convnet_channels=(8, 16),
+        convnet_strides=(2, 2),
+        dim_model=32,
+        n_heads=4,
+        dim_feedforward=64,
+        n_encoder_layers=1,
+        n_vae_encoder_layers=1,
+        latent_dim=8,
+        chunk_size=4,
+        n_action_steps=4,
+        instruction_vocab=["click", "ok"],
+        instruction_max_len=4,
+        temporal_ensemble_coeff=0.3,
+    )
     policy = ACTPolicy(config).eval()
     rng = np.random.default_rng(0)
     observations = [

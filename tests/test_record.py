@@ -124,8 +124,11 @@ def test_events_are_region_local_and_each_press_gets_a_frame_at_its_time(tmp_pat
     rec.on_scroll(0, 0, 0, 1)  # outside: ignored
     ep, stats = finish(rec, writer)
     assert [(e.type, e.x, e.y) for e in ep.events] == [
-        ("mouse_move", 10.0, 20.0), ("mouse_down", 10.0, 20.0), ("mouse_up", 10.0, 20.0), ("scroll", 50.0, 40.0),
-    ]  # fmt: skip
+        ("mouse_move", 10.0, 20.0),
+        ("mouse_down", 10.0, 20.0),
+        ("mouse_up", 10.0, 20.0),
+        ("scroll", 50.0, 40.0),
+    ]
     assert stats["ignored_outside_region"] == 2
     down = ep.events[1]
     assert any(f.t == down.t for f in ep.frames), "no frame captured at the press"
@@ -139,8 +142,18 @@ def test_events_are_region_local_and_each_press_gets_a_frame_at_its_time(tmp_pat
 def test_stop_hotkey_is_never_recorded_but_other_chords_are(tmp_path):
     rec, writer = make_recorder(tmp_path)
     rec.start()
-    for key, down in [("ctrl", True), ("s", True), ("s", False), ("ctrl", False), ("shift", True), ("A", True),
-                      ("A", False), ("shift", False), ("ctrl", True), ("shift", True)]:  # fmt: skip
+    for key, down in [
+        ("ctrl", True),
+        ("s", True),
+        ("s", False),
+        ("ctrl", False),
+        ("shift", True),
+        ("A", True),
+        ("A", False),
+        ("shift", False),
+        ("ctrl", True),
+        ("shift", True),
+    ]:
         rec.on_key(key, down)
     rec.on_key("Q", True)
     assert rec.stopped and rec.stop_reason == "hotkey"
@@ -148,9 +161,15 @@ def test_stop_hotkey_is_never_recorded_but_other_chords_are(tmp_path):
     rec.on_key("ctrl", False)
     ep, stats = finish(rec, writer)
     assert raw(ep) == [
-        ("key_down", "ctrl"), ("key_down", "s"), ("key_up", "s"), ("key_up", "ctrl"),
-        ("key_down", "shift"), ("key_down", "A"), ("key_up", "A"), ("key_up", "shift"),
-    ]  # fmt: skip
+        ("key_down", "ctrl"),
+        ("key_down", "s"),
+        ("key_up", "s"),
+        ("key_up", "ctrl"),
+        ("key_down", "shift"),
+        ("key_down", "A"),
+        ("key_up", "A"),
+        ("key_up", "shift"),
+    ]
     assert [a.key for a in ep.actions()] == ["ctrl+s", "A"]
     assert stats["stopped_by"] == "hotkey"
 
@@ -255,9 +274,13 @@ def test_record_session_hidpi_scale_and_duration(tmp_path):
     cfg = RecordConfig(out=tmp_path / "out", task="T", instruction="click", fps=10, duration=0.5)
     log = tmp_path / "log.txt"
     with log.open("w") as f:
-        result = record(cfg, log=f, probe=lambda r: (region, 160, 120),
-                        screen_factory=lambda r: FakeScreen(80, 60, scale=2),
-                        input_factory=lambda rec: ScriptedInput(rec, script))  # fmt: skip
+        result = record(
+            cfg,
+            log=f,
+            probe=lambda r: (region, 160, 120),
+            screen_factory=lambda r: FakeScreen(80, 60, scale=2),
+            input_factory=lambda rec: ScriptedInput(rec, script),
+        )
     assert result.path == tmp_path / "out" / "ep_000001"
     assert validate(result.path) == []
     ep = read_episode(result.path)
@@ -274,8 +297,11 @@ def test_record_session_hidpi_scale_and_duration(tmp_path):
 def test_record_leaves_nothing_when_the_screen_cannot_be_grabbed_or_nothing_happened(tmp_path):
     cfg = RecordConfig(out=tmp_path / "out", task="T", instruction="x", duration=0.3)
     region = Region(0, 0, 8, 6)
-    fakes = {"log": open(os.devnull, "w"), "probe": lambda r: (region, 8, 6),
-             "input_factory": lambda rec: ScriptedInput(rec, lambda rec: None)}  # fmt: skip
+    fakes = {
+        "log": open(os.devnull, "w"),
+        "probe": lambda r: (region, 8, 6),
+        "input_factory": lambda rec: ScriptedInput(rec, lambda rec: None),
+    }
     with pytest.raises(RecorderError, match="could not capture the screen: no screen here"):
         record(cfg, screen_factory=lambda r: FakeScreen(8, 6, fail=True), **fakes)
     with pytest.raises(RecorderError, match="no mouse or keyboard input"):

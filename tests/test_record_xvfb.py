@@ -78,9 +78,21 @@ def start_xvfb(*extra: str) -> tuple[subprocess.Popen, str]:
     """Xvfb on a free display number (it picks one and tells us through -displayfd)."""
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{WIDTH}x{HEIGHT}x24", "-nolisten", "tcp", *extra],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            "Xvfb",
+            "-displayfd",
+            str(write_fd),
+            "-screen",
+            "0",
+            f"{WIDTH}x{HEIGHT}x24",
+            "-nolisten",
+            "tcp",
+            *extra,
+        ],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_fd)
     with os.fdopen(read_fd) as f:
         number = f.readline().strip()
@@ -128,8 +140,20 @@ class RecorderProcess:
     running: list[subprocess.Popen] = []
 
     def __init__(self, env: dict, out: Path, *args: str):
-        cmd = [sys.executable, "-m", "act.cli.record", "--out", str(out), "--task", "FillForm",
-               "--instruction", "press OK and type hi", "--duration", "60", *args]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "act.cli.record",
+            "--out",
+            str(out),
+            "--task",
+            "FillForm",
+            "--instruction",
+            "press OK and type hi",
+            "--duration",
+            "60",
+            *args,
+        ]
         self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.running.append(self.proc)
         self.err = Lines(self.proc.stderr)
@@ -206,10 +230,18 @@ def test_raw_events_positions_order_and_types(session):
     assert times == sorted(times) and times[0] >= 0
     presses = [e for e in ep.events if e.type != "mouse_move"]
     assert [(e.type, e.button or e.key) for e in presses] == [
-        ("mouse_down", "left"), ("mouse_up", "left"), ("mouse_down", "left"), ("mouse_up", "left"),
-        ("key_down", "h"), ("key_up", "h"), ("key_down", "i"), ("key_up", "i"),
-        ("mouse_down", "left"), ("mouse_up", "left"), ("scroll", None),
-    ]  # fmt: skip
+        ("mouse_down", "left"),
+        ("mouse_up", "left"),
+        ("mouse_down", "left"),
+        ("mouse_up", "left"),
+        ("key_down", "h"),
+        ("key_up", "h"),
+        ("key_down", "i"),
+        ("key_up", "i"),
+        ("mouse_down", "left"),
+        ("mouse_up", "left"),
+        ("scroll", None),
+    ]
     assert (presses[0].x, presses[0].y) == (bx, by)
     assert (presses[2].x, presses[2].y) == (ex, ey)
     assert (presses[8].x, presses[8].y, presses[9].x, presses[9].y) == (600, 500, 700, 550)
@@ -312,11 +344,21 @@ def test_an_x_server_without_record_is_reported(tmp_path):
     try:
         env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "XDG_SESSION_TYPE")}
         args = ["--out", str(tmp_path), "--task", "T", "--instruction", "x"]
-        result = subprocess.run([sys.executable, "-m", "act.cli.record", *args], env={**env, "DISPLAY": name},
-                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "-m", "act.cli.record", *args],
+            env={**env, "DISPLAY": name},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 1 and "RECORD extension" in result.stderr
-        gone = subprocess.run([sys.executable, "-m", "act.cli.record", *args], env={**env, "DISPLAY": ":4093"},
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        gone = subprocess.run(
+            [sys.executable, "-m", "act.cli.record", *args],
+            env={**env, "DISPLAY": ":4093"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert gone.returncode == 1 and "cannot open the X display" in gone.stderr
     finally:
         stop(proc)

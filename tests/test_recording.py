@@ -120,9 +120,14 @@ def test_not_an_episode(tmp_path):
 
 
 _values = st.one_of(
-    st.none(), st.booleans(), st.integers(-5, 500), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=5), st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
-)  # fmt: skip
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 500),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=5),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
 _keys = st.sampled_from(["t", "type", "x", "y", "button", "key", "text", "dx", "path", "intent", "zzz"])
 
 

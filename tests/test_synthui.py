@@ -27,8 +27,13 @@ def _centre(ui: UI, key: str) -> tuple[float, float]:
 
 
 def _env_action(env, **kw) -> dict:
-    a = {"kind": 0, "point": np.zeros(2, np.float32), "point2": np.zeros(2, np.float32), "key": 0,
-         "scroll": np.zeros(2, np.float32)}  # fmt: skip
+    a = {
+        "kind": 0,
+        "point": np.zeros(2, np.float32),
+        "point2": np.zeros(2, np.float32),
+        "key": 0,
+        "scroll": np.zeros(2, np.float32),
+    }
     a.update(kw)
     return a
 
@@ -123,16 +128,34 @@ def test_step_limit_truncates():
 def _form_ui() -> UI:
     spec = AppSpec(
         "Test",
-        Panel([
-            Row([Item("textbox", "a", props={"text": "old"}), Item("textbox", "b")]),
-            Row([Item("checkbox", "cb", "Tick"), Item("radio", "r1", "One", props={"group": "g", "checked": True}),
-                 Item("radio", "r2", "Two", props={"group": "g"})]),
-            Row([Item("slider", "sl", props={"value": 0, "min": 0, "max": 10, "step": 1})], wide=True),
-            Row([Item("list", "ls", props={"items": [f"item{i}" for i in range(10)], "rows": 3})], wide=True),
-        ]),
-        menus=[Menu("menu:File", "File", [Item("menuitem", "menu:File/New", "New"), Item("menuitem", "menu:File/Quit", "Quit")])],
-        dialogs={"d": Panel([Row([Item("button", "d:ok", "OK")])], title="Dialog", default="d:ok", cancel="d:ok")},
-    )  # fmt: skip
+        Panel(
+            [
+                Row([Item("textbox", "a", props={"text": "old"}), Item("textbox", "b")]),
+                Row(
+                    [
+                        Item("checkbox", "cb", "Tick"),
+                        Item("radio", "r1", "One", props={"group": "g", "checked": True}),
+                        Item("radio", "r2", "Two", props={"group": "g"}),
+                    ]
+                ),
+                Row([Item("slider", "sl", props={"value": 0, "min": 0, "max": 10, "step": 1})], wide=True),
+                Row(
+                    [Item("list", "ls", props={"items": [f"item{i}" for i in range(10)], "rows": 3})],
+                    wide=True,
+                ),
+            ]
+        ),
+        menus=[
+            Menu(
+                "menu:File",
+                "File",
+                [Item("menuitem", "menu:File/New", "New"), Item("menuitem", "menu:File/Quit", "Quit")],
+            )
+        ],
+        dialogs={
+            "d": Panel([Row([Item("button", "d:ok", "OK")])], title="Dialog", default="d:ok", cancel="d:ok")
+        },
+    )
     return UI(spec, (160, 120))
 
 
@@ -307,8 +330,14 @@ def _digest(task: str, seed: int) -> str:
 def test_frames_do_not_depend_on_the_process():
     code = "from tests.test_synthui import _digest; print(_digest('ExportReport', 11))"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True,
-                         cwd=os.path.dirname(os.path.dirname(__file__)))  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(__file__)),
+    )
     assert out.stdout.strip() == _digest("ExportReport", 11)
 
 

@@ -36,8 +36,14 @@ def recs(tmp_path_factory) -> Path:
 
 
 def overrides(recs: Path, tmp: Path, *extra: str) -> list[str]:
-    return ["data=sample", f"data.recordings={recs}", f"paths.data_dir={tmp / 'data'}", "policy=tiny",
-            "data.batch_size=4", *extra]  # fmt: skip
+    return [
+        "data=sample",
+        f"data.recordings={recs}",
+        f"paths.data_dir={tmp / 'data'}",
+        "policy=tiny",
+        "data.batch_size=4",
+        *extra,
+    ]
 
 
 def compose_cfg(recs: Path, tmp: Path, *extra: str):
@@ -65,8 +71,10 @@ def test_limit_run_writes_checkpoints_policies_and_csv(recs, tmp_path):
     assert objects["summary"]["global_step"] == 20
 
 
-@pytest.mark.parametrize("bad, key", [("policy.chunk_sise=3", "chunk_sise"), ("optim.lr=fast", "lr"),
-                                      ("data.batch_sise=2", "batch_sise")])  # fmt: skip
+@pytest.mark.parametrize(
+    "bad, key",
+    [("policy.chunk_sise=3", "chunk_sise"), ("optim.lr=fast", "lr"), ("data.batch_sise=2", "batch_sise")],
+)
 def test_unknown_or_mistyped_keys_fail_at_composition(recs, tmp_path, bad, key):
     with pytest.raises((ConfigCompositionException, ConfigKeyError, ValidationError)) as e:
         compose_cfg(recs, tmp_path, bad)
@@ -111,8 +119,13 @@ def test_ddp_on_two_cpu_processes_writes_the_same_layout(recs, tmp_path):
 
 @pytest.mark.slow
 def test_resume_after_sigkill_continues_from_the_saved_step(recs, tmp_path):
-    args = ["trainer.max_steps=60", "trainer.val_check_interval=10", "trainer.limit_val_batches=1",
-            "callbacks.model_checkpoint.every_n_train_steps=10", "callbacks.closed_loop.episodes=0"]  # fmt: skip
+    args = [
+        "trainer.max_steps=60",
+        "trainer.val_check_interval=10",
+        "trainer.limit_val_batches=1",
+        "callbacks.model_checkpoint.every_n_train_steps=10",
+        "callbacks.closed_loop.episodes=0",
+    ]
     cmd = [*ACT_TRAIN, *overrides(recs, tmp_path, *args), f"hydra.run.dir={tmp_path / 'run'}"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"
@@ -206,12 +219,17 @@ def test_non_zero_ranks_wait_for_rank_zero_to_build_the_dataset(recs, tmp_path, 
 
 @pytest.mark.slow
 def test_multirun_sweep_with_the_basic_launcher(recs, tmp_path):
-    cmd = [*ACT_TRAIN, "-m", *overrides(recs, tmp_path, "debug=fdr", "policy.chunk_size=1,2"),
-           f"hydra.sweep.dir={tmp_path / 'sweep'}"]  # fmt: skip
+    cmd = [
+        *ACT_TRAIN,
+        "-m",
+        *overrides(recs, tmp_path, "debug=fdr", "policy.chunk_size=1,2"),
+        f"hydra.sweep.dir={tmp_path / 'sweep'}",
+    ]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     chunk_sizes = sorted(
-        json.loads((d / "policies" / "last" / "config.json").read_text())["chunk_size"] for d in (tmp_path / "sweep").iterdir()
+        json.loads((d / "policies" / "last" / "config.json").read_text())["chunk_size"]
+        for d in (tmp_path / "sweep").iterdir()
         if (d / "policies").exists()
-    )  # fmt: skip
+    )
     assert chunk_sizes == [1, 2]

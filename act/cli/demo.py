@@ -25,8 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--num-workers", type=int, default=None, help="evaluation worker processes (default: one per core)"
     )
-    p.add_argument("--sequential", action="store_true",
-                   help="train ACT, then BC, each on every core (default: both at once, the cores split between them)")  # fmt: skip
+    p.add_argument(
+        "--sequential",
+        action="store_true",
+        help="train ACT, then BC, each on every core (default: both at once, the cores split between them)",
+    )
     args = p.parse_args(argv)
     results = run_demo(
         args.out,

@@ -35,8 +35,13 @@ def policy_specs(cfg: DictConfig) -> list[PolicySpec]:
 @hydra.main(config_path="../configs/eval", config_name="eval", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     suite = Suite(**OmegaConf.to_container(cfg.suite, resolve=True))
-    results = evaluate(policy_specs(cfg), suite, num_workers=cfg.num_workers, gif_failures=cfg.gif_failures,
-                       out_dir=cfg.out_dir)  # fmt: skip
+    results = evaluate(
+        policy_specs(cfg),
+        suite,
+        num_workers=cfg.num_workers,
+        gif_failures=cfg.gif_failures,
+        out_dir=cfg.out_dir,
+    )
     print(format_summary(results, cfg.out_dir))
     if cfg.offline and cfg.policy:
         import json

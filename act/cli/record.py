@@ -35,8 +35,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="directory that collects the episodes (ep_NNNNNN)")
     p.add_argument("--task", required=True, help="task name, e.g. Login")
     p.add_argument("--instruction", required=True, help="the natural-language goal of this episode")
-    p.add_argument("--fps", type=_positive, default=5.0, help="periodic frames per second (default 5); "
-                   "a frame is also taken at every click and key press")  # fmt: skip
+    p.add_argument(
+        "--fps",
+        type=_positive,
+        default=5.0,
+        help="periodic frames per second (default 5); a frame is also taken at every click and key press",
+    )
     p.add_argument(
         "--region", type=_region, help="x,y,width,height in logical pixels (default: primary monitor)"
     )
@@ -45,18 +49,27 @@ def parser() -> argparse.ArgumentParser:
         "--stop-key", default="ctrl+shift+q", help="hotkey that stops recording (default ctrl+shift+q)"
     )
     p.add_argument("--redact-typing", action="store_true", help="write typed characters as '*'")
-    p.add_argument("--keep-unchanged", action="store_true",
-                   help="write periodic frames even when the screen did not change")  # fmt: skip
+    p.add_argument(
+        "--keep-unchanged",
+        action="store_true",
+        help="write periodic frames even when the screen did not change",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     cfg = RecordConfig(
-        out=args.out, task=args.task, instruction=args.instruction, fps=args.fps, region=args.region,
-        duration=args.duration, stop_key=args.stop_key, redact_typing=args.redact_typing,
+        out=args.out,
+        task=args.task,
+        instruction=args.instruction,
+        fps=args.fps,
+        region=args.region,
+        duration=args.duration,
+        stop_key=args.stop_key,
+        redact_typing=args.redact_typing,
         keep_unchanged=args.keep_unchanged,
-    )  # fmt: skip
+    )
     try:
         result = record(cfg)
     except (RecorderError, ValueError, FileExistsError) as e:

@@ -6,10 +6,23 @@ from act.data.image import resize_frame
 from act.data.vocab import PAD, UNK, Vocabulary, tokenize
 
 __all__ = [
-    "FIELDS", "KIND_ID", "PAD", "POINTER_KIND_IDS", "UNK",
-    "ActDataModule", "ActionError", "ActionSpace", "ChunkDataset", "DatasetInfo", "ExpertStream",
-    "build_dataset", "split_episodes", "Vocabulary", "resize_frame", "tokenize",
-]  # fmt: skip
+    "FIELDS",
+    "KIND_ID",
+    "PAD",
+    "POINTER_KIND_IDS",
+    "UNK",
+    "ActDataModule",
+    "ActionError",
+    "ActionSpace",
+    "ChunkDataset",
+    "DatasetInfo",
+    "ExpertStream",
+    "build_dataset",
+    "split_episodes",
+    "Vocabulary",
+    "resize_frame",
+    "tokenize",
+]
 
 
 def __getattr__(name: str):

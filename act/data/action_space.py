@@ -133,8 +133,13 @@ class ActionSpace:
     def to_env(self, action: Action, width: float, height: float) -> dict[str, Any]:
         """One Action (logical pixels) -> the env/policy action dict (normalised arrays)."""
         arrays = self.encode([action], width, height)
-        return {"kind": int(arrays["kind"][0]), "point": arrays["point"][0], "point2": arrays["point2"][0],
-                "key": int(arrays["key"][0]), "scroll": arrays["scroll"][0]}  # fmt: skip
+        return {
+            "kind": int(arrays["kind"][0]),
+            "point": arrays["point"][0],
+            "point2": arrays["point2"][0],
+            "key": int(arrays["key"][0]),
+            "scroll": arrays["scroll"][0],
+        }
 
     def from_env(self, action: dict[str, Any], width: float, height: float) -> Action:
         """The env/policy action dict -> one Action in logical pixels."""
@@ -144,13 +149,15 @@ class ActionSpace:
         """The gymnasium ``Dict`` space of one env action (every env of this package uses it)."""
         from gymnasium import spaces
 
-        return spaces.Dict({
-            "kind": spaces.Discrete(self.num_kinds),
-            "point": spaces.Box(0.0, 1.0, (2,), np.float32),
-            "point2": spaces.Box(0.0, 1.0, (2,), np.float32),
-            "key": spaces.Discrete(self.num_keys),
-            "scroll": spaces.Box(-10.0, 10.0, (2,), np.float32),
-        })  # fmt: skip
+        return spaces.Dict(
+            {
+                "kind": spaces.Discrete(self.num_kinds),
+                "point": spaces.Box(0.0, 1.0, (2,), np.float32),
+                "point2": spaces.Box(0.0, 1.0, (2,), np.float32),
+                "key": spaces.Discrete(self.num_keys),
+                "scroll": spaces.Box(-10.0, 10.0, (2,), np.float32),
+            }
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {"kinds": list(self.kinds), "keys": self.keys.to_json()}

@@ -69,14 +69,25 @@ def _features(image_size: tuple[int, int]):
 
     h, w = image_size
     pair = Sequence(Value("float32"), length=2)
-    return Features({
-        "episode_index": Value("int32"), "step_index": Value("int32"), "frame_index": Value("int32"),
-        "t": Value("float64"), "image": Array3D((h, w, 3), "uint8"),
-        "kind": Value("int8"), "point": pair, "point2": pair, "key": Value("int32"), "scroll": pair,
-        "target": Sequence(Value("float32"), length=4),
-        "instruction": Value("string"), "intent": Value("string"), "intent_id": Value("int32"),
-        "task": Value("string"),
-    })  # fmt: skip
+    return Features(
+        {
+            "episode_index": Value("int32"),
+            "step_index": Value("int32"),
+            "frame_index": Value("int32"),
+            "t": Value("float64"),
+            "image": Array3D((h, w, 3), "uint8"),
+            "kind": Value("int8"),
+            "point": pair,
+            "point2": pair,
+            "key": Value("int32"),
+            "scroll": pair,
+            "target": Sequence(Value("float32"), length=4),
+            "instruction": Value("string"),
+            "intent": Value("string"),
+            "intent_id": Value("int32"),
+            "task": Value("string"),
+        }
+    )
 
 
 def target_box(action, width: float, height: float) -> list[float]:
@@ -88,9 +99,12 @@ def target_box(action, width: float, height: float) -> list[float]:
 
 
 def _rows(
-    episodes: list[tuple[int, str]], image_size: tuple[int, int], space_json: dict, intents: tuple[str, ...],
+    episodes: list[tuple[int, str]],
+    image_size: tuple[int, int],
+    space_json: dict,
+    intents: tuple[str, ...],
     merge: dict,
-) -> Iterator[dict[str, Any]]:  # fmt: skip
+) -> Iterator[dict[str, Any]]:
     """Rows of the given (episode_index, path) pairs; runs in ``num_proc`` worker processes."""
     space, intent_vocab = ActionSpace.from_json(space_json), Vocabulary(list(intents))
     for ep_index, path in episodes:
@@ -102,14 +116,22 @@ def _rows(
             if a.frame_index not in frames:
                 frames = {a.frame_index: resize_frame(ep.frame(a.frame_index), image_size)}
             yield {
-                "episode_index": ep_index, "step_index": step, "frame_index": a.frame_index, "t": a.t,
-                "image": frames[a.frame_index], "kind": int(arrays["kind"][step]),
-                "point": arrays["point"][step], "point2": arrays["point2"][step],
-                "key": int(arrays["key"][step]), "scroll": arrays["scroll"][step],
+                "episode_index": ep_index,
+                "step_index": step,
+                "frame_index": a.frame_index,
+                "t": a.t,
+                "image": frames[a.frame_index],
+                "kind": int(arrays["kind"][step]),
+                "point": arrays["point"][step],
+                "point2": arrays["point2"][step],
+                "key": int(arrays["key"][step]),
+                "scroll": arrays["scroll"][step],
                 "target": target_box(a, ep.meta.screen.width, ep.meta.screen.height),
-                "instruction": ep.meta.instruction, "intent": a.intent or "",
-                "intent_id": intent_vocab.id(a.intent) if a.intent else 0, "task": ep.meta.task,
-            }  # fmt: skip
+                "instruction": ep.meta.instruction,
+                "intent": a.intent or "",
+                "intent_id": intent_vocab.id(a.intent) if a.intent else 0,
+                "task": ep.meta.task,
+            }
 
 
 def build_dataset(
@@ -170,33 +192,59 @@ def build_dataset(
         sources[ep.meta.source] += 1
         tasks[ep.meta.task] += 1
         screens[f"{ep.meta.screen.width}x{ep.meta.screen.height}@{ep.meta.screen.scale:g}"] += 1
-        episodes.append({"episode_index": i, "episode_id": ep.meta.episode_id, "path": str(path),
-                         "task": ep.meta.task, "steps": len(actions), "success": ep.meta.success,
-                         "complete": ep.meta.complete, "perturbation": ep.meta.perturbation})  # fmt: skip
+        episodes.append(
+            {
+                "episode_index": i,
+                "episode_id": ep.meta.episode_id,
+                "path": str(path),
+                "task": ep.meta.task,
+                "steps": len(actions),
+                "success": ep.meta.success,
+                "complete": ep.meta.complete,
+                "perturbation": ep.meta.perturbation,
+            }
+        )
     if problems:
         raise RecordingError(problems)
 
     space = ActionSpace.from_actions(all_actions)
     info = DatasetInfo(
-        image_size=image_size, action_space=space.to_json(),
-        instruction_vocab=Vocabulary.build(words).tokens, intent_vocab=Vocabulary.build(intents).tokens,
-        instruction_max_len=instruction_max_len, num_episodes=len(episodes), num_steps=len(all_actions),
-        kinds=dict(kinds), sources=dict(sources), tasks=dict(tasks), screens=dict(screens),
-        intents=dict(intents), episodes=episodes,
-    )  # fmt: skip
+        image_size=image_size,
+        action_space=space.to_json(),
+        instruction_vocab=Vocabulary.build(words).tokens,
+        intent_vocab=Vocabulary.build(intents).tokens,
+        instruction_max_len=instruction_max_len,
+        num_episodes=len(episodes),
+        num_steps=len(all_actions),
+        kinds=dict(kinds),
+        sources=dict(sources),
+        tasks=dict(tasks),
+        screens=dict(screens),
+        intents=dict(intents),
+        episodes=episodes,
+    )
 
     # Pass 2: decode, resize and store frames, in parallel over contiguous shards of episodes.
     num_proc = max(1, min(num_proc or 1, len(paths)))
     items = [(e["episode_index"], e["path"]) for e in episodes]
     # datasets shards every *list* in gen_kwargs across processes: only ``episodes`` is a list.
-    gen_kwargs = {"episodes": items, "image_size": image_size, "space_json": info.action_space,
-                  "intents": tuple(info.intent_vocab), "merge": asdict(merge)}  # fmt: skip
+    gen_kwargs = {
+        "episodes": items,
+        "image_size": image_size,
+        "space_json": info.action_space,
+        "intents": tuple(info.intent_vocab),
+        "merge": asdict(merge),
+    }
     cache = out_dir.parent / f".{out_dir.name}.cache"
     try:
         ds = Dataset.from_generator(
-            _rows, gen_kwargs=gen_kwargs, features=_features(image_size), cache_dir=str(cache),
-            num_proc=num_proc if num_proc > 1 else None, split="train",
-        )  # fmt: skip
+            _rows,
+            gen_kwargs=gen_kwargs,
+            features=_features(image_size),
+            cache_dir=str(cache),
+            num_proc=num_proc if num_proc > 1 else None,
+            split="train",
+        )
         disable_progress_bars()
         try:
             ds.save_to_disk(str(out_dir))

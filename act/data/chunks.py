@@ -37,8 +37,14 @@ class ChunkDataset(Dataset):
     episode_index, step_index int64 ().
     """
 
-    def __init__(self, path: str | Path, chunk_size: int, episodes: list[int] | None = None,
-                 instruction_vocab: list[str] | None = None, instruction_max_len: int | None = None):  # fmt: skip
+    def __init__(
+        self,
+        path: str | Path,
+        chunk_size: int,
+        episodes: list[int] | None = None,
+        instruction_vocab: list[str] | None = None,
+        instruction_max_len: int | None = None,
+    ):
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         self.path = Path(path)
@@ -169,9 +175,15 @@ class ActDataModule(_Base):
     """
 
     def __init__(
-        self, path: str | Path, chunk_size: int, batch_size: int = 32, val_fraction: float = 0.1,
-        num_workers: int = 0, seed: int = 0, train_stream: IterableDataset | None = None,
-    ):  # fmt: skip
+        self,
+        path: str | Path,
+        chunk_size: int,
+        batch_size: int = 32,
+        val_fraction: float = 0.1,
+        num_workers: int = 0,
+        seed: int = 0,
+        train_stream: IterableDataset | None = None,
+    ):
         super().__init__()
         self.train_stream = train_stream
         self.path, self.chunk_size, self.batch_size = Path(path), chunk_size, batch_size
@@ -188,15 +200,23 @@ class ActDataModule(_Base):
 
     def _loader(self, dataset: ChunkDataset, shuffle: bool) -> DataLoader:
         return DataLoader(
-            dataset, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0, drop_last=shuffle and len(dataset) > self.batch_size,
-        )  # fmt: skip
+            dataset,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            drop_last=shuffle and len(dataset) > self.batch_size,
+        )
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
         if self.train_stream is not None:
-            return DataLoader(self.train_stream, batch_size=self.batch_size, num_workers=self.num_workers,
-                              persistent_workers=self.num_workers > 0)  # fmt: skip
+            return DataLoader(
+                self.train_stream,
+                batch_size=self.batch_size,
+                num_workers=self.num_workers,
+                persistent_workers=self.num_workers > 0,
+            )
         return self._loader(self.train_set, shuffle=True)
 
     def val_dataloader(self) -> DataLoader:

@@ -62,10 +62,17 @@ def _recordings(path: Path, max_tiles: int):
                 tiles.append(draw_actions(frame, acts, scale=frame.shape[1] / ep.meta.screen.width))
                 labels.append(f"{ep.meta.episode_id} f{fi}")
     summary = {
-        "kind": "recordings", "path": str(path), "episodes": len(paths), "incomplete": incomplete,
-        "steps": steps, "actions": dict(kinds), "tasks": dict(tasks), "sources": dict(sources),
-        "screens": dict(screens), "intents": dict(intents.most_common()),
-    }  # fmt: skip
+        "kind": "recordings",
+        "path": str(path),
+        "episodes": len(paths),
+        "incomplete": incomplete,
+        "steps": steps,
+        "actions": dict(kinds),
+        "tasks": dict(tasks),
+        "sources": dict(sources),
+        "screens": dict(screens),
+        "intents": dict(intents.most_common()),
+    }
     return summary, tiles, labels
 
 
@@ -84,18 +91,29 @@ def _dataset(path: Path, max_tiles: int):
         tiles.append(draw_actions(ds.frame(r), [a]))
         labels.append(f"e{int(s['episode_index'])} s{int(s['step_index'])}")
     summary = {
-        "kind": "dataset", "path": str(path), "episodes": info.num_episodes, "steps": info.num_steps,
-        "image_size": list(info.image_size), "actions": info.kinds, "tasks": info.tasks,
-        "sources": info.sources, "screens": info.screens, "intents": info.intents,
-        "key_vocab": len(info.action_space["keys"]), "instruction_vocab": len(info.instruction_vocab),
-    }  # fmt: skip
+        "kind": "dataset",
+        "path": str(path),
+        "episodes": info.num_episodes,
+        "steps": info.num_steps,
+        "image_size": list(info.image_size),
+        "actions": info.kinds,
+        "tasks": info.tasks,
+        "sources": info.sources,
+        "screens": info.screens,
+        "intents": info.intents,
+        "key_vocab": len(info.action_space["keys"]),
+        "instruction_vocab": len(info.instruction_vocab),
+    }
     return summary, tiles, labels
 
 
 def format_summary(summary: dict[str, Any]) -> str:
     """One screen of text for a summary dict."""
-    lines = [f"{summary['kind']} at {summary['path']}",
-             f"  episodes: {summary['episodes']}   steps: {summary['steps']}" + (f"   incomplete: {summary['incomplete']}" if summary.get("incomplete") else "")]  # fmt: skip
+    lines = [
+        f"{summary['kind']} at {summary['path']}",
+        f"  episodes: {summary['episodes']}   steps: {summary['steps']}"
+        + (f"   incomplete: {summary['incomplete']}" if summary.get("incomplete") else ""),
+    ]
     for key in ("actions", "tasks", "sources", "screens"):
         items = sorted(summary.get(key, {}).items(), key=lambda kv: -kv[1])
         lines.append(f"  {key + ':':9s}" + ", ".join(f"{k} {v}" for k, v in items))

@@ -48,10 +48,20 @@ class ExpertStream(IterableDataset):
     moved by a few pixels (act-demo: 21% under window_size against 90% nominal).
     """
 
-    def __init__(self, info: DatasetInfo, tasks: Sequence[str], perturbations: Sequence[str] = ("",),
-                 chunk_size: int = 10, seed: int = 0, buffer: int = 256, rank: int = 0,
-                 cells: tuple[int, int, int] | None = None, shift: float = 0.0, shift_share: float = 1.0,
-                 task_weights: Sequence[float] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        info: DatasetInfo,
+        tasks: Sequence[str],
+        perturbations: Sequence[str] = ("",),
+        chunk_size: int = 10,
+        seed: int = 0,
+        buffer: int = 256,
+        rank: int = 0,
+        cells: tuple[int, int, int] | None = None,
+        shift: float = 0.0,
+        shift_share: float = 1.0,
+        task_weights: Sequence[float] | None = None,
+    ):
         if not tasks:
             raise ValueError("ExpertStream: no tasks given")
         self.info, self.tasks, self.perturbations = info, list(tasks), list(perturbations) or [""]
@@ -181,20 +191,28 @@ class ExpertStream(IterableDataset):
                 yield buffer.pop(int(rng.integers(len(buffer))))
 
 
-def task_probabilities(weights: Sequence[float], tasks: Sequence[str], name: str = "ExpertStream: task_weights"
-                       ) -> np.ndarray:  # fmt: skip
+def task_probabilities(
+    weights: Sequence[float], tasks: Sequence[str], name: str = "ExpertStream: task_weights"
+) -> np.ndarray:
     """Draw probabilities from one finite weight >= 0 per task, not all 0; else a ValueError naming ``name``."""
     w = np.asarray(weights, dtype=float)
     if w.shape != (len(tasks),) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"{name}: {list(weights)} must be one finite weight >= 0 per task "
-                         f"({len(tasks)}: {list(tasks)}), not all 0")  # fmt: skip
+        raise ValueError(
+            f"{name}: {list(weights)} must be one finite weight >= 0 per task "
+            f"({len(tasks)}: {list(tasks)}), not all 0"
+        )
     return w / w.sum()
 
 
 def _translate_episode(
-    screens: list[np.ndarray], actions: list[Action], elements: list[Any], shift: float, rng: np.random.Generator,
-    width: float, height: float,
-) -> tuple[list[np.ndarray], list[Action], list[Any]]:  # fmt: skip
+    screens: list[np.ndarray],
+    actions: list[Action],
+    elements: list[Any],
+    shift: float,
+    rng: np.random.Generator,
+    width: float,
+    height: float,
+) -> tuple[list[np.ndarray], list[Action], list[Any]]:
     """The episode moved by a random whole-pixel offset of up to ``shift`` of the screen per axis.
 
     Actions and element boxes are in logical pixels of a ``width`` x ``height`` screen; the screens

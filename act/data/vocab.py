@@ -9,9 +9,21 @@ from dataclasses import dataclass, field
 PAD, UNK = "<pad>", "<unk>"
 
 NAMED_KEYS = (
-    "enter", "tab", "backspace", "escape", "delete", "space",
-    "up", "down", "left", "right", "home", "end", "page_up", "page_down",
-)  # fmt: skip
+    "enter",
+    "tab",
+    "backspace",
+    "escape",
+    "delete",
+    "space",
+    "up",
+    "down",
+    "left",
+    "right",
+    "home",
+    "end",
+    "page_up",
+    "page_down",
+)
 COMMON_CHORDS = tuple(f"ctrl+{c}" for c in "acfsvxyz") + ("ctrl+enter", "shift+tab", "alt+f4")
 DEFAULT_KEYS = tuple(chr(c) for c in range(32, 127)) + NAMED_KEYS + COMMON_CHORDS
 

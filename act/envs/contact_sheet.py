@@ -24,9 +24,13 @@ def episode_frame(task: str, perturbation: str | None, seed: int, which: str = "
 
 
 def contact_sheet(
-    out: str | Path, tasks: Sequence[str], families: Sequence[str] | None = None, severity: float = 1.0,
-    seed: int = 0, zoom: int = 1,
-) -> Path:  # fmt: skip
+    out: str | Path,
+    tasks: Sequence[str],
+    families: Sequence[str] | None = None,
+    severity: float = 1.0,
+    seed: int = 0,
+    zoom: int = 1,
+) -> Path:
     """Write a PNG grid: one row per task, columns nominal then each family at ``severity``."""
     families = list(FAMILIES) if families is None else list(families)
     columns: list[tuple[str, str | None, str]] = [("nominal", None, "first")]

@@ -53,8 +53,17 @@ def action_event(a: Action, t: float) -> Event:
         button = "right" if a.kind == "right_click" else "left"
         return Event(t, a.kind, x=a.x, y=a.y, button=button, intent=a.intent, target=a.target)
     if a.kind == "drag":
-        return Event(t, "drag", x=a.x, y=a.y, x2=a.x2, y2=a.y2, button="left", path=((a.x, a.y), (a.x2, a.y2)),
-                     intent=a.intent)  # fmt: skip
+        return Event(
+            t,
+            "drag",
+            x=a.x,
+            y=a.y,
+            x2=a.x2,
+            y2=a.y2,
+            button="left",
+            path=((a.x, a.y), (a.x2, a.y2)),
+            intent=a.intent,
+        )
     if a.kind == "scroll":
         return Event(t, "scroll", x=a.x, y=a.y, dx=a.dx, dy=a.dy, intent=a.intent, target=a.target)
     if a.kind == "key":
@@ -71,11 +80,19 @@ def record_episode(env: Any, seed: int, path: str | Path, episode_id: str | None
     obs, info = env.reset(seed=seed)
     screen = Screen(base.width, base.height)
     meta = EpisodeMeta(
-        episode_id=episode_id or f"synthui-{base.task_name}-{seed:06d}", source="synthui", task=base.task_name,
-        instruction=obs["instruction"], screen=screen, perturbation=base.perturbation_meta(),
-        extra={"seed": int(seed), "env_id": f"synthui/{base.task_name}-v0", "expert": "scripted",
-               "step_seconds": STEP_SECONDS},
-    )  # fmt: skip
+        episode_id=episode_id or f"synthui-{base.task_name}-{seed:06d}",
+        source="synthui",
+        task=base.task_name,
+        instruction=obs["instruction"],
+        screen=screen,
+        perturbation=base.perturbation_meta(),
+        extra={
+            "seed": int(seed),
+            "env_id": f"synthui/{base.task_name}-v0",
+            "expert": "scripted",
+            "step_seconds": STEP_SECONDS,
+        },
+    )
     segments: list[list[Any]] = []  # [t0, t1, label]
     steps = 0
     with EpisodeWriter(path, meta) as w:
@@ -131,10 +148,17 @@ def _done(path: Path) -> bool:
 
 
 def generate(
-    tasks: str | Sequence[str] | None = "synthui", episodes: int = 10, perturbation: Any = None, seed: int = 0,
-    out_dir: str | Path = "data/recordings/synthui", num_workers: int | None = 1, env: str = "synthui",
-    progress: bool = True, width: int = 160, height: int = 120,
-) -> list[Path]:  # fmt: skip
+    tasks: str | Sequence[str] | None = "synthui",
+    episodes: int = 10,
+    perturbation: Any = None,
+    seed: int = 0,
+    out_dir: str | Path = "data/recordings/synthui",
+    num_workers: int | None = 1,
+    env: str = "synthui",
+    progress: bool = True,
+    width: int = 160,
+    height: int = 120,
+) -> list[Path]:
     """Write ``episodes`` successful expert demonstrations of each task; return their directories.
 
     ``tasks``: task names, env ids, or 'synthui' for all. Episode k of a task uses seed ``seed + k``;
@@ -205,8 +229,14 @@ def generate(
             pool.join()
     for s in summary.values():
         s["expert_success"] = round((s["attempts"] - s["failures"]) / max(s["attempts"], 1), 4)
-    report = {"env": "synthui", "perturbation": spec, "seed": seed, "episodes": episodes,
-              "seconds": round(time.perf_counter() - start, 2), "tasks": summary}  # fmt: skip
+    report = {
+        "env": "synthui",
+        "perturbation": spec,
+        "seed": seed,
+        "episodes": episodes,
+        "seconds": round(time.perf_counter() - start, 2),
+        "tasks": summary,
+    }
     (out / "generate.json").write_text(json.dumps(report, indent=2) + "\n")
     short = [t for t, s in summary.items() if s["episodes"] < episodes]
     if short:
@@ -219,10 +249,16 @@ def _star_job(args: tuple) -> dict[str, Any]:
 
 
 def run_generate(
-    env: str = "synthui", tasks: str | Sequence[str] | None = "synthui", episodes: int = 10, perturbation: Any = None,
-    seed: int = 0, out_dir: str | Path = "data/recordings/synthui", num_workers: int | None = 1,
-    contact_sheet: bool = True, progress: bool = True,
-) -> dict[str, Any]:  # fmt: skip
+    env: str = "synthui",
+    tasks: str | Sequence[str] | None = "synthui",
+    episodes: int = 10,
+    perturbation: Any = None,
+    seed: int = 0,
+    out_dir: str | Path = "data/recordings/synthui",
+    num_workers: int | None = 1,
+    contact_sheet: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
     """What `act-generate` does: ``generate`` + a contact sheet; returns (and writes) the summary JSON."""
     start = time.perf_counter()
     out = Path(out_dir)
@@ -241,14 +277,18 @@ def run_generate(
 
 def format_summary(report: dict[str, Any]) -> str:
     """The one-screen summary `act-generate` prints."""
-    lines = [f"act-generate: {report.get('num_episodes', 0)} episodes of {report.get('env')} in "
-             f"{report.get('seconds', 0):.1f}s -> {report.get('out_dir')}"]  # fmt: skip
+    lines = [
+        f"act-generate: {report.get('num_episodes', 0)} episodes of {report.get('env')} in "
+        f"{report.get('seconds', 0):.1f}s -> {report.get('out_dir')}"
+    ]
     if report.get("perturbation"):
         lines.append(f"  perturbation: {report['perturbation']}")
     for task, s in report.get("tasks", {}).items():
         mean = s.get("steps", 0) / max(s.get("episodes", 0), 1)
-        lines.append(f"  {task:16s} {s.get('episodes', 0):5d} episodes  expert success {s.get('expert_success', 0):.1%}"
-                     f"  {mean:5.1f} steps/episode")  # fmt: skip
+        lines.append(
+            f"  {task:16s} {s.get('episodes', 0):5d} episodes  expert success {s.get('expert_success', 0):.1%}"
+            f"  {mean:5.1f} steps/episode"
+        )
     if report.get("contact_sheet"):
         lines.append(f"  contact sheet: {report['contact_sheet']}")
     if report.get("summary_file"):

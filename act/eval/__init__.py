@@ -9,7 +9,26 @@ from act.eval.rollout import EpisodeResult, Job, RolloutResult, rollout, run_epi
 from act.eval.suites import Condition, Suite
 
 __all__ = [
-    "Condition", "EpisodeResult", "ExpertPolicy", "Job", "MacroPolicy", "PolicySpec", "RandomPolicy",
-    "RolloutResult", "Suite", "evaluate", "format_summary", "load_policy", "load_results", "format_offline", "offline_metrics",
-    "robustness_auc", "rollout", "run_episode", "run_jobs", "summarize", "wilson_interval", "write_report",
-]  # fmt: skip
+    "Condition",
+    "EpisodeResult",
+    "ExpertPolicy",
+    "Job",
+    "MacroPolicy",
+    "PolicySpec",
+    "RandomPolicy",
+    "RolloutResult",
+    "Suite",
+    "evaluate",
+    "format_summary",
+    "load_policy",
+    "load_results",
+    "format_offline",
+    "offline_metrics",
+    "robustness_auc",
+    "rollout",
+    "run_episode",
+    "run_jobs",
+    "summarize",
+    "wilson_interval",
+    "write_report",
+]

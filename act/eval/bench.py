@@ -71,9 +71,14 @@ def _training_info(path: str | None) -> dict[str, Any]:
 
 
 def bench(
-    specs: Sequence[PolicySpec], suites: Sequence[Suite], out_dir: str | Path, *, num_workers: int | None = None,
-    latency_steps: int = 50, progress: bool = True,
-) -> dict[str, Any]:  # fmt: skip
+    specs: Sequence[PolicySpec],
+    suites: Sequence[Suite],
+    out_dir: str | Path,
+    *,
+    num_workers: int | None = None,
+    latency_steps: int = 50,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Evaluate every policy on every suite; write leaderboard.md, leaderboard.json and a plot."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -86,8 +91,11 @@ def bench(
             nominal = summary["conditions"].get("nominal", {}).get("success")
             rows[name][f"{suite.name}/nominal"] = nominal
             if summary["families"]:
-                rows[name][f"{suite.name}/families"] = float(np.mean([f["severity"][max(f["severity"], key=float)]
-                                                                  for f in summary["families"].values()]))  # fmt: skip
+                rows[name][f"{suite.name}/families"] = float(
+                    np.mean(
+                        [f["severity"][max(f["severity"], key=float)] for f in summary["families"].values()]
+                    )
+                )
                 rows[name][f"{suite.name}/auc"] = summary["mean_auc"]
     for s in specs:
         rows[s.name].update(measure_latency(s, suites[0].env_ids()[0], latency_steps))
@@ -95,8 +103,13 @@ def bench(
     board = {"suites": [vars(s) for s in suites], "policies": list(rows.values())}
     (out / "leaderboard.json").write_text(json.dumps(board, indent=1, default=str) + "\n")
     table = leaderboard_table(board)
-    (out / "leaderboard.md").write_text("# Leaderboard\n\n" + markdown(table) + "\n\nPer-suite reports: "
-                                        + ", ".join(f"[{s.name}]({s.name}/report.md)" for s in suites) + "\n")  # fmt: skip
+    (out / "leaderboard.md").write_text(
+        "# Leaderboard\n\n"
+        + markdown(table)
+        + "\n\nPer-suite reports: "
+        + ", ".join(f"[{s.name}]({s.name}/report.md)" for s in suites)
+        + "\n"
+    )
     board["plot"] = str(plot_leaderboard(board, out / "leaderboard.png"))
     board["text"] = text_table(table)
     return board
@@ -111,10 +124,18 @@ def leaderboard_table(board: dict[str, Any]) -> list[list[str]]:
         return "–" if v is None else format(v, fmt)
 
     for p in sorted(board["policies"], key=lambda p: -(p.get(metric_keys[0]) or 0) if metric_keys else 0):
-        rows.append([p["name"], *[f(p.get(k), ".0%") if not k.endswith("auc") else f(p.get(k), ".2f") for k in metric_keys],
-                     f(p.get("select_action_p50_ms"), ".2f"), f(p.get("select_action_p95_ms"), ".2f"),
-                     f(p.get("chunk_p50_ms"), ".1f"), f(p.get("parameters") and p["parameters"] / 1e6, ".2f") + ("M" if p.get("parameters") else ""),
-                     f(p.get("train_seconds"), ".0f")])  # fmt: skip
+        rows.append(
+            [
+                p["name"],
+                *[f(p.get(k), ".0%") if not k.endswith("auc") else f(p.get(k), ".2f") for k in metric_keys],
+                f(p.get("select_action_p50_ms"), ".2f"),
+                f(p.get("select_action_p95_ms"), ".2f"),
+                f(p.get("chunk_p50_ms"), ".1f"),
+                f(p.get("parameters") and p["parameters"] / 1e6, ".2f")
+                + ("M" if p.get("parameters") else ""),
+                f(p.get("train_seconds"), ".0f"),
+            ]
+        )
     return rows
 
 

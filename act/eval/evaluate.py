@@ -20,9 +20,14 @@ def _rate(episodes: Sequence[EpisodeResult]) -> dict[str, Any]:
     n, k = len(episodes), sum(e.success for e in episodes)
     lo, hi = wilson_interval(k, n)
     wins = [e.steps for e in episodes if e.success]
-    return {"n": n, "successes": k, "success": k / n if n else 0.0, "ci95": [lo, hi],
-            "errors": sum(e.error is not None for e in episodes),
-            "steps_to_success": mean(wins) if wins else None}  # fmt: skip
+    return {
+        "n": n,
+        "successes": k,
+        "success": k / n if n else 0.0,
+        "ci95": [lo, hi],
+        "errors": sum(e.error is not None for e in episodes),
+        "steps_to_success": mean(wins) if wins else None,
+    }
 
 
 def summarize(episodes: Sequence[EpisodeResult], suite: Suite) -> dict[str, Any]:
@@ -43,8 +48,11 @@ def summarize(episodes: Sequence[EpisodeResult], suite: Suite) -> dict[str, Any]
         nominal = conds.get("nominal", {}).get("success")
         families: dict[str, Any] = {}
         for family in suite.families:
-            points = {c.severity: conds[c.name]["success"] for c in conditions.values()
-                      if c.family == family and c.name in conds}  # fmt: skip
+            points = {
+                c.severity: conds[c.name]["success"]
+                for c in conditions.values()
+                if c.family == family and c.name in conds
+            }
             if not points:
                 continue
             families[family] = {
@@ -52,44 +60,79 @@ def summarize(episodes: Sequence[EpisodeResult], suite: Suite) -> dict[str, Any]
                 "auc": robustness_auc(list(points), list(points.values()), nominal),
                 "drop_at_0.5": (nominal - points[0.5]) if nominal is not None and 0.5 in points else None,
                 "heldout": family in suite.heldout_families,
-            }  # fmt: skip
+            }
         by_severity = {}
         for s in suite.severities:
             rates = [f["severity"][f"{s:g}"] for f in families.values() if f"{s:g}" in f["severity"]]
             if rates:
                 by_severity[f"{s:g}"] = mean(rates)
-        noisy = [e for name, eps in per_cond.items() if conditions.get(name) and conditions[name].family == "action_noise"
-                 for e in eps if e.off_target > 0]  # fmt: skip
+        noisy = [
+            e
+            for name, eps in per_cond.items()
+            if conditions.get(name) and conditions[name].family == "action_noise"
+            for e in eps
+            if e.off_target > 0
+        ]
         out[policy] = {
-            "conditions": conds, "families": families, "mean_over_families": by_severity,
+            "conditions": conds,
+            "families": families,
+            "mean_over_families": by_severity,
             "mean_auc": mean(f["auc"] for f in families.values()) if families else None,
-            "error_recovery": _rate(noisy)["success"] if noisy else None, "error_recovery_n": len(noisy),
-        }  # fmt: skip
+            "error_recovery": _rate(noisy)["success"] if noisy else None,
+            "error_recovery_n": len(noisy),
+        }
     return out
 
 
 def evaluate(
-    policies: Sequence[PolicySpec], suite: Suite, *, num_workers: int | None = None, gif_failures: int = 0,
-    out_dir: str | Path | None = None, explain: bool = True, progress: bool = True,
-) -> dict[str, Any]:  # fmt: skip
+    policies: Sequence[PolicySpec],
+    suite: Suite,
+    *,
+    num_workers: int | None = None,
+    gif_failures: int = 0,
+    out_dir: str | Path | None = None,
+    explain: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Run the suite for every policy; write results.json, report.md and plots to ``out_dir``."""
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must be unique, got {names}")
     gif_dir = str(Path(out_dir) / "failures") if out_dir and gif_failures > 0 else None
     jobs = [
-        Job(spec, env_id, seed, cond.perturbation, cond.name, suite.max_steps,
-            gif_dir if i < gif_failures else None, explain and i == 0)
-        for spec in policies for cond in suite.conditions() for env_id in suite.env_ids()
+        Job(
+            spec,
+            env_id,
+            seed,
+            cond.perturbation,
+            cond.name,
+            suite.max_steps,
+            gif_dir if i < gif_failures else None,
+            explain and i == 0,
+        )
+        for spec in policies
+        for cond in suite.conditions()
+        for env_id in suite.env_ids()
         for i, seed in enumerate(suite.seeds())
-    ]  # fmt: skip
+    ]
     start = time.perf_counter()
     episodes = run_jobs(jobs, num_workers, progress=progress)
     results = {
-        "suite": {k: v for k, v in vars(suite).items()}, "policies": {p.name: {"kind": p.kind, "path": p.path,
-        "ensemble": p.ensemble, "n_action_steps": p.n_action_steps, "cpu_inference": p.cpu_inference} for p in policies}, "wall_time": time.perf_counter() - start,
-        "summary": summarize(episodes, suite), "episodes": [e.to_json() for e in episodes],
-    }  # fmt: skip
+        "suite": {k: v for k, v in vars(suite).items()},
+        "policies": {
+            p.name: {
+                "kind": p.kind,
+                "path": p.path,
+                "ensemble": p.ensemble,
+                "n_action_steps": p.n_action_steps,
+                "cpu_inference": p.cpu_inference,
+            }
+            for p in policies
+        },
+        "wall_time": time.perf_counter() - start,
+        "summary": summarize(episodes, suite),
+        "episodes": [e.to_json() for e in episodes],
+    }
     if out_dir is not None:
         from act.eval.report import write_report
 

@@ -16,9 +16,15 @@ from act.recording.schema import POINTER_KINDS
 
 
 def offline_metrics(
-    policy: Any, dataset_dir: str | Path, episodes: list[int] | None = None, *, val_fraction: float | None = 0.1,
-    seed: int = 0, batch_size: int = 64, max_samples: int | None = None,
-) -> dict[str, Any]:  # fmt: skip
+    policy: Any,
+    dataset_dir: str | Path,
+    episodes: list[int] | None = None,
+    *,
+    val_fraction: float | None = 0.1,
+    seed: int = 0,
+    batch_size: int = 64,
+    max_samples: int | None = None,
+) -> dict[str, Any]:
     """Action-kind accuracy, click-in-target rate (predicted pointer inside the demonstrated action's
     target box) and key accuracy, overall and by position in the chunk.
 
@@ -34,10 +40,17 @@ def offline_metrics(
         )
     c = policy.config
     if tuple(info.image_size) != tuple(c.image_size):
-        raise ValueError(f"{dataset_dir} holds {tuple(info.image_size)} frames, the policy sees {tuple(c.image_size)}: "
-                         "build the held-out dataset at the policy's image size")  # fmt: skip
-    ds = ChunkDataset(dataset_dir, c.chunk_size, episodes, instruction_vocab=c.instruction_vocab,
-                      instruction_max_len=c.instruction_max_len)  # fmt: skip
+        raise ValueError(
+            f"{dataset_dir} holds {tuple(info.image_size)} frames, the policy sees {tuple(c.image_size)}: "
+            "build the held-out dataset at the policy's image size"
+        )
+    ds = ChunkDataset(
+        dataset_dir,
+        c.chunk_size,
+        episodes,
+        instruction_vocab=c.instruction_vocab,
+        instruction_max_len=c.instruction_max_len,
+    )
     space = policy.action_space
     data_space = ActionSpace.from_json(info.action_space)
     key_map = torch.tensor(
@@ -71,8 +84,11 @@ def offline_metrics(
         return total, [float(a / b) if b > 0 else None for a, b in zip(num, den)]
 
     result: dict[str, Any] = {"samples": seen, "episodes": len(episodes), "by_position": {}}
-    for name, num, den in [("kind_accuracy", "kind", "kind_n"), ("click_in_target", "in_target", "target_n"),
-                           ("key_accuracy", "key", "key_n")]:  # fmt: skip
+    for name, num, den in [
+        ("kind_accuracy", "kind", "kind_n"),
+        ("click_in_target", "in_target", "target_n"),
+        ("key_accuracy", "key", "key_n"),
+    ]:
         result[name], result["by_position"][name] = rate(sums[num], sums[den])
         result[f"{name}_n"] = int(sums[den].sum())
     return result

@@ -89,10 +89,12 @@ class RandomPolicy:
         kinds = ["click", "click", "click", "double_click", "drag", "scroll", "key", "key"]
         kind = self.space.kinds.index(kinds[self.rng.integers(len(kinds))])
         return {
-            "kind": kind, "point": self.rng.random(2).astype(np.float32),
-            "point2": self.rng.random(2).astype(np.float32), "key": int(self.rng.integers(2, 97)),
+            "kind": kind,
+            "point": self.rng.random(2).astype(np.float32),
+            "point2": self.rng.random(2).astype(np.float32),
+            "key": int(self.rng.integers(2, 97)),
             "scroll": np.array([0, self.rng.choice([-2, 2])], np.float32),
-        }  # fmt: skip
+        }
 
 
 def _expert_episode(env_id: str, seed: int) -> tuple[list, int, int]:
@@ -155,8 +157,13 @@ class MacroPolicy:
     def select_action(self, obs: dict[str, Any]) -> dict[str, Any]:
         if self.actions:
             return self.actions.pop()
-        return {"kind": 0, "point": np.zeros(2, np.float32), "point2": np.zeros(2, np.float32), "key": 0,
-                "scroll": np.zeros(2, np.float32)}  # fmt: skip
+        return {
+            "kind": 0,
+            "point": np.zeros(2, np.float32),
+            "point2": np.zeros(2, np.float32),
+            "key": 0,
+            "scroll": np.zeros(2, np.float32),
+        }
 
 
 class ExpertPolicy:

@@ -37,10 +37,16 @@ def summary_table(results: dict[str, Any]) -> list[list[str]]:
     rows = [header]
     for name, s in summary.items():
         nominal = s["conditions"].get("nominal")
-        rows.append([name, _pct(nominal["success"]) if nominal else "–",
-                     *[_pct(s["mean_over_families"].get(f"{v:g}")) for v in severities],
-                     "–" if s["mean_auc"] is None else f"{s['mean_auc']:.2f}", _pct(s["error_recovery"]),
-                     str(sum(c["errors"] for c in s["conditions"].values()))])  # fmt: skip
+        rows.append(
+            [
+                name,
+                _pct(nominal["success"]) if nominal else "–",
+                *[_pct(s["mean_over_families"].get(f"{v:g}")) for v in severities],
+                "–" if s["mean_auc"] is None else f"{s['mean_auc']:.2f}",
+                _pct(s["error_recovery"]),
+                str(sum(c["errors"] for c in s["conditions"].values())),
+            ]
+        )
     return rows
 
 
@@ -53,8 +59,15 @@ def family_table(results: dict[str, Any], severity: float = 0.5) -> list[list[st
         ["nominal", *[_pct(summary[n]["conditions"].get("nominal", {}).get("success")) for n in names]]
     )
     for family in results["suite"]["families"]:
-        rows.append([family, *[_pct(summary[n]["families"].get(family, {}).get("severity", {}).get(f"{severity:g}"))
-                               for n in names]])  # fmt: skip
+        rows.append(
+            [
+                family,
+                *[
+                    _pct(summary[n]["families"].get(family, {}).get("severity", {}).get(f"{severity:g}"))
+                    for n in names
+                ],
+            ]
+        )
     return rows
 
 
@@ -76,11 +89,19 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path
     paths = {"json": out / "results.json", "markdown": out / "report.md"}
     paths["json"].write_text(json.dumps(results, indent=1, default=str) + "\n")
     suite, summary = results["suite"], results["summary"]
-    md = [f"# Evaluation: suite `{suite['name']}`", "",
-          f"Tasks: {', '.join(suite['tasks'])}; {suite['episodes']} seeds per task and condition "
-          f"(from {suite['seed']}); {len(results['episodes'])} episodes in {results['wall_time']:.0f} s.", "",
-          "Success rate with Wilson 95% interval. AUC: area under success vs severity, nominal at 0.", "",
-          "## Summary", "", markdown(summary_table(results)), ""]  # fmt: skip
+    md = [
+        f"# Evaluation: suite `{suite['name']}`",
+        "",
+        f"Tasks: {', '.join(suite['tasks'])}; {suite['episodes']} seeds per task and condition "
+        f"(from {suite['seed']}); {len(results['episodes'])} episodes in {results['wall_time']:.0f} s.",
+        "",
+        "Success rate with Wilson 95% interval. AUC: area under success vs severity, nominal at 0.",
+        "",
+        "## Summary",
+        "",
+        markdown(summary_table(results)),
+        "",
+    ]
     if suite["families"]:
         severities = suite["severities"]
         for name, s in summary.items():
@@ -91,8 +112,14 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path
                 if not f:
                     continue
                 label = family + (" (held out)" if f["heldout"] else "")
-                rows.append([label, *[_cell(s["conditions"].get(f"{family}:{v:g}")) for v in severities],
-                             f"{f['auc']:.2f}", _pct(f["drop_at_0.5"])])  # fmt: skip
+                rows.append(
+                    [
+                        label,
+                        *[_cell(s["conditions"].get(f"{family}:{v:g}")) for v in severities],
+                        f"{f['auc']:.2f}",
+                        _pct(f["drop_at_0.5"]),
+                    ]
+                )
             md += [markdown(rows), ""]
     comps = (
         [c for c in next(iter(summary.values()))["conditions"] if ":" in c and "," in c] if summary else []
@@ -179,8 +206,11 @@ def plot_severity(results: dict[str, Any], path: str | Path) -> Path:
 
 
 def format_summary(results: dict[str, Any], out_dir: str | Path | None = None) -> str:
-    lines = [f"suite {results['suite']['name']}: {len(results['episodes'])} episodes in {results['wall_time']:.0f} s", "",
-             text_table(summary_table(results))]  # fmt: skip
+    lines = [
+        f"suite {results['suite']['name']}: {len(results['episodes'])} episodes in {results['wall_time']:.0f} s",
+        "",
+        text_table(summary_table(results)),
+    ]
     if results["suite"]["families"] and 0.5 in results["suite"]["severities"]:
         lines += ["", "success at severity 0.5:", text_table(family_table(results, 0.5))]
     if out_dir:

@@ -82,9 +82,17 @@ class Job:
 
 
 def run_episode(
-    policy: Any, env_id: str, seed: int, perturbation: str = "", *, max_steps: int | None = None,
-    name: str = "policy", condition: str = "nominal", gif_dir: str | Path | None = None, explain: bool = False,
-) -> EpisodeResult:  # fmt: skip
+    policy: Any,
+    env_id: str,
+    seed: int,
+    perturbation: str = "",
+    *,
+    max_steps: int | None = None,
+    name: str = "policy",
+    condition: str = "nominal",
+    gif_dir: str | Path | None = None,
+    explain: bool = False,
+) -> EpisodeResult:
     """One closed-loop episode. ``gif_dir``: write a GIF there if the episode fails."""
     from act.envs import make
 
@@ -175,10 +183,25 @@ def _run_job(job: Job) -> EpisodeResult:
         if policy is None:
             policy = _POLICIES[job.spec] = load_policy(job.spec)
     except Exception as e:  # noqa: BLE001 - a policy that fails to load fails its episodes, visibly
-        return EpisodeResult(job.spec.name, job.env_id, job.seed, job.perturbation, job.condition,
-                             error=f"loading policy: {type(e).__name__}: {e}")  # fmt: skip
-    return run_episode(policy, job.env_id, job.seed, job.perturbation, max_steps=job.max_steps,
-                       name=job.spec.name, condition=job.condition, gif_dir=job.gif_dir, explain=job.explain)  # fmt: skip
+        return EpisodeResult(
+            job.spec.name,
+            job.env_id,
+            job.seed,
+            job.perturbation,
+            job.condition,
+            error=f"loading policy: {type(e).__name__}: {e}",
+        )
+    return run_episode(
+        policy,
+        job.env_id,
+        job.seed,
+        job.perturbation,
+        max_steps=job.max_steps,
+        name=job.spec.name,
+        condition=job.condition,
+        gif_dir=job.gif_dir,
+        explain=job.explain,
+    )
 
 
 def default_workers() -> int:
@@ -213,16 +236,49 @@ def run_jobs(
 
 
 def rollout(
-    policy: Any, env_id: str, seeds: Iterable[int], perturbation: str = "", *, max_steps: int | None = None,
-    num_workers: int = 1, gif_dir: str | Path | None = None, explain: bool = False, name: str | None = None,
+    policy: Any,
+    env_id: str,
+    seeds: Iterable[int],
+    perturbation: str = "",
+    *,
+    max_steps: int | None = None,
+    num_workers: int = 1,
+    gif_dir: str | Path | None = None,
+    explain: bool = False,
+    name: str | None = None,
     condition: str = "nominal",
-) -> RolloutResult:  # fmt: skip
+) -> RolloutResult:
     """Closed-loop episodes of ``policy`` (an object, or a PolicySpec for parallel workers) in ``env_id``."""
     seeds = [int(s) for s in seeds]
     if isinstance(policy, PolicySpec):
-        jobs = [Job(policy, env_id, s, perturbation, condition, max_steps, str(gif_dir) if gif_dir else None, explain)
-                for s in seeds]  # fmt: skip
+        jobs = [
+            Job(
+                policy,
+                env_id,
+                s,
+                perturbation,
+                condition,
+                max_steps,
+                str(gif_dir) if gif_dir else None,
+                explain,
+            )
+            for s in seeds
+        ]
         return RolloutResult(run_jobs(jobs, num_workers, progress=False))
     name = name or type(policy).__name__
-    return RolloutResult([run_episode(policy, env_id, s, perturbation, max_steps=max_steps, name=name,
-                                      condition=condition, gif_dir=gif_dir, explain=explain) for s in seeds])  # fmt: skip
+    return RolloutResult(
+        [
+            run_episode(
+                policy,
+                env_id,
+                s,
+                perturbation,
+                max_steps=max_steps,
+                name=name,
+                condition=condition,
+                gif_dir=gif_dir,
+                explain=explain,
+            )
+            for s in seeds
+        ]
+    )

@@ -11,7 +11,18 @@ from act.policy.explain import Explanation, describe_steps
 from act.policy.modeling_act import ACT, ACTPolicy, WeightsFormatError
 
 __all__ = [
-    "ACT", "ACTConfig", "ACTPolicy", "ConvNet", "Explanation", "ResNet18", "TemporalEnsembler",
-    "WeightsFormatError", "build_backbone", "describe_steps", "ensemble_offline", "ensemble_weights",
-    "sine_position_1d", "sine_position_2d",
-]  # fmt: skip
+    "ACT",
+    "ACTConfig",
+    "ACTPolicy",
+    "ConvNet",
+    "Explanation",
+    "ResNet18",
+    "TemporalEnsembler",
+    "WeightsFormatError",
+    "build_backbone",
+    "describe_steps",
+    "ensemble_offline",
+    "ensemble_weights",
+    "sine_position_1d",
+    "sine_position_2d",
+]

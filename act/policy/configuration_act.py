@@ -191,11 +191,23 @@ class ACTConfig:
         """The shape of LeRobot's default ACT (ResNet-18 with frozen batch norm, dim 512, 96x96, chunk 20),
         for comparisons."""
         base: dict[str, Any] = dict(
-            image_size=(96, 96), backbone="resnet18", backbone_norm="frozen", dim_model=512, n_heads=8,
-            dim_feedforward=3200, n_encoder_layers=4, n_decoder_layers=1, n_vae_encoder_layers=4,
-            latent_dim=32, dropout=0.1, chunk_size=20, n_action_steps=20, kl_weight=10.0,
-            pointer_head="regression", pre_norm=False,
-        )  # fmt: skip
+            image_size=(96, 96),
+            backbone="resnet18",
+            backbone_norm="frozen",
+            dim_model=512,
+            n_heads=8,
+            dim_feedforward=3200,
+            n_encoder_layers=4,
+            n_decoder_layers=1,
+            n_vae_encoder_layers=4,
+            latent_dim=32,
+            dropout=0.1,
+            chunk_size=20,
+            n_action_steps=20,
+            kl_weight=10.0,
+            pointer_head="regression",
+            pre_norm=False,
+        )
         return cls(**{**base, **overrides})
 
     def with_dataset_info(self, info: dict[str, Any]) -> ACTConfig:

@@ -41,9 +41,12 @@ def available(bf16: bool = False) -> bool:
     """MKL's packed sgemm and oneDNN's packed convolution are in this torch build (x86; not Apple
     Silicon); with ``bf16``, also oneDNN's packed bf16 matmul and a CPU with bf16 instructions
     (AVX512-BF16 or AMX: elsewhere oneDNN emulates bf16, slower than packed fp32)."""
-    fp32 = (torch.backends.mkl.is_available() and torch.backends.mkldnn.is_available()
-            and hasattr(torch.ops.mkl, "_mkl_reorder_linear_weight")
-            and hasattr(torch.ops.mkldnn, "_reorder_convolution_weight"))  # fmt: skip
+    fp32 = (
+        torch.backends.mkl.is_available()
+        and torch.backends.mkldnn.is_available()
+        and hasattr(torch.ops.mkl, "_mkl_reorder_linear_weight")
+        and hasattr(torch.ops.mkldnn, "_reorder_convolution_weight")
+    )
     if not fp32 or not bf16:
         return fp32
     native = [getattr(torch.cpu, f, None) for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
@@ -51,8 +54,12 @@ def available(bf16: bool = False) -> bool:
 
 
 def _plain(x: torch.Tensor, weight: torch.Tensor) -> bool:
-    return (torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32
-            or weight.dtype != torch.float32)  # fmt: skip
+    return (
+        torch.is_grad_enabled()
+        or x.device.type != "cpu"
+        or x.dtype != torch.float32
+        or weight.dtype != torch.float32
+    )
 
 
 class PackedCache(dict):
@@ -98,8 +105,11 @@ def _linear_forward(self: nn.Linear, x: torch.Tensor) -> torch.Tensor:
     rows = F.pad(rows, (0, 0, 0, bucket - m)) if bucket != m else rows.contiguous()
     weight = self.weight.detach()
     if self._act_bf16:
-        w, b = _packed(self, bucket, lambda: (torch.ops.mkldnn._reorder_linear_weight(_bf16(weight), bucket),
-                                              _bf16(self.bias)))  # fmt: skip
+        w, b = _packed(
+            self,
+            bucket,
+            lambda: (torch.ops.mkldnn._reorder_linear_weight(_bf16(weight), bucket), _bf16(self.bias)),
+        )
         out = torch.ops.mkldnn._linear_pointwise(rows.to(torch.bfloat16), w, b, "none", [], "")[:m].float()
     else:
         packed = _packed(self, bucket, lambda: torch.ops.mkl._mkl_reorder_linear_weight(weight, bucket))
@@ -117,9 +127,21 @@ def _conv_forward(self: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(x, self.weight, self.bias)
     shape = list(x.shape)
     cast = _bf16 if self._act_bf16 else (lambda t: None if t is None else t.detach())
-    packed, bias = _packed(self, tuple(shape), lambda: (torch.ops.mkldnn._reorder_convolution_weight(
-        cast(self.weight), list(self.padding), list(self.stride), list(self.dilation), self.groups, shape),
-        cast(self.bias)))  # fmt: skip
+    packed, bias = _packed(
+        self,
+        tuple(shape),
+        lambda: (
+            torch.ops.mkldnn._reorder_convolution_weight(
+                cast(self.weight),
+                list(self.padding),
+                list(self.stride),
+                list(self.dilation),
+                self.groups,
+                shape,
+            ),
+            cast(self.bias),
+        ),
+    )
     out = torch.ops.mkldnn._convolution_pointwise(
         x.to(packed.dtype),
         packed,
@@ -144,8 +166,11 @@ def optimize_for_cpu(module: nn.Module, bf16: bool = False) -> int:
     if not available():
         return 0
     if bf16 and not available(bf16=True):
-        warnings.warn("optimize_for_cpu(bf16=True): this CPU has no bf16 instructions (AVX512-BF16 or AMX); "
-                      "packing fp32 weights instead", stacklevel=2)  # fmt: skip
+        warnings.warn(
+            "optimize_for_cpu(bf16=True): this CPU has no bf16 instructions (AVX512-BF16 or AMX); "
+            "packing fp32 weights instead",
+            stacklevel=2,
+        )
         bf16 = False
     n = 0
     for layer in module.modules():

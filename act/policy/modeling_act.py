@@ -181,8 +181,9 @@ class Seek(nn.Module):
         self.query, self.key = nn.Linear(dim, dim), nn.Linear(dim, dim)
         self.gate = nn.Linear(dim, 1)
 
-    def forward(self, h: torch.Tensor, words: torch.Tensor | None = None,
-                word_memory: torch.Tensor | None = None) -> torch.Tensor:  # fmt: skip
+    def forward(
+        self, h: torch.Tensor, words: torch.Tensor | None = None, word_memory: torch.Tensor | None = None
+    ) -> torch.Tensor:
         logp = self.vocab(h).log_softmax(-1)  # (B, K, words)
         if words is None or words.shape[1] == 0:
             return logp
@@ -203,8 +204,15 @@ class PointerHead(nn.Module):
     Cell (i, j) covers image pixels [i * stride, (i + 1) * stride) x [j * stride, (j + 1) * stride).
     """
 
-    def __init__(self, dim: int, mode: str, grid: tuple[int, int], stride: int, image_size: tuple[int, int],
-                 num_words: int = 0):  # fmt: skip
+    def __init__(
+        self,
+        dim: int,
+        mode: str,
+        grid: tuple[int, int],
+        stride: int,
+        image_size: tuple[int, int],
+        num_words: int = 0,
+    ):
         super().__init__()
         self.mode, self.grid = mode, grid
         if mode == "heatmap":
@@ -232,8 +240,9 @@ class PointerHead(nn.Module):
         xy = torch.stack((cell % self.grid[1], cell // self.grid[1]), -1).to(offset.dtype)
         return ((xy + offset) / self.cells_per_unit).clamp(0, 1)
 
-    def logits(self, h: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor,
-               read: Reading | None = None) -> torch.Tensor:  # fmt: skip
+    def logits(
+        self, h: torch.Tensor, memory: torch.Tensor, memory_pos: torch.Tensor, read: Reading | None = None
+    ) -> torch.Tensor:
         """h (B, K, D), image memory (B, C, D) -> cell scores (B, K, C).
 
         With ``read`` (the reading head's output) and a ``seek`` module, each step's scores also get
@@ -614,11 +623,17 @@ class ACTPolicy(nn.Module):
             losses["intent"] = _cross_entropy(out["intent_logits"], intent, intent > 0)
             metrics["acc_intent"] = _accuracy(out["intent_logits"], intent, intent > 0)
         weights = {
-            "kind": c.kind_weight, "key": c.key_weight, "scroll": c.scroll_weight, "intent": c.intent_weight,
-            "point": c.point_weight, "point_offset": c.point_offset_weight,
-            "point2": c.point2_weight, "point2_offset": c.point_offset_weight, "read": c.read_weight,
+            "kind": c.kind_weight,
+            "key": c.key_weight,
+            "scroll": c.scroll_weight,
+            "intent": c.intent_weight,
+            "point": c.point_weight,
+            "point_offset": c.point_offset_weight,
+            "point2": c.point2_weight,
+            "point2_offset": c.point_offset_weight,
+            "read": c.read_weight,
             "seek": c.seek_weight,
-        }  # fmt: skip
+        }
         loss = sum(weights[name] * value for name, value in losses.items())
         if "mu" in out:
             mu, logvar = out["mu"], out["logvar"]

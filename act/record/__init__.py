@@ -5,6 +5,18 @@ from act.record.recorder import Recorder, RecorderError, Region, ScreenSource
 from act.record.session import RecordConfig, RecordResult, banner, next_episode_dir, parse_region, record
 
 __all__ = [
-    "REDACTED", "Hotkey", "RecordConfig", "RecordResult", "Recorder", "RecorderError", "Region",
-    "ScreenSource", "banner", "key_token", "next_episode_dir", "parse_region", "record", "redact",
-]  # fmt: skip
+    "REDACTED",
+    "Hotkey",
+    "RecordConfig",
+    "RecordResult",
+    "Recorder",
+    "RecorderError",
+    "Region",
+    "ScreenSource",
+    "banner",
+    "key_token",
+    "next_episode_dir",
+    "parse_region",
+    "record",
+    "redact",
+]

@@ -15,9 +15,7 @@ from typing import Any
 from act.record.keys import key_token
 from act.record.recorder import Recorder, RecorderError, Region
 
-MISSING_EXTRA = (
-    "act-record needs mss and pynput (the 'record' extra): pip install 'act[record]'"
-)  # fmt: skip
+MISSING_EXTRA = "act-record needs mss and pynput (the 'record' extra): pip install 'act[record]'"
 
 
 def check_environment(platform: str | None = None) -> None:
@@ -110,10 +108,11 @@ def probe_screen(region: tuple[int, int, int, int] | None = None) -> tuple[Regio
         mon = _monitor(sct, region)
         full = sct.monitors[0]
         if region is not None and not (
-            full["left"] <= mon["left"] and full["top"] <= mon["top"]
+            full["left"] <= mon["left"]
+            and full["top"] <= mon["top"]
             and mon["left"] + mon["width"] <= full["left"] + full["width"]
             and mon["top"] + mon["height"] <= full["top"] + full["height"]
-        ):  # fmt: skip
+        ):
             raise RecorderError(
                 f"region {region} is not inside the screen "
                 f"({full['left']},{full['top']},{full['width']},{full['height']})"

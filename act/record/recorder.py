@@ -104,9 +104,14 @@ class Recorder:
         self._threads: list[threading.Thread] = []
         self._closed = False
         self.stats: dict[str, Any] = {
-            "frames": 0, "press_frames": 0, "periodic_frames": 0, "skipped_unchanged": 0,
-            "dropped_frames": 0, "events": 0, "ignored_outside_region": 0,
-        }  # fmt: skip
+            "frames": 0,
+            "press_frames": 0,
+            "periodic_frames": 0,
+            "skipped_unchanged": 0,
+            "dropped_frames": 0,
+            "events": 0,
+            "ignored_outside_region": 0,
+        }
         self._lags: list[float] = []
 
     # ---- lifecycle -------------------------------------------------------------------------------

@@ -105,17 +105,31 @@ def record(
     path = next_episode_dir(Path(cfg.out))
     scale = round(phys_w / region.width, 4)
     settings = {k: v for k, v in asdict(cfg).items() if k not in ("out", "task", "instruction")}
-    settings.update(stop_key=str(hotkey), platform=sys.platform, frame_size=[phys_w, phys_h],
-                    region=[region.left, region.top, region.width, region.height])  # fmt: skip
+    settings.update(
+        stop_key=str(hotkey),
+        platform=sys.platform,
+        frame_size=[phys_w, phys_h],
+        region=[region.left, region.top, region.width, region.height],
+    )
     meta = EpisodeMeta(
         episode_id=f"desktop-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}",
-        source="desktop", task=cfg.task, instruction=cfg.instruction,
-        screen=Screen(region.width, region.height, scale, "logical"), extra={"recorder": settings},
-    )  # fmt: skip
+        source="desktop",
+        task=cfg.task,
+        instruction=cfg.instruction,
+        screen=Screen(region.width, region.height, scale, "logical"),
+        extra={"recorder": settings},
+    )
     print(banner(cfg, region, path, hotkey), file=log, flush=True)
     writer = EpisodeWriter(path, meta)
-    rec = Recorder(writer, region, lambda: screen_factory(region), fps=cfg.fps, hotkey=hotkey,
-                   redact_typing=cfg.redact_typing, keep_unchanged=cfg.keep_unchanged)  # fmt: skip
+    rec = Recorder(
+        writer,
+        region,
+        lambda: screen_factory(region),
+        fps=cfg.fps,
+        hotkey=hotkey,
+        redact_typing=cfg.redact_typing,
+        keep_unchanged=cfg.keep_unchanged,
+    )
     restore = _on_signals(lambda name: rec.stop(name))
     inputs, started = None, False
     cpu0 = time.process_time()

@@ -18,8 +18,24 @@ from act.recording.schema import (
 )
 
 __all__ = [
-    "ACTION_KINDS", "EVENT_TYPES", "FORMAT_VERSION", "POINTER_KINDS",
-    "Action", "Episode", "EpisodeMeta", "EpisodeWriter", "Event", "Frame", "Intent", "MergeConfig",
-    "Problem", "RecordingError", "Screen", "find_episodes", "merge_events", "pair_frames",
-    "read_episode", "validate",
-]  # fmt: skip
+    "ACTION_KINDS",
+    "EVENT_TYPES",
+    "FORMAT_VERSION",
+    "POINTER_KINDS",
+    "Action",
+    "Episode",
+    "EpisodeMeta",
+    "EpisodeWriter",
+    "Event",
+    "Frame",
+    "Intent",
+    "MergeConfig",
+    "Problem",
+    "RecordingError",
+    "Screen",
+    "find_episodes",
+    "merge_events",
+    "pair_frames",
+    "read_episode",
+    "validate",
+]

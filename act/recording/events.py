@@ -30,14 +30,40 @@ from act.recording.schema import Action, Event, Frame, Intent, Screen
 
 MODIFIERS = ("ctrl", "alt", "shift", "cmd")
 _ALIASES = {
-    "return": "enter", "kp_enter": "enter", "esc": "escape", "del": "delete", "back_space": "backspace",
-    "pageup": "page_up", "prior": "page_up", "pagedown": "page_down", "next": "page_down",
-    "space": " ", "arrowup": "up", "arrowdown": "down", "arrowleft": "left", "arrowright": "right",
-    "control": "ctrl", "control_l": "ctrl", "control_r": "ctrl", "ctrl_l": "ctrl", "ctrl_r": "ctrl",
-    "alt_l": "alt", "alt_r": "alt", "alt_gr": "alt", "option": "alt", "meta": "cmd",
-    "shift_l": "shift", "shift_r": "shift", "cmd_l": "cmd", "cmd_r": "cmd", "super": "cmd",
-    "super_l": "cmd", "super_r": "cmd", "win": "cmd", "command": "cmd",
-}  # fmt: skip
+    "return": "enter",
+    "kp_enter": "enter",
+    "esc": "escape",
+    "del": "delete",
+    "back_space": "backspace",
+    "pageup": "page_up",
+    "prior": "page_up",
+    "pagedown": "page_down",
+    "next": "page_down",
+    "space": " ",
+    "arrowup": "up",
+    "arrowdown": "down",
+    "arrowleft": "left",
+    "arrowright": "right",
+    "control": "ctrl",
+    "control_l": "ctrl",
+    "control_r": "ctrl",
+    "ctrl_l": "ctrl",
+    "ctrl_r": "ctrl",
+    "alt_l": "alt",
+    "alt_r": "alt",
+    "alt_gr": "alt",
+    "option": "alt",
+    "meta": "cmd",
+    "shift_l": "shift",
+    "shift_r": "shift",
+    "cmd_l": "cmd",
+    "cmd_r": "cmd",
+    "super": "cmd",
+    "super_l": "cmd",
+    "super_r": "cmd",
+    "win": "cmd",
+    "command": "cmd",
+}
 _TEXT_KEYS = {"\n": "enter", "\r": "enter", "\t": "tab", "\b": "backspace"}
 
 
@@ -116,8 +142,20 @@ def merge_events(events: Sequence[Event], screen: Screen, config: MergeConfig | 
             path.append(pt(e.x, e.y))
             (x, y), (x2, y2) = path[0], path[-1]
             if max(math.dist((x, y), p) for p in path) > cfg.drag_distance:
-                emit(Action("drag", x, y, x2, y2, t=start.t, intent=start.intent or e.intent, path=tuple(path),
-                            target=box(start)), e.t)  # fmt: skip
+                emit(
+                    Action(
+                        "drag",
+                        x,
+                        y,
+                        x2,
+                        y2,
+                        t=start.t,
+                        intent=start.intent or e.intent,
+                        path=tuple(path),
+                        target=box(start),
+                    ),
+                    e.t,
+                )
             else:
                 kind = "right_click" if (e.button or "left") == "right" else "click"
                 emit_click(kind, x, y, start.t, e.t, start.intent or e.intent, box(start))
@@ -135,9 +173,11 @@ def merge_events(events: Sequence[Event], screen: Screen, config: MergeConfig | 
             x, y = pt(e.x, e.y)
             prev = actions[-1] if actions else None
             if (
-                prev is not None and prev.kind == "scroll" and e.t - ends[-1] <= cfg.scroll_gap
+                prev is not None
+                and prev.kind == "scroll"
+                and e.t - ends[-1] <= cfg.scroll_gap
                 and math.dist((prev.x, prev.y), (x, y)) <= cfg.drag_distance
-            ):  # fmt: skip
+            ):
                 actions[-1] = replace(prev, dx=prev.dx + (e.dx or 0.0), dy=prev.dy + (e.dy or 0.0))
                 ends[-1] = e.t
             else:

@@ -34,16 +34,37 @@ META, FRAMES, EVENTS, INTENTS = "meta.json", "frames.jsonl", "events.jsonl", "in
 
 _NUM = (int, float)
 _EVENT_FIELDS: dict[str, tuple[type, ...]] = {
-    "t": _NUM, "type": (str,), "x": _NUM, "y": _NUM, "button": (str,), "key": (str,), "text": (str,),
-    "dx": _NUM, "dy": _NUM, "x2": _NUM, "y2": _NUM, "path": (list,), "intent": (str,), "target": (list,),
-}  # fmt: skip
+    "t": _NUM,
+    "type": (str,),
+    "x": _NUM,
+    "y": _NUM,
+    "button": (str,),
+    "key": (str,),
+    "text": (str,),
+    "dx": _NUM,
+    "dy": _NUM,
+    "x2": _NUM,
+    "y2": _NUM,
+    "path": (list,),
+    "intent": (str,),
+    "target": (list,),
+}
 # Fields each event type must carry.
 _REQUIRED: dict[str, tuple[str, ...]] = {
-    "mouse_down": ("x", "y", "button"), "mouse_up": ("x", "y", "button"), "mouse_move": ("x", "y"),
-    "scroll": ("x", "y"), "key_down": ("key",), "key_up": ("key",), "click": ("x", "y"),
-    "double_click": ("x", "y"), "right_click": ("x", "y"), "drag": ("x", "y", "x2", "y2"),
-    "type": ("text",), "key": ("key",), "wait": (),
-}  # fmt: skip
+    "mouse_down": ("x", "y", "button"),
+    "mouse_up": ("x", "y", "button"),
+    "mouse_move": ("x", "y"),
+    "scroll": ("x", "y"),
+    "key_down": ("key",),
+    "key_up": ("key",),
+    "click": ("x", "y"),
+    "double_click": ("x", "y"),
+    "right_click": ("x", "y"),
+    "drag": ("x", "y", "x2", "y2"),
+    "type": ("text",),
+    "key": ("key",),
+    "wait": (),
+}
 
 
 def find_episodes(paths: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -123,8 +144,12 @@ class _Reader:
             return None
         before = len(self.problems)
         if m.get("format_version") != FORMAT_VERSION:
-            self.problem(META, None, "format_version",
-                         f"is {m.get('format_version')!r}; this reader reads version {FORMAT_VERSION}")  # fmt: skip
+            self.problem(
+                META,
+                None,
+                "format_version",
+                f"is {m.get('format_version')!r}; this reader reads version {FORMAT_VERSION}",
+            )
         for key in ("episode_id", "source", "task", "instruction"):
             if not isinstance(m.get(key), str):
                 self.problem(META, None, key, f"missing or not a string ({m.get(key)!r})")
@@ -154,11 +179,17 @@ class _Reader:
         if len(self.problems) > before:
             return None
         return EpisodeMeta(
-            episode_id=m["episode_id"], source=m["source"], task=m["task"], instruction=m["instruction"],
+            episode_id=m["episode_id"],
+            source=m["source"],
+            task=m["task"],
+            instruction=m["instruction"],
             screen=Screen(screen["width"], screen["height"], float(scale), coords),
-            success=m.get("success"), perturbation=m.get("perturbation") or {},
-            complete=m.get("complete", True), extra=m.get("extra") or {}, format_version=FORMAT_VERSION,
-        )  # fmt: skip
+            success=m.get("success"),
+            perturbation=m.get("perturbation") or {},
+            complete=m.get("complete", True),
+            extra=m.get("extra") or {},
+            format_version=FORMAT_VERSION,
+        )
 
     def frames(self, complete: bool) -> list[Frame]:
         frames: list[Frame] = []

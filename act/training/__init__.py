@@ -5,6 +5,13 @@ from act.training.module import ActLightningModule, NonFiniteLossError, fold_gra
 from act.training.train import prepare_dataset, train
 
 __all__ = [
-    "ActLightningModule", "DataConfig", "GenerateConfig", "NonFiniteLossError", "OptimConfig",
-    "fold_grad_clip", "prepare_dataset", "register_configs", "train",
-]  # fmt: skip
+    "ActLightningModule",
+    "DataConfig",
+    "GenerateConfig",
+    "NonFiniteLossError",
+    "OptimConfig",
+    "fold_grad_clip",
+    "prepare_dataset",
+    "register_configs",
+    "train",
+]

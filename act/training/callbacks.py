@@ -70,8 +70,15 @@ class ClosedLoopValidation(L.Callback):
     """At every validation, run ``episodes`` closed-loop episodes split over ``tasks`` and log
     val/success (and val/success/<task>): a training curve of task success, not only loss."""
 
-    def __init__(self, env: str = "synthui", tasks: list[str] | None = None, episodes: int = 16,
-                 perturbation: str = "", seed: int = 100_000, max_steps: int = 40):  # fmt: skip
+    def __init__(
+        self,
+        env: str = "synthui",
+        tasks: list[str] | None = None,
+        episodes: int = 16,
+        perturbation: str = "",
+        seed: int = 100_000,
+        max_steps: int = 40,
+    ):
         self.env, self.tasks = env, list(tasks or ["ClickButton"])
         self.episodes, self.perturbation, self.seed, self.max_steps = episodes, perturbation, seed, max_steps
         self.history: list[tuple[int, float]] = []
@@ -86,8 +93,14 @@ class ClosedLoopValidation(L.Callback):
         rates = {}
         for task in self.tasks:
             env_id = f"{self.env}/{task}-v0"
-            result = rollout(policy, env_id, seeds=range(self.seed, self.seed + per_task),
-                             perturbation=self.perturbation, max_steps=self.max_steps, num_workers=1)  # fmt: skip
+            result = rollout(
+                policy,
+                env_id,
+                seeds=range(self.seed, self.seed + per_task),
+                perturbation=self.perturbation,
+                max_steps=self.max_steps,
+                num_workers=1,
+            )
             rates[task] = result.success_rate
         success = sum(rates.values()) / len(rates)
         self.history.append((trainer.global_step, success))

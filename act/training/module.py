@@ -58,8 +58,15 @@ class ActLightningModule(L.LightningModule):
             )
         batch_size = batch["image"].shape[0]
         for name, value in terms.items():
-            self.log(f"{stage}/{name}", value, batch_size=batch_size, prog_bar=name == "loss",
-                     sync_dist=stage == "val", on_step=stage == "train", on_epoch=stage == "val")  # fmt: skip
+            self.log(
+                f"{stage}/{name}",
+                value,
+                batch_size=batch_size,
+                prog_bar=name == "loss",
+                sync_dist=stage == "val",
+                on_step=stage == "train",
+                on_epoch=stage == "val",
+            )
         return loss
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -119,10 +126,11 @@ class ActLightningModule(L.LightningModule):
         # Plain tensors and numbers only, so the checkpoint loads with torch.load(weights_only=True).
         name, keys, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 - the global state is what workers and users seed
         checkpoint["rng_states"] = {
-            "torch": torch.get_rng_state(), "python": random.getstate(),
+            "torch": torch.get_rng_state(),
+            "python": random.getstate(),
             "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss), float(gauss)],
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-        }  # fmt: skip
+        }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         states = checkpoint.get("rng_states")

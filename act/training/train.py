@@ -71,8 +71,15 @@ def prepare_dataset(
         recordings = data_dir / "recordings" / _generated_name(g)
         if not (recordings / "DONE").is_file():
             for i, spec in enumerate(g.perturbations):  # disjoint seeds per perturbation share
-                generate(tasks=list(g.tasks), episodes=g.episodes, perturbation=spec or None, seed=g.seed + 100_000 * i,
-                         out_dir=recordings / _slug(spec), num_workers=g.num_workers, env=g.env)  # fmt: skip
+                generate(
+                    tasks=list(g.tasks),
+                    episodes=g.episodes,
+                    perturbation=spec or None,
+                    seed=g.seed + 100_000 * i,
+                    out_dir=recordings / _slug(spec),
+                    num_workers=g.num_workers,
+                    env=g.env,
+                )
             (recordings / "DONE").write_text("complete\n")
     else:
         raise ValueError("data: set either data.recordings (a directory of episodes) or data.generate")
@@ -81,8 +88,10 @@ def prepare_dataset(
     if (out / "act_dataset.json").is_file():
         info = DatasetInfo.load(out)
         if tuple(info.image_size) != (h, w):
-            raise ValueError(f"{out} was built at {info.image_size}, the policy wants {(h, w)}: "
-                             "set data.dataset_dir to a new directory")  # fmt: skip
+            raise ValueError(
+                f"{out} was built at {info.image_size}, the policy wants {(h, w)}: "
+                "set data.dataset_dir to a new directory"
+            )
         return out
     build_dataset(recordings, out, image_size=(h, w), num_proc=data.num_proc, overwrite=True)
     return out
@@ -115,9 +124,18 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
     from act.data.online import ExpertStream
     from act.envs.generate import resolve_tasks
 
-    return ExpertStream(info, resolve_tasks(g.tasks), g.perturbations, policy.chunk_size, seed=seed,
-                        rank=_global_rank(), cells=policy.pointer_cells(), shift=data.shift, shift_share=data.shift_share,
-                        task_weights=None if data.task_weights is None else list(data.task_weights))  # fmt: skip
+    return ExpertStream(
+        info,
+        resolve_tasks(g.tasks),
+        g.perturbations,
+        policy.chunk_size,
+        seed=seed,
+        rank=_global_rank(),
+        cells=policy.pointer_cells(),
+        shift=data.shift,
+        shift_share=data.shift_share,
+        task_weights=None if data.task_weights is None else list(data.task_weights),
+    )
 
 
 def _check_task_weights(data: DataConfig) -> None:
@@ -171,10 +189,15 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
     dataset_dir = prepare_dataset(data_cfg, policy_cfg.image_size, cfg.paths.data_dir)
     info = DatasetInfo.load(dataset_dir)
     policy_cfg = policy_cfg.with_dataset_info(vars(info))
-    datamodule = ActDataModule(dataset_dir, chunk_size=policy_cfg.chunk_size, batch_size=data_cfg.batch_size,
-                               val_fraction=data_cfg.val_fraction, num_workers=data_cfg.num_workers,
-                               seed=data_cfg.split_seed,
-                               train_stream=_train_stream(data_cfg, info, policy_cfg, cfg.seed))  # fmt: skip
+    datamodule = ActDataModule(
+        dataset_dir,
+        chunk_size=policy_cfg.chunk_size,
+        batch_size=data_cfg.batch_size,
+        val_fraction=data_cfg.val_fraction,
+        num_workers=data_cfg.num_workers,
+        seed=data_cfg.split_seed,
+        train_stream=_train_stream(data_cfg, info, policy_cfg, cfg.seed),
+    )
     module = ActLightningModule(policy_cfg, optim)
     callbacks = [*_instantiate_all(cfg.get("callbacks")), *(callbacks or [])]
     loggers = _instantiate_all(cfg.get("logger"))
@@ -189,23 +212,37 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
     }
     policy_dir = output_dir / "policies" / "last"
     summary = {
-        "output_dir": str(output_dir), "dataset": str(dataset_dir), "episodes": info.num_episodes,
-        "steps": info.num_steps, "global_step": trainer.global_step, "train_seconds": round(seconds, 1),
+        "output_dir": str(output_dir),
+        "dataset": str(dataset_dir),
+        "episodes": info.num_episodes,
+        "steps": info.num_steps,
+        "global_step": trainer.global_step,
+        "train_seconds": round(seconds, 1),
         "parameters": sum(p.numel() for p in module.policy.parameters()),
-        "policy_dir": str(policy_dir) if policy_dir.exists() else None, "metrics": metrics,
-    }  # fmt: skip
+        "policy_dir": str(policy_dir) if policy_dir.exists() else None,
+        "metrics": metrics,
+    }
     if trainer.global_rank == 0:
         (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
-    objects = {"cfg": cfg, "trainer": trainer, "module": module, "policy": module.policy,
-               "datamodule": datamodule, "summary": summary}  # fmt: skip
+    objects = {
+        "cfg": cfg,
+        "trainer": trainer,
+        "module": module,
+        "policy": module.policy,
+        "datamodule": datamodule,
+        "summary": summary,
+    }
     return metrics, objects
 
 
 def format_summary(summary: dict[str, Any]) -> str:
     m = summary["metrics"]
     keys = [k for k in ("train/loss", "val/loss", "val/acc_kind", "val/success") if k in m]
-    lines = [f"trained {summary['global_step']} steps in {summary['train_seconds']} s "
-             f"({summary['parameters'] / 1e6:.2f} M parameters) on {summary['episodes']} episodes / {summary['steps']} steps",
-             "  " + "   ".join(f"{k} {m[k]:.4g}" for k in keys),
-             f"  policy: {summary['policy_dir']}", f"  summary: {summary['output_dir']}/train_summary.json"]  # fmt: skip
+    lines = [
+        f"trained {summary['global_step']} steps in {summary['train_seconds']} s "
+        f"({summary['parameters'] / 1e6:.2f} M parameters) on {summary['episodes']} episodes / {summary['steps']} steps",
+        "  " + "   ".join(f"{k} {m[k]:.4g}" for k in keys),
+        f"  policy: {summary['policy_dir']}",
+        f"  summary: {summary['output_dir']}/train_summary.json",
+    ]
     return "\n".join(lines)

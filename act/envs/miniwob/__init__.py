@@ -79,7 +79,24 @@ def __getattr__(name: str) -> Any:  # lazy: the env, browser and expert modules 
 register()
 
 __all__ = [
-    "ENV_IDS", "INTENTS", "ROBUSTNESS_TASKS", "SUPPORTED_FAMILIES", "TASKS", "Browser", "BrowserConfig",
-    "BrowserError", "ChromiumNotFound", "Expert", "ExpertStuck", "MiniWoBEnv", "available", "env_id",
-    "expert_for", "find_chromium", "generate", "register", "resolve", "shutdown_browsers",
-]  # fmt: skip
+    "ENV_IDS",
+    "INTENTS",
+    "ROBUSTNESS_TASKS",
+    "SUPPORTED_FAMILIES",
+    "TASKS",
+    "Browser",
+    "BrowserConfig",
+    "BrowserError",
+    "ChromiumNotFound",
+    "Expert",
+    "ExpertStuck",
+    "MiniWoBEnv",
+    "available",
+    "env_id",
+    "expert_for",
+    "find_chromium",
+    "generate",
+    "register",
+    "resolve",
+    "shutdown_browsers",
+]

@@ -27,18 +27,38 @@ T = TypeVar("T")
 
 # Headless, and nothing that reaches the network or changes between runs.
 CHROMIUM_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-    "--force-device-scale-factor=1", "--hide-scrollbars", "--window-size=500,400",
-    "--disable-features=Translate,MediaRouter", "--mute-audio",
-)  # fmt: skip
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--force-device-scale-factor=1",
+    "--hide-scrollbars",
+    "--window-size=500,400",
+    "--disable-features=Translate,MediaRouter",
+    "--mute-audio",
+)
 BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # WebDriver key codes of the named keys of act's key vocabulary.
 _NAMED_KEYS = {
-    "enter": "\ue007", "tab": "\ue004", "backspace": "\ue003", "escape": "\ue00c", "delete": "\ue017",
-    "space": " ", "up": "\ue013", "down": "\ue015", "left": "\ue012", "right": "\ue014",
-    "home": "\ue011", "end": "\ue010", "page_up": "\ue00e", "page_down": "\ue00f",
-}  # fmt: skip
+    "enter": "\ue007",
+    "tab": "\ue004",
+    "backspace": "\ue003",
+    "escape": "\ue00c",
+    "delete": "\ue017",
+    "space": " ",
+    "up": "\ue013",
+    "down": "\ue015",
+    "left": "\ue012",
+    "right": "\ue014",
+    "home": "\ue011",
+    "end": "\ue010",
+    "page_up": "\ue00e",
+    "page_down": "\ue00f",
+}
 _MODIFIERS = {"ctrl": "\ue009", "shift": "\ue008", "alt": "\ue00a", "cmd": "\ue03d"}
 WHEEL_TICK = 50  # CSS pixels scrolled per wheel tick
 
@@ -222,8 +242,10 @@ class Browser:
         from PIL import Image
 
         clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}
-        shot = self.call(lambda d: d.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "clip": clip}),
-                         "screenshot")  # fmt: skip
+        shot = self.call(
+            lambda d: d.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "clip": clip}),
+            "screenshot",
+        )
         with Image.open(io.BytesIO(base64.b64decode(shot["data"]))) as im:
             frame = np.asarray(im.convert("RGB"))
         if frame.shape[:2] != (height, width):  # a HiDPI screen: back to CSS pixels
@@ -261,8 +283,13 @@ class Browser:
 
         def run(d: Any) -> None:
             chain = ActionChains(d)
-            chain.w3c_actions.wheel_action.scroll(x=int(round(x)), y=int(round(y)), delta_x=int(dx * WHEEL_TICK),
-                                                  delta_y=int(dy * WHEEL_TICK), duration=0)  # fmt: skip
+            chain.w3c_actions.wheel_action.scroll(
+                x=int(round(x)),
+                y=int(round(y)),
+                delta_x=int(dx * WHEEL_TICK),
+                delta_y=int(dy * WHEEL_TICK),
+                duration=0,
+            )
             chain.w3c_actions.perform()
 
         self.call(run, "scroll")

@@ -91,9 +91,17 @@ class MiniWoBEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
     source = "miniwob"
 
-    def __init__(self, task: str = "click-button", perturbation: Any = None, max_steps: int | None = None,
-                 render_mode: str | None = None, timeout: float = 20.0, reload_every: int = 1,
-                 browser: BrowserConfig | None = None, headless: bool = True):  # fmt: skip
+    def __init__(
+        self,
+        task: str = "click-button",
+        perturbation: Any = None,
+        max_steps: int | None = None,
+        render_mode: str | None = None,
+        timeout: float = 20.0,
+        reload_every: int = 1,
+        browser: BrowserConfig | None = None,
+        headless: bool = True,
+    ):
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None")
         self.task_name = task
@@ -105,10 +113,12 @@ class MiniWoBEnv(gym.Env):
         self.browser_config = browser or BrowserConfig(timeout=timeout)
         self.width, self.height = WIDTH, HEIGHT
         self.space = ActionSpace()
-        self.observation_space = spaces.Dict({
-            "screen": spaces.Box(0, 255, (HEIGHT, WIDTH, 3), np.uint8),
-            "instruction": spaces.Text(256, min_length=0, charset=INSTRUCTION_CHARS),
-        })  # fmt: skip
+        self.observation_space = spaces.Dict(
+            {
+                "screen": spaces.Box(0, 255, (HEIGHT, WIDTH, 3), np.uint8),
+                "instruction": spaces.Text(256, min_length=0, charset=INSTRUCTION_CHARS),
+            }
+        )
         self.action_space = self.space.gym_space()
         self.browser: Browser | None = None
         self.episodes = 0
@@ -145,8 +155,11 @@ class MiniWoBEnv(gym.Env):
         # the last episode) and clears what perturbations moved; reload_every > 1 trades that for speed.
         if b.url != self.url or self.perturbation or self.episodes % self.reload_every == 0:
             b.load(self.url)
-            self._wait_for("typeof core !== 'undefined' && typeof genProblem === 'function' && "
-                           "document.getElementById('sync-task-cover') !== null", "the task page to load")  # fmt: skip
+            self._wait_for(
+                "typeof core !== 'undefined' && typeof genProblem === 'function' && "
+                "document.getElementById('sync-task-cover') !== null",
+                "the task page to load",
+            )
         self.episodes += 1
         ready = b.script(START_EPISODE, self.episode_seed, EPISODE_TIME_LIMIT_MS, what="start episode")
         if not ready:

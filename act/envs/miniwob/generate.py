@@ -28,8 +28,14 @@ ACT_DT = 0.1  # the action follows its frame by this much
 
 def _event(a: Action, t: float) -> Event:
     if a.kind in ("click", "double_click", "right_click"):
-        return Event(t=t, type=a.kind, x=a.x, y=a.y, button="right" if a.kind == "right_click" else "left",
-                     intent=a.intent)  # fmt: skip
+        return Event(
+            t=t,
+            type=a.kind,
+            x=a.x,
+            y=a.y,
+            button="right" if a.kind == "right_click" else "left",
+            intent=a.intent,
+        )
     if a.kind == "drag":
         return Event(t=t, type="drag", x=a.x, y=a.y, x2=a.x2, y2=a.y2, intent=a.intent)
     if a.kind == "scroll":
@@ -56,11 +62,14 @@ def record_episode(env: Any, seed: int, path: Path, expert: Any = None) -> dict[
     try:
         obs, info = env.reset(seed=int(seed))
         meta = EpisodeMeta(
-            episode_id=f"miniwob-{base.task_name}-{seed}", source="miniwob", task=base.task_name,
-            instruction=obs["instruction"], screen=Screen(base.width, base.height),
+            episode_id=f"miniwob-{base.task_name}-{seed}",
+            source="miniwob",
+            task=base.task_name,
+            instruction=obs["instruction"],
+            screen=Screen(base.width, base.height),
             perturbation=base.perturbation_meta(),
             extra={"seed": int(seed), "env_id": f"act-miniwob/{base.task_name}-v0", "expert": "dom"},
-        )  # fmt: skip
+        )
         with EpisodeWriter(path, meta) as w:
             segment: list[Any] = []  # [t0, t1, label] of the running intent
             step = 0
@@ -117,9 +126,16 @@ def _done(path: Path) -> int | None:
     )
 
 
-def generate(tasks: Sequence[str], episodes: int, perturbation: str = "", seed: int = 0,
-             out_dir: str | Path = "data/recordings/miniwob", num_workers: int | None = None,
-             env: str = "miniwob", progress: bool = True) -> dict[str, Any]:  # fmt: skip
+def generate(
+    tasks: Sequence[str],
+    episodes: int,
+    perturbation: str = "",
+    seed: int = 0,
+    out_dir: str | Path = "data/recordings/miniwob",
+    num_workers: int | None = None,
+    env: str = "miniwob",
+    progress: bool = True,
+) -> dict[str, Any]:
     """Write ``episodes`` successful expert demonstrations of each MiniWoB++ task under ``out_dir``.
 
     ``num_workers`` processes (default 1: each runs its own Chromium) share the seeds. Returns (and
@@ -170,8 +186,10 @@ def generate(tasks: Sequence[str], episodes: int, perturbation: str = "", seed: 
                     shutil.rmtree(path, ignore_errors=True)
                     jobs.append((t, perturbation, k, str(path)))
             if not jobs:
-                if all(summary[t]["episodes"] >= episodes or summary[t]["attempts"] >= 2 * episodes + 10
-                       for t in tasks):  # fmt: skip
+                if all(
+                    summary[t]["episodes"] >= episodes or summary[t]["attempts"] >= 2 * episodes + 10
+                    for t in tasks
+                ):
                     break
                 continue
             results = pool.map(_job, *zip(*jobs)) if pool else (_job(*j) for j in jobs)
@@ -193,8 +211,14 @@ def generate(tasks: Sequence[str], episodes: int, perturbation: str = "", seed: 
             _ENVS.popitem()[1].close()
     for s in summary.values():
         s["expert_success"] = round((s["attempts"] - s["failures"]) / max(s["attempts"], 1), 4)
-    report = {"env": "miniwob", "perturbation": perturbation, "seed": seed, "episodes": episodes,
-              "seconds": round(time.perf_counter() - start, 1), "tasks": summary}  # fmt: skip
+    report = {
+        "env": "miniwob",
+        "perturbation": perturbation,
+        "seed": seed,
+        "episodes": episodes,
+        "seconds": round(time.perf_counter() - start, 1),
+        "tasks": summary,
+    }
     (out / "generate.json").write_text(json.dumps(report, indent=2) + "\n")
     if progress:
         for t, s in summary.items():

@@ -81,10 +81,15 @@ window.__actGroups = groups;
     def on_reset(self, env: MiniWoBEnv) -> None:
         if self.severity <= 0:
             return
-        sizes = _js(env, self.GROUPS + "return window.__actGroups.map(function (g) { return g.u.length; });",
-                    what="reorder: find lists")  # fmt: skip
+        sizes = _js(
+            env,
+            self.GROUPS + "return window.__actGroups.map(function (g) { return g.u.length; });",
+            what="reorder: find lists",
+        )
         perms = [displace(n, self.severity, self.rng) for n in sizes]
-        moved = _js(env, r"""
+        moved = _js(
+            env,
+            r"""
 var perms = arguments[0], moved = 0;
 window.__actGroups.forEach(function (g, i) {
   var before = window.__actOutside();
@@ -99,7 +104,10 @@ window.__actGroups.forEach(function (g, i) {
   if (window.__actOutside() > before) { place(perm.map(function (_, j) { return j; })); return; }
   moved += m;
 });
-return moved;""", perms, what="reorder: move items")  # fmt: skip
+return moved;""",
+            perms,
+            what="reorder: move items",
+        )
         self.params = {"moved": int(moved)}
 
 
@@ -131,7 +139,9 @@ class Distractors(PagePerturbation):
             else:
                 label = str(rng.choice(DECOY_FIELDS))
             decoys.append({"kind": kind, "label": label, "at": float(rng.random())})
-        added = _js(env, r"""
+        added = _js(
+            env,
+            r"""
 var decoys = arguments[0], added = [];
 var box = document.getElementById('boxes'), form = document.querySelector('#area > #form');
 var area = document.getElementById('area');
@@ -163,7 +173,10 @@ decoys.forEach(function (d) {
   }
   added.push(d.kind + ':' + d.label);
 });
-return added;""", decoys, what="distractors: add decoys")  # fmt: skip
+return added;""",
+            decoys,
+            what="distractors: add decoys",
+        )
         self.params = {"added": len(added), "decoys": list(added)}
 
 
@@ -197,7 +210,9 @@ class Scale(PagePerturbation):
         want = 1.0 + self.MAX_ZOOM * self.severity
         zoom = want
         if self.severity > 0:
-            zoom = _js(env, r"""
+            zoom = _js(
+                env,
+                r"""
 var want = arguments[0], area = document.getElementById('area'), before = window.__actOutside();
 function set(z) {
   area.style.zoom = z; area.style.width = (156 / z) + 'px';
@@ -209,7 +224,10 @@ for (var i = 0; i < 6; i++) {
   if (window.__actOutside() <= before) return z;
   z = 1 + (z - 1) / 2;
 }
-set(1); return 1;""", want, what="scale")  # fmt: skip
+set(1); return 1;""",
+                want,
+                what="scale",
+            )
         self.params = {"scale": round(float(zoom), 4), "wanted": round(want, 4)}
 
 
@@ -230,7 +248,9 @@ class LayoutShift(PagePerturbation):
             float(s * rng.uniform(4, 10) * rng.choice((-1, 1))),
         ]
         text = str(rng.choice(BANNERS))
-        applied = _js(env, r"""
+        applied = _js(
+            env,
+            r"""
 var b = arguments[0], ind = arguments[1], dlg = arguments[2], text = arguments[3];
 var area = document.getElementById('area'), before = window.__actOutside();
 var ban = document.createElement('div');
@@ -251,10 +271,21 @@ for (var i = 0; i < 6; i++) {
   if (window.__actOutside() <= before) return f;
   f /= 2;
 }
-set(0); return 0;""", banner, indent, dialog, text, what="layout_shift")  # fmt: skip
+set(0); return 0;""",
+            banner,
+            indent,
+            dialog,
+            text,
+            what="layout_shift",
+        )
         f = float(applied)
-        self.params = {"banner": round(banner * f), "indent": round(indent * f),
-                       "dialog": [round(d * f, 2) for d in dialog], "text": text, "backoff": round(f, 4)}  # fmt: skip
+        self.params = {
+            "banner": round(banner * f),
+            "indent": round(indent * f),
+            "dialog": [round(d * f, 2) for d in dialog],
+            "text": text,
+            "backoff": round(f, 4),
+        }
 
 
 class Popup(PagePerturbation):
@@ -310,10 +341,13 @@ return true;
         super().__init__(severity, rng)
         s = self.severity
         self.spec = {
-            "title": str(rng.choice(TITLES)), "message": str(rng.choice(MESSAGES)),
-            "buttons": list(BUTTONS[int(rng.integers(len(BUTTONS)))]), "width": float(rng.uniform(96, 116)),
-            "dx": float(s * rng.uniform(-20, 20)), "dy": float(s * rng.uniform(-14, 14)),
-        }  # fmt: skip
+            "title": str(rng.choice(TITLES)),
+            "message": str(rng.choice(MESSAGES)),
+            "buttons": list(BUTTONS[int(rng.integers(len(BUTTONS)))]),
+            "width": float(rng.uniform(96, 116)),
+            "dx": float(s * rng.uniform(-20, 20)),
+            "dy": float(s * rng.uniform(-14, 14)),
+        }
         self.at_start = bool(rng.random() < min(1.0, 2.0 * s))
         self.later = int(rng.integers(2, 7)) if rng.random() < max(0.0, 2.0 * s - 1.0) else None
         self.params = {"at_start": self.at_start, "later_step": self.later, **self.spec}
@@ -332,7 +366,7 @@ return true;
 
 FAMILIES: dict[str, type[PagePerturbation]] = {
     c.name: c for c in (LayoutShift, Scale, Theme, Reorder, Popup, Distractors)
-}  # fmt: skip
+}
 
 
 def check_spec(spec: Any) -> Spec:
@@ -340,8 +374,10 @@ def check_spec(spec: Any) -> Spec:
     parsed = parse_spec(spec)
     for name, _ in parsed:
         if name not in FAMILIES:
-            raise ValueError(f"perturbation family {name!r} has no MiniWoB++ version; "
-                             f"miniwob supports: {', '.join(FAMILIES)}")  # fmt: skip
+            raise ValueError(
+                f"perturbation family {name!r} has no MiniWoB++ version; "
+                f"miniwob supports: {', '.join(FAMILIES)}"
+            )
     return parsed
 
 

@@ -15,8 +15,20 @@ TICK = "tick a checkbox"
 SUBMIT = "submit the form"
 DISMISS = "dismiss the pop-up"
 WAIT = "wait for the screen to update"
-INTENTS = (CLICK_BUTTON, CLICK_LINK, CLOSE_DIALOG, OPEN_TAB, FOCUS, TYPE, ERASE, NEXT_FIELD, TICK, SUBMIT,
-           DISMISS, WAIT)  # fmt: skip
+INTENTS = (
+    CLICK_BUTTON,
+    CLICK_LINK,
+    CLOSE_DIALOG,
+    OPEN_TAB,
+    FOCUS,
+    TYPE,
+    ERASE,
+    NEXT_FIELD,
+    TICK,
+    SUBMIT,
+    DISMISS,
+    WAIT,
+)
 
 # task -> step limit (room for the expert's longest episode plus pop-ups and corrections).
 TASKS: dict[str, int] = {

@@ -20,11 +20,23 @@ class Family(Perturbation):
         rng = self.rng
         self.active = bool(rng.random() < self.severity)
         spec.dialogs["confirm"] = Panel(
-            [Row([Item("label", "confirm:msg", str(rng.choice(QUESTIONS)))], shuffle=False, movable=False),
-             Row([Item("button", "confirm:yes", "Yes", props={"default": True}), Item("button", "confirm:no", "No")],
-                 align="right", movable=False)],
-            title="Confirm", width=100, default="confirm:yes", cancel="confirm:no", kind="confirm",
-        )  # fmt: skip
+            [
+                Row([Item("label", "confirm:msg", str(rng.choice(QUESTIONS)))], shuffle=False, movable=False),
+                Row(
+                    [
+                        Item("button", "confirm:yes", "Yes", props={"default": True}),
+                        Item("button", "confirm:no", "No"),
+                    ],
+                    align="right",
+                    movable=False,
+                ),
+            ],
+            title="Confirm",
+            width=100,
+            default="confirm:yes",
+            cancel="confirm:no",
+            kind="confirm",
+        )
         self.params = {"active": self.active}
 
     def on_reset(self, env) -> None:

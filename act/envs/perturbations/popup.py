@@ -24,11 +24,17 @@ class Family(Perturbation):
             Item("button", f"popup:{i}", lab, props={"default": i == 0}) for i, lab in enumerate(labels)
         ]
         spec.dialogs["popup"] = Panel(
-            [Row([Item("label", "popup:msg", str(rng.choice(MESSAGES)))], shuffle=False, movable=False),
-             Row(buttons, align="right", movable=False)],
-            title=str(rng.choice(TITLES)), width=float(rng.uniform(96, 116)), default="popup:0", cancel="popup:0",
-            kind="popup", offset=(s * rng.uniform(-20, 20), s * rng.uniform(-14, 14)),
-        )  # fmt: skip
+            [
+                Row([Item("label", "popup:msg", str(rng.choice(MESSAGES)))], shuffle=False, movable=False),
+                Row(buttons, align="right", movable=False),
+            ],
+            title=str(rng.choice(TITLES)),
+            width=float(rng.uniform(96, 116)),
+            default="popup:0",
+            cancel="popup:0",
+            kind="popup",
+            offset=(s * rng.uniform(-20, 20), s * rng.uniform(-14, 14)),
+        )
         self.at_start = bool(rng.random() < min(1.0, 2.0 * s))
         self.later = int(rng.integers(2, 7)) if rng.random() < max(0.0, 2.0 * s - 1.0) else None
         self.params = {"at_start": self.at_start, "later_step": self.later}

@@ -7,14 +7,27 @@ from act.envs.perturbations.base import Perturbation
 
 # Synonyms for labels any app may show; tasks give their own items more through Item.synonyms.
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "OK": ("Okay", "Done", "Confirm"), "Cancel": ("Dismiss", "Abort"), "Yes": ("Confirm", "Proceed"),
-    "No": ("Back", "Go back"), "Close": ("Exit", "Hide"), "Later": ("Not now", "Skip"),
-    "Apply": ("Save changes", "Commit"), "Save": ("Store", "Keep"), "Open": ("Load", "Launch"),
-    "Export...": ("Export as...", "Save as...", "Export file..."), "Export": ("Save", "Export now"),
-    "Search": ("Find", "Go", "Look up"), "Log in": ("Sign in", "Continue", "Enter"),
-    "File": ("Files",), "Edit": ("Modify",), "View": ("Show",), "Help": ("Info", "Support"), "Tools": ("Extras",),
-    "Username": ("User name", "Login", "User"), "Password": ("Passcode", "Secret"),
-}  # fmt: skip
+    "OK": ("Okay", "Done", "Confirm"),
+    "Cancel": ("Dismiss", "Abort"),
+    "Yes": ("Confirm", "Proceed"),
+    "No": ("Back", "Go back"),
+    "Close": ("Exit", "Hide"),
+    "Later": ("Not now", "Skip"),
+    "Apply": ("Save changes", "Commit"),
+    "Save": ("Store", "Keep"),
+    "Open": ("Load", "Launch"),
+    "Export...": ("Export as...", "Save as...", "Export file..."),
+    "Export": ("Save", "Export now"),
+    "Search": ("Find", "Go", "Look up"),
+    "Log in": ("Sign in", "Continue", "Enter"),
+    "File": ("Files",),
+    "Edit": ("Modify",),
+    "View": ("Show",),
+    "Help": ("Info", "Support"),
+    "Tools": ("Extras",),
+    "Username": ("User name", "Login", "User"),
+    "Password": ("Passcode", "Secret"),
+}
 
 
 class Family(Perturbation):

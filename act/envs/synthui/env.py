@@ -38,8 +38,16 @@ class SynthUIEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
     source = "synthui"
 
-    def __init__(self, task: str = "ClickButton", perturbation: Any = None, width: int = 160, height: int = 120,
-                 max_steps: int | None = None, render_mode: str | None = None, headless: bool = False):  # fmt: skip
+    def __init__(
+        self,
+        task: str = "ClickButton",
+        perturbation: Any = None,
+        width: int = 160,
+        height: int = 120,
+        max_steps: int | None = None,
+        render_mode: str | None = None,
+        headless: bool = False,
+    ):
         if task not in TASKS:
             raise ValueError(f"unknown synthui task {task!r}; known tasks: {', '.join(TASKS)}")
         if render_mode not in (None, "rgb_array"):
@@ -57,10 +65,12 @@ class SynthUIEnv(gym.Env):
         self.render_mode = render_mode
         self.headless = headless
         self.space = ActionSpace()
-        self.observation_space = spaces.Dict({
-            "screen": spaces.Box(0, 255, (self.height, self.width, 3), np.uint8),
-            "instruction": spaces.Text(MAX_INSTRUCTION, min_length=1, charset=INSTRUCTION_CHARS),
-        })  # fmt: skip
+        self.observation_space = spaces.Dict(
+            {
+                "screen": spaces.Box(0, 255, (self.height, self.width, 3), np.uint8),
+                "instruction": spaces.Text(MAX_INSTRUCTION, min_length=1, charset=INSTRUCTION_CHARS),
+            }
+        )
         self.action_space = self.space.gym_space()
         self._blank = np.zeros((self.height, self.width, 3), np.uint8)
         self.ui: UI | None = None

@@ -154,8 +154,12 @@ def _place_rows(
 def _widget(item: Item, rect: Rect, layer: str) -> Widget:
     state = {k: v for k, v in item.props.items() if k not in ("form", "pool")}
     if item.role == "list":
-        state = {"items": list(item.props.get("items", [])), "top": 0, "selected": None,
-                 "rows": item.props.get("rows", 4)}  # fmt: skip
+        state = {
+            "items": list(item.props.get("items", [])),
+            "top": 0,
+            "selected": None,
+            "rows": item.props.get("rows", 4),
+        }
     elif item.role == "textbox":
         state = {"text": "", "placeholder": "", "password": False, "select_all": False, **state}
     elif item.role in ("checkbox", "radio"):
@@ -218,8 +222,15 @@ def _menus(spec: AppSpec, fr: Frame, m: Metrics) -> tuple[list[Widget], dict, di
     pad = max(1, min(m.pad, room // max(2 * len(texts), 1)))  # tighter menus when long labels crowd the bar
     for menu, tw in zip(spec.menus, texts):
         w = tw + 2 * pad
-        title = Widget("menu", menu.key, menu.label, (x, fr.menubar[1], x + w, fr.menubar[3]), "menubar",
-                       {"expanded": False}, menu.decoy)  # fmt: skip
+        title = Widget(
+            "menu",
+            menu.key,
+            menu.label,
+            (x, fr.menubar[1], x + w, fr.menubar[3]),
+            "menubar",
+            {"expanded": False},
+            menu.decoy,
+        )
         bar.append(title)
         x += w
         while True:
@@ -240,7 +251,7 @@ def _menus(spec: AppSpec, fr: Frame, m: Metrics) -> tuple[list[Widget], dict, di
                 f"menu:{menu.key}",
                 {},
                 i.decoy,
-            )  # fmt: skip
+            )
             for k, i in enumerate(menu.items)
         ]
     return bar, items, drops
@@ -256,8 +267,17 @@ def _toolbar(spec: AppSpec, fr: Frame, m: Metrics) -> list[Widget]:
     for item in spec.toolbar:
         if x + size > fr.window[2] - m.margin and item.decoy:
             continue
-        out.append(Widget("icon", item.key, item.label, (x, y, x + size, y + size), "toolbar",
-                          {"glyph": item.props.get("glyph", "new")}, item.decoy))  # fmt: skip
+        out.append(
+            Widget(
+                "icon",
+                item.key,
+                item.label,
+                (x, y, x + size, y + size),
+                "toolbar",
+                {"glyph": item.props.get("glyph", "new")},
+                item.decoy,
+            )
+        )
         x += size + m.px(3)
     return out
 
@@ -313,8 +333,11 @@ def _dialog(name: str, panel: Panel, fr: Frame, m: Metrics) -> Dialog:
         default=0,
     )
     while True:
-        rows = [sum(_item_size(i, m, form_w)[0] for i in r.items) + m.gap_x * (len(r.items) - 1)
-                for r in panel.rows if r.items and not r.columns]  # fmt: skip
+        rows = [
+            sum(_item_size(i, m, form_w)[0] for i in r.items) + m.gap_x * (len(r.items) - 1)
+            for r in panel.rows
+            if r.items and not r.columns
+        ]
         natural = max(
             [w for w in rows if w <= sw - 2 - 2 * m.margin], default=0
         )  # rows meant to wrap excluded

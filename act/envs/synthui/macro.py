@@ -20,9 +20,11 @@ class Rollout:
 
 
 def run_expert(
-    env: Any, seed: int, expert: Expert | None = None,
+    env: Any,
+    seed: int,
+    expert: Expert | None = None,
     on_step: Callable[[dict[str, Any], dict[str, Any], Action], None] | None = None,
-) -> Rollout:  # fmt: skip
+) -> Rollout:
     """One episode of the scripted expert; ``on_step(obs, info, action)`` sees each step before it runs."""
     expert = expert or expert_for(env)
     base = env.unwrapped

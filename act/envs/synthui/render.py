@@ -56,8 +56,12 @@ class Renderer:
         self._title_bar(fr.title, ui.spec.title, active=not ui.modals)
         if fr.banner:
             self.rect(fr.banner, fill=pal.banner)
-            self.text(fr.banner[0] + self.m.pad, (fr.banner[1] + fr.banner[3]) / 2, ui.spec.look.banner_text,
-                      pal.banner_text)  # fmt: skip
+            self.text(
+                fr.banner[0] + self.m.pad,
+                (fr.banner[1] + fr.banner[3]) / 2,
+                ui.spec.look.banner_text,
+                pal.banner_text,
+            )
         if fr.menubar:
             self.rect(fr.menubar, fill=pal.bar)
             lead = fr.lead
@@ -150,8 +154,11 @@ class Renderer:
             if role == "checkbox":
                 self.rect(box, fill=pal.accent if checked else pal.field, outline=pal.border)
                 if checked:
-                    self.draw.line((x0 + 2, by + b // 2, x0 + b // 2 - 1, by + b - 3, x0 + b - 3, by + 2),
-                                   fill=pal.accent_text, width=max(1, m.px(1.4)))  # fmt: skip
+                    self.draw.line(
+                        (x0 + 2, by + b // 2, x0 + b // 2 - 1, by + b - 3, x0 + b - 3, by + 2),
+                        fill=pal.accent_text,
+                        width=max(1, m.px(1.4)),
+                    )
             else:
                 self.draw.ellipse((x0, by, x0 + b - 1, by + b - 1), fill=pal.field, outline=pal.border)
                 if checked:
@@ -217,8 +224,13 @@ class Renderer:
             sel = s["selected"] == i
             if sel:
                 self.rect(r, fill=pal.accent)
-            self.text(r[0] + m.px(3), (r[1] + r[3]) / 2, s["items"][i], pal.accent_text if sel else pal.text,
-                      clip=r[2] - r[0] - m.px(3))  # fmt: skip
+            self.text(
+                r[0] + m.px(3),
+                (r[1] + r[3]) / 2,
+                s["items"][i],
+                pal.accent_text if sel else pal.text,
+                clip=r[2] - r[0] - m.px(3),
+            )
         sb = self.ui.scrollbar_w(w)
         if sb:
             x0, y0, x1, y1 = w.rect

@@ -15,9 +15,22 @@ from typing import Any
 from act.envs.synthui.style import Palette
 
 ROLES = (
-    "label", "button", "textbox", "checkbox", "radio", "slider", "list", "icon", "tab",
-    "menu", "menuitem", "listitem", "dialog", "window", "banner",
-)  # fmt: skip
+    "label",
+    "button",
+    "textbox",
+    "checkbox",
+    "radio",
+    "slider",
+    "list",
+    "icon",
+    "tab",
+    "menu",
+    "menuitem",
+    "listitem",
+    "dialog",
+    "window",
+    "banner",
+)
 INTERACTIVE = (
     "button",
     "textbox",

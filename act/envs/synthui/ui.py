@@ -80,8 +80,11 @@ class UI:
 
     def visible(self) -> list[Widget]:
         """Widgets on screen, bottom first."""
-        base = [w for w in self.layout.widgets if w.layer in ("menubar", "toolbar", "tabs", "main")
-                or w.layer == f"page:{self.page}"]  # fmt: skip
+        base = [
+            w
+            for w in self.layout.widgets
+            if w.layer in ("menubar", "toolbar", "tabs", "main") or w.layer == f"page:{self.page}"
+        ]
         if self.open_menu:
             base += self.layout.menus[self.open_menu]
         for d in self.modals:
@@ -115,13 +118,27 @@ class UI:
             {"id": "window", "role": "window", "name": self.spec.title, "bbox": fr.window, "state": {}}
         ]
         if fr.banner:
-            out.append({"id": "banner", "role": "banner", "name": self.spec.look.banner_text, "bbox": fr.banner,
-                        "state": {}})  # fmt: skip
+            out.append(
+                {
+                    "id": "banner",
+                    "role": "banner",
+                    "name": self.spec.look.banner_text,
+                    "bbox": fr.banner,
+                    "state": {},
+                }
+            )
         for d in [None, *self.modals]:
             if d is not None:
                 dlg = self.layout.dialogs[d]
-                out.append({"id": f"dialog:{d}", "role": "dialog", "name": dlg.panel.title, "bbox": dlg.rect,
-                            "state": {"kind": dlg.panel.kind}})  # fmt: skip
+                out.append(
+                    {
+                        "id": f"dialog:{d}",
+                        "role": "dialog",
+                        "name": dlg.panel.title,
+                        "bbox": dlg.rect,
+                        "state": {"kind": dlg.panel.kind},
+                    }
+                )
                 ws = dlg.widgets
             else:
                 ws = [w for w in self.visible() if not w.layer.startswith("dialog:")]
@@ -148,8 +165,15 @@ class UI:
             i = s["top"] + k
             if i >= len(s["items"]):
                 break
-            out.append({"id": f"{w.key}#{i}", "role": "listitem", "name": s["items"][i],
-                        "bbox": self.list_row_rect(w, k), "state": {"selected": s["selected"] == i, "index": i}})  # fmt: skip
+            out.append(
+                {
+                    "id": f"{w.key}#{i}",
+                    "role": "listitem",
+                    "name": s["items"][i],
+                    "bbox": self.list_row_rect(w, k),
+                    "state": {"selected": s["selected"] == i, "index": i},
+                }
+            )
         return out
 
     # ----------------------------------------------------------- geometry helpers

@@ -10,7 +10,9 @@ from act.envs.synthui.tasks.search_submit import SearchSubmit
 from act.envs.synthui.tasks.set_slider import SetSlider
 from act.envs.synthui.tasks.tick_checkboxes import TickCheckboxes
 
-TASKS: dict[str, type[Task]] = {t.name: t for t in (ClickButton, MenuItem, SearchSubmit, Login, TickCheckboxes,
-                                                     SetSlider, ScrollOpen, ExportReport)}  # fmt: skip
+TASKS: dict[str, type[Task]] = {
+    t.name: t
+    for t in (ClickButton, MenuItem, SearchSubmit, Login, TickCheckboxes, SetSlider, ScrollOpen, ExportReport)
+}
 
 __all__ = ["FAILURE", "SUCCESS", "TASKS", "Task"]

@@ -5,19 +5,60 @@ from __future__ import annotations
 from act.envs.synthui.spec import AppSpec, Item, Panel, Row
 from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, pick, sample
 
-LABELS = ("OK", "Cancel", "Save", "Open", "Close", "Apply", "Delete", "Print", "Help", "Next", "Back", "Send",
-          "Retry", "Skip", "Copy", "Share", "Reset", "Undo", "Edit", "Add", "Move", "Rename")  # fmt: skip
+LABELS = (
+    "OK",
+    "Cancel",
+    "Save",
+    "Open",
+    "Close",
+    "Apply",
+    "Delete",
+    "Print",
+    "Help",
+    "Next",
+    "Back",
+    "Send",
+    "Retry",
+    "Skip",
+    "Copy",
+    "Share",
+    "Reset",
+    "Undo",
+    "Edit",
+    "Add",
+    "Move",
+    "Rename",
+)
 SYNONYMS = {
-    "Delete": ("Remove", "Erase"), "Next": ("Forward", "Continue"), "Back": ("Previous", "Return"),
-    "Send": ("Submit", "Post"), "Retry": ("Try again",), "Copy": ("Duplicate",), "Share": ("Send to",),
-    "Reset": ("Restore",), "Undo": ("Revert",), "Print": ("Print...",), "Help": ("Support", "Info"),
-    "Skip": ("Ignore", "Pass"), "Add": ("New", "Create"), "Rename": ("Rename...",), "Move": ("Move to...",),
+    "Delete": ("Remove", "Erase"),
+    "Next": ("Forward", "Continue"),
+    "Back": ("Previous", "Return"),
+    "Send": ("Submit", "Post"),
+    "Retry": ("Try again",),
+    "Copy": ("Duplicate",),
+    "Share": ("Send to",),
+    "Reset": ("Restore",),
+    "Undo": ("Revert",),
+    "Print": ("Print...",),
+    "Help": ("Support", "Info"),
+    "Skip": ("Ignore", "Pass"),
+    "Add": ("New", "Create"),
+    "Rename": ("Rename...",),
+    "Move": ("Move to...",),
     "Edit": ("Change",),
-}  # fmt: skip
+}
 MESSAGES = ("Choose an action:", "What next?", "Unsaved changes.", "Pick one:", "File ready.", "")
 TITLES = ("Dialog", "Options", "Actions", "Document", "Tasks", "Assistant")
-TEMPLATES = ("Click the {x} button.", "Press {x}.", "Click {x}.", 'Hit the "{x}" button.', "Select {x}.",
-             "Please click {x}.", 'Choose "{x}".', "Press the {x} button.")  # fmt: skip
+TEMPLATES = (
+    "Click the {x} button.",
+    "Press {x}.",
+    "Click {x}.",
+    'Hit the "{x}" button.',
+    "Select {x}.",
+    "Please click {x}.",
+    'Choose "{x}".',
+    "Press the {x} button.",
+)
 PRESS = "press the named button"
 
 
@@ -35,8 +76,16 @@ class ClickButton(Task):
         msg = pick(rng, MESSAGES)
         if msg:
             rows.append(Row([Item("label", "msg", msg)], movable=False))
-        rows.append(Row(items, align=pick(rng, ("left", "center", "right")), indent=float(rng.uniform(0, 16)),
-                        pool=pool, max_extra=3, space_before=float(rng.uniform(0, 8))))  # fmt: skip
+        rows.append(
+            Row(
+                items,
+                align=pick(rng, ("left", "center", "right")),
+                indent=float(rng.uniform(0, 16)),
+                pool=pool,
+                max_extra=3,
+                space_before=float(rng.uniform(0, 8)),
+            )
+        )
         decoy = Row(
             [Item("label", "ad", pick(rng, ("Try Pro for free!", "Tip: press F1")), props={"muted": True})]
         )

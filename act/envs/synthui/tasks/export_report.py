@@ -21,9 +21,13 @@ STEMS = (
     "plan",
 )
 PREFILLED = ("report", "untitled", "Q3 report", "export1")
-TEMPLATES = ("Export the report as {f} named {n}.", "Save the report as a {f} file called {n}.",
-             "Export the report to {n} in {f} format.", "Use File > Export... to save the report as {n} ({f}).",
-             "Export this report with the file name {n} as {f}.")  # fmt: skip
+TEMPLATES = (
+    "Export the report as {f} named {n}.",
+    "Save the report as a {f} file called {n}.",
+    "Export the report to {n} in {f} format.",
+    "Use File > Export... to save the report as {n} ({f}).",
+    "Export this report with the file name {n} as {f}.",
+)
 EXPORT = "menu:File/Export..."
 OPEN_MENU, CHOOSE, TOOL = (
     "open the File menu",
@@ -60,14 +64,32 @@ class ExportReport(Task):
         ]
         pool = [Item("radio", f"fmt:{f}", f, props={"group": "fmt"}) for f in ("XLSX", "JSON")]
         spec.dialogs["export"] = Panel(
-            [Row([Item("label", "lbl:name", "Name:", props={"form": True}),
-                  Item("textbox", "export:name", props={"text": pick(rng, PREFILLED)})], shuffle=False),
-             Row([Item("label", "lbl:fmt", "Format:", props={"form": True}), *radios], pool=pool, max_extra=1),
-             Row([Item("button", "export:ok", "Export", props={"default": True}),
-                  Item("button", "export:cancel", "Cancel")], align="right")],
-            title=pick(rng, ("Export report", "Export", "Export as")), width=116,
-            default="export:ok", cancel="export:cancel",
-        )  # fmt: skip
+            [
+                Row(
+                    [
+                        Item("label", "lbl:name", "Name:", props={"form": True}),
+                        Item("textbox", "export:name", props={"text": pick(rng, PREFILLED)}),
+                    ],
+                    shuffle=False,
+                ),
+                Row(
+                    [Item("label", "lbl:fmt", "Format:", props={"form": True}), *radios],
+                    pool=pool,
+                    max_extra=1,
+                ),
+                Row(
+                    [
+                        Item("button", "export:ok", "Export", props={"default": True}),
+                        Item("button", "export:cancel", "Cancel"),
+                    ],
+                    align="right",
+                ),
+            ],
+            title=pick(rng, ("Export report", "Export", "Export as")),
+            width=116,
+            default="export:ok",
+            cancel="export:cancel",
+        )
         return spec, pick(rng, TEMPLATES).format(f=self.format, n=self.file)
 
     def is_commit(self, cmd):

@@ -6,12 +6,32 @@ from __future__ import annotations
 from act.envs.synthui.spec import AppSpec, Item, Panel, Row
 from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, pick
 
-NAMES = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "oscar", "peggy",
-         "trent", "victor", "wendy", "zoe")  # fmt: skip
+NAMES = (
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "oscar",
+    "peggy",
+    "trent",
+    "victor",
+    "wendy",
+    "zoe",
+)
 HEADERS = ("Sign in to continue", "Welcome back", "Members area")
-TEMPLATES = ("Log in as {u} with password {p}.", "Sign in with username {u} and password {p}.",
-             'Log in. Username: "{u}", password: "{p}".', "Use {u} / {p} to log in.",
-             "Enter the username {u} and the password {p}, then log in.")  # fmt: skip
+TEMPLATES = (
+    "Log in as {u} with password {p}.",
+    "Sign in with username {u} and password {p}.",
+    'Log in. Username: "{u}", password: "{p}".',
+    "Use {u} / {p} to log in.",
+    "Enter the username {u} and the password {p}, then log in.",
+)
 USER_I = {
     "focus": "click the username field",
     "type_": "type the username",
@@ -52,11 +72,21 @@ class Login(Task):
         self.user, self.password = username(rng), password(rng)
         old = username(rng) if rng.random() < 0.25 else ""
         rows = [
-            Row([Item("label", "lbl:user", "Username", props={"form": True}),
-                 Item("textbox", "user", props={"text": old if old != self.user else ""})], shuffle=False),
-            Row([Item("label", "lbl:pass", "Password", props={"form": True}),
-                 Item("textbox", "pass", props={"password": True})], shuffle=False),
-        ]  # fmt: skip
+            Row(
+                [
+                    Item("label", "lbl:user", "Username", props={"form": True}),
+                    Item("textbox", "user", props={"text": old if old != self.user else ""}),
+                ],
+                shuffle=False,
+            ),
+            Row(
+                [
+                    Item("label", "lbl:pass", "Password", props={"form": True}),
+                    Item("textbox", "pass", props={"password": True}),
+                ],
+                shuffle=False,
+            ),
+        ]
         extra = pick(rng, ("header", "remember", None))
         if extra == "header":
             rows.insert(

@@ -13,22 +13,46 @@ MENUS = {
     "Help": ("Contents", "Shortcuts", "Updates...", "About"),
 }
 SYNONYMS = {
-    "New": ("New file", "Create"), "Open...": ("Open file...", "Load..."), "Save": ("Store",),
-    "Save as...": ("Save copy...",), "Export...": ("Export as...", "Save as...", "Export file..."),
-    "Print...": ("Print file...",), "Close": ("Close file", "Quit"), "Undo": ("Revert",), "Redo": ("Repeat",),
-    "Cut": ("Cut out",), "Copy": ("Duplicate",), "Paste": ("Insert",), "Find...": ("Search...",),
-    "Select all": ("Mark all",), "Zoom in": ("Enlarge", "Bigger"), "Zoom out": ("Shrink", "Smaller"),
-    "Full screen": ("Maximize",), "Show grid": ("Grid lines",), "Sidebar": ("Side panel",),
-    "Spelling": ("Spell check",), "Word count": ("Count words",), "Macros...": ("Scripts...",),
-    "Options...": ("Settings...", "Preferences..."), "Contents": ("Manual",), "Shortcuts": ("Hotkeys",),
-    "Updates...": ("Upgrade...",), "About": ("Info", "Version"),
-}  # fmt: skip
+    "New": ("New file", "Create"),
+    "Open...": ("Open file...", "Load..."),
+    "Save": ("Store",),
+    "Save as...": ("Save copy...",),
+    "Export...": ("Export as...", "Save as...", "Export file..."),
+    "Print...": ("Print file...",),
+    "Close": ("Close file", "Quit"),
+    "Undo": ("Revert",),
+    "Redo": ("Repeat",),
+    "Cut": ("Cut out",),
+    "Copy": ("Duplicate",),
+    "Paste": ("Insert",),
+    "Find...": ("Search...",),
+    "Select all": ("Mark all",),
+    "Zoom in": ("Enlarge", "Bigger"),
+    "Zoom out": ("Shrink", "Smaller"),
+    "Full screen": ("Maximize",),
+    "Show grid": ("Grid lines",),
+    "Sidebar": ("Side panel",),
+    "Spelling": ("Spell check",),
+    "Word count": ("Count words",),
+    "Macros...": ("Scripts...",),
+    "Options...": ("Settings...", "Preferences..."),
+    "Contents": ("Manual",),
+    "Shortcuts": ("Hotkeys",),
+    "Updates...": ("Upgrade...",),
+    "About": ("Info", "Version"),
+}
 EXTRA = ("Recent", "Properties", "Share...", "Templates")
 TOOLBAR = (("new", "New"), ("open", "Open"), ("save", "Save"), ("print", "Print"), ("copy", "Copy"))
 DOCS = ("Quarterly report", "Meeting notes", "Project plan", "Shopping list", "Travel diary")
 LINES = ("The numbers look good.", "Sales rose in May.", "Next review: Friday.", "Draft, not final.")
-TEMPLATES = ("Choose {m} > {i}", "Open the {m} menu and click {i}", 'Select "{i}" from the {m} menu.',
-             "Use {m} > {i}", "In the {m} menu, choose {i}", "Click {i} in the {m} menu.")  # fmt: skip
+TEMPLATES = (
+    "Choose {m} > {i}",
+    "Open the {m} menu and click {i}",
+    'Select "{i}" from the {m} menu.',
+    "Use {m} > {i}",
+    "In the {m} menu, choose {i}",
+    "Click {i} in the {m} menu.",
+)
 CHOOSE = "choose the menu item"
 INTENTS = tuple(f"open the {m} menu" for m in MENUS) + (CHOOSE,)
 
@@ -61,9 +85,15 @@ def document(rng, title: str) -> AppSpec:
             Row([Item("label", f"doc:line{k}", line, props={"muted": True})], movable=False, decoy=True)
         )
     tools = [Item("icon", f"tool:{g}", name, props={"glyph": g}) for g, name in TOOLBAR]
-    return AppSpec(title, Panel(rows), toolbar=tools[: int(rng.integers(3, 6))],
-                   toolbar_pool=[Item("icon", "tool:trash", "Delete", props={"glyph": "trash"}),
-                                 Item("icon", "tool:undo", "Undo", props={"glyph": "undo"})])  # fmt: skip
+    return AppSpec(
+        title,
+        Panel(rows),
+        toolbar=tools[: int(rng.integers(3, 6))],
+        toolbar_pool=[
+            Item("icon", "tool:trash", "Delete", props={"glyph": "trash"}),
+            Item("icon", "tool:undo", "Undo", props={"glyph": "undo"}),
+        ],
+    )
 
 
 class MenuItem(Task):

@@ -7,11 +7,31 @@ from act.envs.synthui.spec import AppSpec, Item, Panel, Row
 from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, pick
 from act.envs.synthui.tasks.menu_item import menus
 
-STEMS = ("notes", "budget", "photo", "report", "invoice", "draft", "letter", "slides", "summary", "backup", "plan",
-         "data", "memo", "recipe", "resume")  # fmt: skip
+STEMS = (
+    "notes",
+    "budget",
+    "photo",
+    "report",
+    "invoice",
+    "draft",
+    "letter",
+    "slides",
+    "summary",
+    "backup",
+    "plan",
+    "data",
+    "memo",
+    "recipe",
+    "resume",
+)
 EXTS = ("txt", "pdf", "png", "xls", "doc", "csv")
-TEMPLATES = ("Open {x}.", "Find {x} in the list and open it.", "Scroll to {x} and open it.", "Open the file {x}.",
-             "Locate {x} and open it.")  # fmt: skip
+TEMPLATES = (
+    "Open {x}.",
+    "Find {x} in the list and open it.",
+    "Scroll to {x} and open it.",
+    "Open the file {x}.",
+    "Locate {x} and open it.",
+)
 DOWN, UP, SELECT, OPEN = "scroll down the list", "scroll up the list", "select the item", "open the item"
 
 
@@ -37,8 +57,10 @@ class ScrollOpen(Task):
         self.target = names[int(rng.integers(rows, n))]
         pool = file_names(rng, 6, set(names))
         lst = Item("list", "files", props={"items": names, "rows": rows, "pool": pool})
-        buttons = Row([Item("button", "open", "Open", props={"default": True}), Item("button", "cancel", "Cancel")],
-                      align=pick(rng, ("left", "right")))  # fmt: skip
+        buttons = Row(
+            [Item("button", "open", "Open", props={"default": True}), Item("button", "cancel", "Cancel")],
+            align=pick(rng, ("left", "right")),
+        )
         spec = AppSpec(
             pick(rng, ("Open file", "Files", "Documents", "Browse")), Panel([Row([lst], wide=True), buttons])
         )

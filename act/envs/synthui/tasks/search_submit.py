@@ -20,11 +20,37 @@ ADJECTIVES = (
     "cotton",
     "steel",
 )
-NOUNS = ("shoes", "chair", "cable", "mug", "jacket", "lamp", "mat", "bike", "kettle", "case", "desk", "bag",
-         "watch", "hat", "scarf", "table", "sofa", "pen", "clock", "tent")  # fmt: skip
+NOUNS = (
+    "shoes",
+    "chair",
+    "cable",
+    "mug",
+    "jacket",
+    "lamp",
+    "mat",
+    "bike",
+    "kettle",
+    "case",
+    "desk",
+    "bag",
+    "watch",
+    "hat",
+    "scarf",
+    "table",
+    "sofa",
+    "pen",
+    "clock",
+    "tent",
+)
 HEADERS = ("Find products", "Search the catalog", "Store search", "Library")
-TEMPLATES = ('Search for "{q}".', "Find {q}.", "Look up {q} using the search box.", "Search the catalog for {q}.",
-             'Type "{q}" into the search field and submit.', "Search {q}.")  # fmt: skip
+TEMPLATES = (
+    'Search for "{q}".',
+    "Find {q}.",
+    "Look up {q} using the search box.",
+    "Search the catalog for {q}.",
+    'Type "{q}" into the search field and submit.',
+    "Search {q}.",
+)
 FOCUS, CLEAR, TYPE, SUBMIT = (
     "click the search field",
     "clear the search field",
@@ -50,8 +76,14 @@ class SearchSubmit(Task):
             "textbox", "search", props={"placeholder": "Search...", "text": old if old != self.query else ""}
         )
         button = Item("button", "search:go", "Search")
-        rows = [Row([field, button], wide=True, pool=[Item("button", "search:clear", "Clear"),
-                                                      Item("button", "search:adv", "Advanced")], max_extra=1)]  # fmt: skip
+        rows = [
+            Row(
+                [field, button],
+                wide=True,
+                pool=[Item("button", "search:clear", "Clear"), Item("button", "search:adv", "Advanced")],
+                max_extra=1,
+            )
+        ]
         extras = ["header", "filters", "recent"]
         rng.shuffle(extras)
         extras = extras[: int(rng.integers(0, 3))]

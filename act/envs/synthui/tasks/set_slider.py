@@ -8,14 +8,28 @@ from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, pick
 from act.recording.schema import Action
 
 NAMES = ("Volume", "Speed", "Zoom", "Bass", "Treble", "Balance", "Opacity", "Quality", "Contrast", "Gain")
-SYNONYMS = {"Volume": ("Loudness",), "Speed": ("Rate",), "Zoom": ("Scale",), "Opacity": ("Alpha",),
-            "Quality": ("Detail",), "Gain": ("Boost",)}  # fmt: skip
+SYNONYMS = {
+    "Volume": ("Loudness",),
+    "Speed": ("Rate",),
+    "Zoom": ("Scale",),
+    "Opacity": ("Alpha",),
+    "Quality": ("Detail",),
+    "Gain": ("Boost",),
+}
 RANGES = ((0, 100, 10), (0, 100, 20), (0, 100, 25), (1, 5, 1), (0, 10, 1), (0, 10, 2), (0, 50, 10))
 COMMITS = ("OK", "Apply", "Done")
-TEMPLATES = ("Set {n} to {v}, then click {c}.", "Drag the {n} slider to {v} and press {c}.",
-             "Move {n} to {v}. Confirm with {c}.", "Adjust {n} to {v} and click {c}.")  # fmt: skip
-DRAG, CLICK, FIX, APPLY = ("drag the slider to the value", "click the slider track", "correct the slider",
-                           "apply the settings")  # fmt: skip
+TEMPLATES = (
+    "Set {n} to {v}, then click {c}.",
+    "Drag the {n} slider to {v} and press {c}.",
+    "Move {n} to {v}. Confirm with {c}.",
+    "Adjust {n} to {v} and click {c}.",
+)
+DRAG, CLICK, FIX, APPLY = (
+    "drag the slider to the value",
+    "click the slider track",
+    "correct the slider",
+    "apply the settings",
+)
 
 
 class SetSlider(Task):
@@ -32,15 +46,40 @@ class SetSlider(Task):
             values = list(range(lo, hi + 1, step))
             value = pick(rng, values)
             self.initial[f"sl:{name}"] = value
-            rows.append(Row([Item("label", f"lbl:{name}", name, props={"form": True}, synonyms=SYNONYMS.get(name, ())),
-                             Item("slider", f"sl:{name}", name, props={"value": value, "min": lo, "max": hi, "step": step})],
-                            shuffle=False, wide=True))  # fmt: skip
+            rows.append(
+                Row(
+                    [
+                        Item(
+                            "label",
+                            f"lbl:{name}",
+                            name,
+                            props={"form": True},
+                            synonyms=SYNONYMS.get(name, ()),
+                        ),
+                        Item(
+                            "slider",
+                            f"sl:{name}",
+                            name,
+                            props={"value": value, "min": lo, "max": hi, "step": step},
+                        ),
+                    ],
+                    shuffle=False,
+                    wide=True,
+                )
+            )
         self.target = f"sl:{pick(rng, names)}"
         w = rows[names.index(self.target[3:])].items[1].props
         self.value = pick(rng, [v for v in range(w["min"], w["max"] + 1, w["step"]) if v != w["value"]])
         commit = pick(rng, COMMITS)
-        rows.append(Row([Item("button", "commit", commit, props={"default": True}), Item("button", "cancel", "Cancel")],
-                        align=pick(rng, ("left", "right"))))  # fmt: skip
+        rows.append(
+            Row(
+                [
+                    Item("button", "commit", commit, props={"default": True}),
+                    Item("button", "cancel", "Cancel"),
+                ],
+                align=pick(rng, ("left", "right")),
+            )
+        )
         decoy = Row([Item("label", "ad", "Changes apply on OK", props={"muted": True})])
         spec = AppSpec(pick(rng, ("Sound", "Display", "Settings", "Mixer")), Panel(rows, pool=[decoy]))
         return spec, pick(rng, TEMPLATES).format(n=self.target[3:], v=self.value, c=commit)

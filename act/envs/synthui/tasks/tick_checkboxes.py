@@ -6,15 +6,45 @@ from __future__ import annotations
 from act.envs.synthui.spec import AppSpec, Item, Page, Panel, Row
 from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, join, pick, sample
 
-OPTIONS = ("Wi-Fi", "Sync", "Sounds", "Alerts", "Backup", "Updates", "Hints", "Location", "Cookies", "Tracking",
-           "Camera", "Emails", "Offline", "History", "Dark")  # fmt: skip
-SYNONYMS = {"Wi-Fi": ("WLAN",), "Sounds": ("Audio",), "Alerts": ("Notices",), "Backup": ("Backups",),
-            "Updates": ("Upgrades",), "Hints": ("Tips",), "Location": ("GPS",), "Emails": ("Mail",),
-            "History": ("Log",), "Dark": ("Night",), "Camera": ("Webcam",)}  # fmt: skip
+OPTIONS = (
+    "Wi-Fi",
+    "Sync",
+    "Sounds",
+    "Alerts",
+    "Backup",
+    "Updates",
+    "Hints",
+    "Location",
+    "Cookies",
+    "Tracking",
+    "Camera",
+    "Emails",
+    "Offline",
+    "History",
+    "Dark",
+)
+SYNONYMS = {
+    "Wi-Fi": ("WLAN",),
+    "Sounds": ("Audio",),
+    "Alerts": ("Notices",),
+    "Backup": ("Backups",),
+    "Updates": ("Upgrades",),
+    "Hints": ("Tips",),
+    "Location": ("GPS",),
+    "Emails": ("Mail",),
+    "History": ("Log",),
+    "Dark": ("Night",),
+    "Camera": ("Webcam",),
+}
 TABS = ("General", "Privacy", "Display", "Network")
 COMMITS = ("OK", "Apply", "Save")
-TEMPLATES = ("Tick {x}, then click {c}.", "Enable {x} and press {c}.", "Check {x} and confirm with {c}.",
-             "Turn on {x}. Then click {c}.", "Make sure {x} is ticked, then press {c}.")  # fmt: skip
+TEMPLATES = (
+    "Tick {x}, then click {c}.",
+    "Enable {x} and press {c}.",
+    "Check {x} and confirm with {c}.",
+    "Turn on {x}. Then click {c}.",
+    "Make sure {x} is ticked, then press {c}.",
+)
 TICK, UNTICK, APPLY = "tick a named box", "untick a wrong box", "apply the settings"
 
 
@@ -38,8 +68,10 @@ class TickCheckboxes(Task):
         pool = [Item("checkbox", f"cb:{x}", x) for x in ("Beta", "Debug", "Logs")]
         self.tab_of: dict[str, str] = {}
         commit = pick(rng, COMMITS)
-        buttons = Row([Item("button", "commit", commit, props={"default": True}), Item("button", "cancel", "Cancel")],
-                      align=pick(rng, ("left", "right")))  # fmt: skip
+        buttons = Row(
+            [Item("button", "commit", commit, props={"default": True}), Item("button", "cancel", "Cancel")],
+            align=pick(rng, ("left", "right")),
+        )
         spec = AppSpec(pick(rng, ("Settings", "Preferences", "Options")), Panel([buttons]))
         if tabbed:
             for t, name in enumerate(sample(rng, TABS, 2)):
