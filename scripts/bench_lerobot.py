@@ -661,8 +661,10 @@ class LeRobotRunner(Runner):
     def _inputs(self, batch: dict[str, torch.Tensor], n: int | None = None) -> dict[str, torch.Tensor]:
         """What LeRobot's preprocessor hands the model: float images and actions, MEAN_STD normalised."""
         image = batch["image"][:n].float() / 255  # (B, 3, H, W) in [0, 1], as a LeRobotDataset gives it
-        out = {IMAGE_KEY: (image - self.image_mean) / self.image_std,
-               "observation.state": torch.zeros(len(image), 1)}  # ACT reads only its device
+        out = {
+            IMAGE_KEY: (image - self.image_mean) / self.image_std,
+            "observation.state": torch.zeros(len(image), 1),
+        }  # ACT reads only its device
         if n is None:
             out["action"] = (batch["action"] - self.action_mean) / (self.action_std + 1e-8)  # (B, K, A)
             out["action_is_pad"] = batch["is_pad"].bool()
