@@ -195,8 +195,7 @@ def run_demo(
     import torch
     from omegaconf import OmegaConf
 
-    from act.cli.bench import load_suite
-    from act.eval import PolicySpec, evaluate, load_results
+    from act.eval import PolicySpec, evaluate, load_results, load_suite
     from act.training.train import prepare_dataset
 
     out = Path(out_dir)

@@ -712,7 +712,7 @@ class Worker:
         from torch.utils.data import DataLoader
 
         from act.data import DatasetInfo
-        from act.data.online import ExpertStream
+        from act.training.online import ExpertStream
 
         spec = self.data["stream"]
         cells = self.runner.config.pointer_cells() if base == "ours" else None

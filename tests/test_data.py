@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from act.data import ActDataModule, ActionError, ActionSpace, ChunkDataset, build_dataset, split_episodes
+from act.data import ActDataModule, ChunkDataset, build_dataset, split_episodes
 from act.recording import Action, RecordingError, find_episodes, read_episode
+from act.spaces import ActionError, ActionSpace
 from tests.conftest import write_episode
 
 

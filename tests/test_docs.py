@@ -19,7 +19,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from act.data import KIND_ID
+from act.spaces import KIND_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -264,8 +264,8 @@ def patch_backbone(tmp_path, monkeypatch):
 
 def test_backbone_example_trains_plans_and_round_trips(patch_backbone, tmp_path):
     import act.envs
-    from act.data import Vocabulary, tokenize
     from act.policy import ACTConfig, ACTPolicy
+    from act.spaces import Vocabulary, tokenize
 
     assert patch_backbone.PatchEmbed().feature_size(60, 80) == (8, 10)
     words = sorted({w for t in ("Click the OK button.", "Press Cancel.") for w in tokenize(t)})

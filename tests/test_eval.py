@@ -183,7 +183,7 @@ def test_act_eval_cli(tiny_policy_dir, tmp_path):
 
 
 def test_random_policy_actions_are_valid():
-    from act.data import ActionSpace
+    from act.spaces import ActionSpace
 
     p = RandomPolicy(seed=3)
     for _ in range(50):

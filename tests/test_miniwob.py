@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 import act.envs
-from act.data.action_space import ActionError
 from act.envs import miniwob
 from act.envs.miniwob import INTENTS, SUPPORTED_FAMILIES, TASKS
 from act.recording import Action
+from act.spaces.action_space import ActionError
 
 pytestmark = pytest.mark.miniwob
 REASON = miniwob.available()

@@ -11,9 +11,9 @@ import torch
 from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader
 
-from act.data import ChunkDataset, DatasetInfo, ExpertStream, build_dataset
-from act.data.action_space import KIND_ID
-from act.training import train
+from act.data import ChunkDataset, DatasetInfo, build_dataset
+from act.spaces.action_space import KIND_ID
+from act.training import ExpertStream, train
 from tests.test_training import CONFIGS, compose_cfg
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
@@ -144,8 +144,8 @@ def test_an_element_wholly_off_screen_labels_no_cell(built):
 
 
 def test_shift_moves_screen_clicks_boxes_and_elements_by_one_offset_and_keeps_clicks_on_screen():
-    from act.data.online import _translate_episode
     from act.recording.schema import Action
+    from act.training.online import _translate_episode
 
     h, w = 60, 80
     screen = np.random.default_rng(0).integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -179,8 +179,8 @@ def test_shift_moves_screen_clicks_boxes_and_elements_by_one_offset_and_keeps_cl
 
 
 def test_shift_of_a_hidpi_screen_moves_its_pixels_twice_as_far():
-    from act.data.online import _translate_episode
     from act.recording.schema import Action
+    from act.training.online import _translate_episode
 
     screen = np.random.default_rng(1).integers(0, 256, (120, 160, 4), dtype=np.uint8)  # RGBA, 2x of 80 x 60
     click = Action("click", x=40, y=30)
@@ -194,8 +194,8 @@ def test_shift_of_a_hidpi_screen_moves_its_pixels_twice_as_far():
 
 
 def test_shift_leaves_an_episode_alone_when_its_clicks_leave_no_whole_pixel_of_room():
-    from act.data.online import _translate_episode
     from act.recording.schema import Action
+    from act.training.online import _translate_episode
 
     # clicks at x = 0.7 and 79.3 on an 80 px screen: offsets in [-0.7, -0.3] hold no whole pixel
     actions = [Action("click", x=0.7, y=10), Action("click", x=79.3, y=10)]

@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from act.data.action_space import KIND_ID
 from act.envs.perturbations import FAMILIES, Perturbation, build, family, format_spec, parse_spec
 from act.envs.perturbations.reorder import displace
 from act.envs.synthui import TASKS, SynthUIEnv, run_expert
 from act.recording.schema import Action
+from act.spaces.action_space import KIND_ID
 
 ALL = list(FAMILIES)
 

@@ -13,11 +13,11 @@ import pytest
 import torch
 from torch import nn
 
-from act.data.action_space import KIND_ID, ActionSpace
 from act.policy import ACTConfig, ACTPolicy, ConvNet, ResNet18, WeightsFormatError, describe_steps
 from act.policy.backbones import FrozenBatchNorm2d
 from act.policy.modeling_act import Dropout, Reading
 from act.recording.schema import Action
+from act.spaces.action_space import KIND_ID, ActionSpace
 
 WORDS = ["click", "ok", "cancel", "the", "button", "type", "hello", "open", "file", "menu"]
 INTENTS = ["press ok", "open the file menu", "fill in the form"]

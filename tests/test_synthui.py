@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 import act.envs
-from act.data.action_space import KIND_ID, ActionError, ActionSpace
 from act.envs.synthui import ENV_IDS, TASKS, SynthUIEnv, expert_for, intent_labels, run_expert
 from act.envs.synthui.spec import AppSpec, Item, Menu, Panel, Row
 from act.envs.synthui.style import BASE_FONT_PX, text_mask
 from act.envs.synthui.ui import UI
 from act.recording.schema import Action
+from act.spaces.action_space import KIND_ID, ActionError, ActionSpace
 
 
 def _centre(ui: UI, key: str) -> tuple[float, float]:

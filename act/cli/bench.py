@@ -10,20 +10,8 @@ import glob
 import sys
 from pathlib import Path
 
-from act.eval import PolicySpec, Suite
+from act.eval import PolicySpec, load_suite
 from act.eval.bench import bench
-
-SUITE_DIR = Path(__file__).resolve().parents[1] / "configs" / "eval"
-
-
-def load_suite(name: str, overrides: list[str]) -> Suite:
-    """A suite from act/configs/eval/suite/<name>.yaml (with its defaults), plus key=value overrides."""
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
-
-    with initialize_config_dir(config_dir=str(SUITE_DIR), version_base="1.3"):
-        cfg = compose("eval", overrides=[f"suite={name}", *[f"suite.{o}" for o in overrides]])
-    return Suite(**OmegaConf.to_container(cfg.suite, resolve=True))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from act.eval import PolicySpec, Suite, evaluate, format_summary
+from act.eval import PolicySpec, evaluate, format_summary, suite_from_config
 from act.eval.policies import CPU_INFERENCE
 
 
@@ -34,7 +34,7 @@ def policy_specs(cfg: DictConfig) -> list[PolicySpec]:
 
 @hydra.main(config_path="../configs/eval", config_name="eval", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    suite = Suite(**OmegaConf.to_container(cfg.suite, resolve=True))
+    suite = suite_from_config(cfg.suite)
     results = evaluate(
         policy_specs(cfg),
         suite,

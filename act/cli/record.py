@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from act.record import RecordConfig, RecorderError, parse_region, record
+from act.recorder import RecordConfig, RecorderError, parse_region, record
 
 
 def _region(text: str) -> tuple[int, int, int, int]:

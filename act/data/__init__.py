@@ -1,28 +1,8 @@
-"""Action space, vocabularies, dataset builder and chunk loader."""
+"""Dataset builder (recordings -> Hugging Face dataset on disk) and the chunk loader."""
 
-from act.data.action_space import FIELDS, KIND_ID, POINTER_KIND_IDS, ActionError, ActionSpace
 from act.data.build import DatasetInfo, build_dataset
-from act.data.image import resize_frame
-from act.data.vocab import PAD, UNK, Vocabulary, tokenize
 
-__all__ = [
-    "FIELDS",
-    "KIND_ID",
-    "PAD",
-    "POINTER_KIND_IDS",
-    "UNK",
-    "ActDataModule",
-    "ActionError",
-    "ActionSpace",
-    "ChunkDataset",
-    "DatasetInfo",
-    "ExpertStream",
-    "build_dataset",
-    "split_episodes",
-    "Vocabulary",
-    "resize_frame",
-    "tokenize",
-]
+__all__ = ["ActDataModule", "ChunkDataset", "DatasetInfo", "build_dataset", "split_episodes"]
 
 
 def __getattr__(name: str):
@@ -31,8 +11,4 @@ def __getattr__(name: str):
         from act.data import chunks
 
         return getattr(chunks, name)
-    if name == "ExpertStream":
-        from act.data.online import ExpertStream
-
-        return ExpertStream
     raise AttributeError(f"module 'act.data' has no attribute {name!r}")

@@ -17,11 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from act.data.action_space import ActionSpace
-from act.data.image import resize_frame
-from act.data.vocab import Vocabulary, tokenize
 from act.recording import RecordingError, find_episodes, read_episode
 from act.recording.events import MergeConfig
+from act.spaces.action_space import ActionSpace
+from act.spaces.image import resize_frame
+from act.spaces.vocab import Vocabulary, tokenize
 
 INFO_FILE = "act_dataset.json"
 

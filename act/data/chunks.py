@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
 from act.data.build import DatasetInfo
-from act.data.vocab import Vocabulary, tokenize
+from act.spaces.vocab import Vocabulary, tokenize
 
 ACTION_COLUMNS = ("kind", "point", "point2", "key", "scroll")
 

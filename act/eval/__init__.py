@@ -6,7 +6,7 @@ from act.eval.offline import format_offline, offline_metrics
 from act.eval.policies import ExpertPolicy, MacroPolicy, PolicySpec, RandomPolicy, load_policy
 from act.eval.report import format_summary, write_report
 from act.eval.rollout import EpisodeResult, Job, RolloutResult, rollout, run_episode, run_jobs
-from act.eval.suites import Condition, Suite
+from act.eval.suites import Condition, Suite, load_suite, suite_from_config
 
 __all__ = [
     "Condition",
@@ -18,6 +18,8 @@ __all__ = [
     "RandomPolicy",
     "RolloutResult",
     "Suite",
+    "load_suite",
+    "suite_from_config",
     "evaluate",
     "format_summary",
     "load_policy",

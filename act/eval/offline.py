@@ -10,9 +10,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from act.data import ChunkDataset, DatasetInfo, split_episodes
-from act.data.action_space import ActionSpace
 from act.policy.modeling_act import point_in_box
 from act.recording.schema import POINTER_KINDS
+from act.spaces.action_space import ActionSpace
 
 
 def offline_metrics(

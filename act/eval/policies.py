@@ -74,7 +74,7 @@ class RandomPolicy:
     """The floor: a uniformly random kind, point and key every step."""
 
     def __init__(self, seed: int = 0):
-        from act.data.action_space import ActionSpace
+        from act.spaces.action_space import ActionSpace
 
         self.space = ActionSpace()
         self.rng = np.random.default_rng(seed)
@@ -124,8 +124,8 @@ class MacroPolicy:
         self.actions: list[dict[str, Any]] = []
 
     def _recorded(self, env_id: str, seed: int):
-        from act.data.action_space import ActionSpace
         from act.recording import find_episodes, read_episode
+        from act.spaces.action_space import ActionSpace
 
         if self._by_key is None:
             self._by_key = {}
@@ -141,7 +141,7 @@ class MacroPolicy:
         return [space.to_env(a, s.width, s.height) for a in ep.actions()]
 
     def begin_episode(self, env_id: str, seed: int, perturbation: str) -> None:
-        from act.data.action_space import ActionSpace
+        from act.spaces.action_space import ActionSpace
 
         if self.recordings:
             self.actions = self._recorded(env_id, seed)

@@ -141,7 +141,7 @@ def run_episode(
 
 
 def _describe(action: dict[str, Any], shape: tuple[int, ...]) -> str:
-    from act.data.action_space import ActionSpace
+    from act.spaces.action_space import ActionSpace
 
     try:
         h, w = shape[:2]
@@ -151,7 +151,7 @@ def _describe(action: dict[str, Any], shape: tuple[int, ...]) -> str:
 
 
 def _write_gif(frames: list[tuple[Any, dict[str, Any]]], path: Path) -> Path:
-    from act.data.action_space import ActionSpace
+    from act.spaces.action_space import ActionSpace
     from act.viz import draw_actions
 
     space = ActionSpace()

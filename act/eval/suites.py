@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from act.envs.perturbations import FAMILIES, format_spec, parse_spec
 
 SEVERITIES = (0.25, 0.5, 0.75, 1.0)
+SUITE_DIR = Path(__file__).resolve().parents[1] / "configs" / "eval"
 
 
 @dataclass(frozen=True)
@@ -69,3 +72,19 @@ class Suite:
 
     def seeds(self) -> list[int]:
         return list(range(self.seed, self.seed + self.episodes))
+
+
+def load_suite(name: str, overrides: list[str]) -> Suite:
+    """A suite from act/configs/eval/suite/<name>.yaml (with its defaults), plus key=value overrides."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(SUITE_DIR), version_base="1.3"):
+        cfg = compose("eval", overrides=[f"suite={name}", *[f"suite.{o}" for o in overrides]])
+    return suite_from_config(cfg.suite)
+
+
+def suite_from_config(section: Any) -> Suite:
+    """A ``Suite`` from a composed ``suite`` config section (act-eval's, act-bench's and act-demo's)."""
+    from omegaconf import OmegaConf
+
+    return Suite(**OmegaConf.to_container(section, resolve=True))

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from act.data.action_space import ActionSpace
+from act.spaces.action_space import ActionSpace
 
 BACKBONES = ("convnet", "resnet18")
 BACKBONE_NORMS = ("batch", "frozen")

@@ -25,14 +25,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from act.data.action_space import ActionSpace
-from act.data.image import resize_frame
-from act.data.vocab import Vocabulary, tokenize
 from act.policy.backbones import build_backbone, sine_position_1d, sine_position_2d
 from act.policy.configuration_act import ACTConfig
 from act.policy.ensemble import TemporalEnsembler
 from act.policy.explain import Explanation
 from act.recording.schema import POINTER_KINDS
+from act.spaces.action_space import ActionSpace
+from act.spaces.image import resize_frame
+from act.spaces.vocab import Vocabulary, tokenize
 
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")

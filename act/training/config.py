@@ -48,7 +48,7 @@ class DataConfig:
     num_proc: int = 1
     split_seed: int = 0
     # Train on fresh expert episodes rendered on the fly from ``generate``'s tasks and perturbations
-    # (synthui only; act.data.online). The built dataset still gives vocabularies and validation.
+    # (synthui only; act.training.online). The built dataset still gives vocabularies and validation.
     online: bool = False
     # Online stream only: move each episode's screens and actions by a random offset of up to this
     # fraction of the screen per axis, so the policy finds elements by look rather than by position.

@@ -121,8 +121,8 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
     g = data.generate
     if g is None or g.env != "synthui":
         raise ValueError("data.online: needs data.generate with env: synthui (the experts render the stream)")
-    from act.data.online import ExpertStream
     from act.envs.generate import resolve_tasks
+    from act.training.online import ExpertStream
 
     return ExpertStream(
         info,
@@ -146,8 +146,8 @@ def _check_task_weights(data: DataConfig) -> None:
         raise ValueError(
             "data.task_weights: weighs the online stream's tasks; set data.online: true or drop it"
         )
-    from act.data.online import task_probabilities
     from act.envs.generate import resolve_tasks
+    from act.training.online import task_probabilities
 
     tasks = resolve_tasks(data.generate.tasks) if data.generate is not None else []
     task_probabilities(

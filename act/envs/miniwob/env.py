@@ -22,7 +22,6 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from act.data.action_space import ActionSpace
 from act.envs.miniwob.browser import Browser, BrowserConfig, BrowserError, ChromiumNotFound
 from act.envs.miniwob.page import READ_STATE, START_EPISODE
 from act.envs.miniwob.perturb import build as build_perturbations
@@ -30,6 +29,7 @@ from act.envs.miniwob.perturb import check_spec
 from act.envs.miniwob.tasks import TASKS, task_max_steps
 from act.envs.perturbations import format_spec
 from act.recording.schema import Action
+from act.spaces.action_space import ActionSpace
 
 WIDTH, HEIGHT = 160, 210  # MiniWoB++'s task area, CSS pixels
 EPISODE_TIME_LIMIT_MS = 3_600_000  # MiniWoB's default is 10 s of wall clock; ours must not matter

@@ -17,13 +17,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from act.data.action_space import ActionSpace
 from act.envs.perturbations import build as build_perturbations
 from act.envs.perturbations import format_spec, parse_spec
 from act.envs.synthui.render import Renderer
 from act.envs.synthui.tasks import SUCCESS, TASKS, Task
 from act.envs.synthui.ui import UI, Command
 from act.recording.schema import Action
+from act.spaces.action_space import ActionSpace
 
 INSTRUCTION_CHARS = string.ascii_letters + string.digits + string.punctuation + " "
 MAX_INSTRUCTION = 200

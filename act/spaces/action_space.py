@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from act.data.vocab import DEFAULT_KEYS, Vocabulary
 from act.recording.schema import ACTION_KINDS, POINTER_KINDS, Action
+from act.spaces.vocab import DEFAULT_KEYS, Vocabulary
 
 FIELDS = ("kind", "point", "point2", "key", "scroll")
 KIND_ID = {k: i for i, k in enumerate(ACTION_KINDS)}

@@ -1,8 +1,8 @@
 """Desktop recorder: screen (mss), mouse and keyboard (pynput) into recording format v1."""
 
-from act.record.keys import REDACTED, Hotkey, key_token, redact
-from act.record.recorder import Recorder, RecorderError, Region, ScreenSource
-from act.record.session import RecordConfig, RecordResult, banner, next_episode_dir, parse_region, record
+from act.recorder.keys import REDACTED, Hotkey, key_token, redact
+from act.recorder.recorder import Recorder, RecorderError, Region, ScreenSource
+from act.recorder.session import RecordConfig, RecordResult, banner, next_episode_dir, parse_region, record
 
 __all__ = [
     "REDACTED",

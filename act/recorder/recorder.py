@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from act.record.keys import Hotkey, redact
+from act.recorder.keys import Hotkey, redact
 from act.recording import EpisodeWriter, Event
 from act.recording.events import MODIFIERS
 

@@ -19,9 +19,9 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window
-from act.data.image import resize_frame
-from act.data.vocab import Vocabulary, tokenize
 from act.recording.schema import POINTER_KINDS, Action
+from act.spaces.image import resize_frame
+from act.spaces.vocab import Vocabulary, tokenize
 
 # Episode seeds of the stream start here, far from the seeds that generation (0, 1, ...) and the
 # evaluation suites (1000, ...) use, so no evaluated episode is ever a training episode.

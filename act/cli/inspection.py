@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from act.data.inspect import format_summary, inspect_path
+from act.data.inspection import format_summary, inspect_path
 from act.recording import RecordingError
 
 

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from act.record.keys import Hotkey
-from act.record.recorder import Recorder, RecorderError, Region, ScreenSource
+from act.recorder.keys import Hotkey
+from act.recorder.recorder import Recorder, RecorderError, Region, ScreenSource
 from act.recording import EpisodeMeta, EpisodeWriter, Screen
 
 
@@ -92,7 +92,7 @@ def record(
     The factories replace mss / pynput (tests); with the defaults the platform is checked first and
     a ``RecorderError`` says what is missing. Ctrl-C and SIGTERM stop the recording cleanly.
     """
-    from act.record import backends
+    from act.recorder import backends
 
     log = log or sys.stderr
     hotkey = Hotkey.parse(cfg.stop_key)

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from act.record import (
+from act.recorder import (
     REDACTED,
     Hotkey,
     RecordConfig,

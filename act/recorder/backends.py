@@ -12,8 +12,8 @@ import sys
 import threading
 from typing import Any
 
-from act.record.keys import key_token
-from act.record.recorder import Recorder, RecorderError, Region
+from act.recorder.keys import key_token
+from act.recorder.recorder import Recorder, RecorderError, Region
 
 MISSING_EXTRA = "act-record needs mss and pynput (the 'record' extra): pip install 'act[record]'"
 

@@ -278,7 +278,8 @@ def test_merged_actions_and_a_frame_before_each_click(session):
 
 
 def test_recording_goes_through_the_data_stage(session, tmp_path):
-    from act.data import KIND_ID, ChunkDataset, build_dataset
+    from act.data import ChunkDataset, build_dataset
+    from act.spaces import KIND_ID
 
     path, *_ = session
     actions = read_episode(path).actions()
