@@ -256,8 +256,8 @@ def run_demo(
             PolicySpec("macro", "macro"),
         ]
         print(
-            f"[demo] evaluating {len(specs)} policies on suite {suite.name}: {len(suite.conditions())} conditions x "
-            f"{len(suite.tasks)} tasks x {suite.episodes} seeds"
+            f"[demo] evaluating {len(specs)} policies on suite {suite.name}: "
+            f"{len(suite.conditions())} conditions x {len(suite.tasks)} tasks x {suite.episodes} seeds"
         )
         results = evaluate(specs, suite, num_workers=num_workers, out_dir=eval_dir, gif_failures=1)
     results["demo"] = {

@@ -207,7 +207,8 @@ def plot_severity(results: dict[str, Any], path: str | Path) -> Path:
 
 def format_summary(results: dict[str, Any], out_dir: str | Path | None = None) -> str:
     lines = [
-        f"suite {results['suite']['name']}: {len(results['episodes'])} episodes in {results['wall_time']:.0f} s",
+        f"suite {results['suite']['name']}: {len(results['episodes'])} episodes"
+        f" in {results['wall_time']:.0f} s",
         "",
         text_table(summary_table(results)),
     ]
