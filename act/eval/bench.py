@@ -12,6 +12,7 @@ import numpy as np
 
 from act.eval.evaluate import evaluate
 from act.eval.policies import PolicySpec, load_policy
+from act.eval.protocol import ChunkPolicy, as_policy, select_action, start_episode
 from act.eval.report import markdown, text_table
 from act.eval.suites import Suite
 
@@ -26,27 +27,20 @@ def measure_latency(
     from act.envs import make
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    policy = load_policy(spec)
+    policy = as_policy(load_policy(spec))
     env = make(env_id)
-    obs, _ = env.reset(seed=0)
-    if hasattr(policy, "begin_episode"):
-        policy.begin_episode(env_id, 0, "")
-    policy.reset()
-    if hasattr(policy, "bind"):
-        policy.bind(env)
-    needs_info = getattr(policy, "needs_info", False)
-    _, info = obs, env.unwrapped._info() if needs_info else None
+    obs, info = start_episode(policy, env, env_id, 0)  # reset's info: no private env call
     times = []
     for _ in range(steps + 3):
         t0 = time.perf_counter()
-        policy.select_action(obs, info) if needs_info else policy.select_action(obs)
+        select_action(policy, obs, info)
         times.append(time.perf_counter() - t0)
     times = np.array(times[3:]) * 1e3
     out = {
         "select_action_p50_ms": float(np.percentile(times, 50)),
         "select_action_p95_ms": float(np.percentile(times, 95)),
     }
-    if hasattr(policy, "predict_chunk"):
+    if isinstance(policy, ChunkPolicy):
         chunk = []
         for _ in range(min(steps, 20) + 2):
             t0 = time.perf_counter()

@@ -18,6 +18,7 @@ from typing import Any
 
 from act.eval.metrics import wilson_interval
 from act.eval.policies import PolicySpec, load_policy
+from act.eval.protocol import Policy, as_policy, select_action, start_episode
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Job:
 
 
 def run_episode(
-    policy: Any,
+    policy: Policy | Any,
     env_id: str,
     seed: int,
     perturbation: str = "",
@@ -93,9 +94,11 @@ def run_episode(
     gif_dir: str | Path | None = None,
     explain: bool = False,
 ) -> EpisodeResult:
-    """One closed-loop episode. ``gif_dir``: write a GIF there if the episode fails."""
+    """One closed-loop episode of ``policy`` (see ``act.eval.protocol.Policy``). ``gif_dir``: write a GIF
+    there if the episode fails."""
     from act.envs import make
 
+    policy = as_policy(policy)
     result = EpisodeResult(name, env_id, int(seed), perturbation or "", condition)
     frames: list[Any] = []
     env = None
@@ -103,17 +106,13 @@ def run_episode(
     try:
         kwargs = {"max_steps": max_steps} if max_steps else {}
         env = make(env_id, perturbation=perturbation or None, **kwargs)
-        if hasattr(policy, "begin_episode"):
-            policy.begin_episode(env_id, int(seed), perturbation or "")
-        policy.reset()
-        obs, info = env.reset(seed=int(seed))
-        if hasattr(policy, "bind"):
-            policy.bind(env)
-        needs_info = getattr(policy, "needs_info", False)
+        obs, info = start_episode(policy, env, env_id, seed, perturbation)
         while True:
-            if explain and result.steps == 0 and hasattr(policy, "explain"):
-                result.explanations.append(str(policy.explain(obs)))
-            action = policy.select_action(obs, info) if needs_info else policy.select_action(obs)
+            if explain and result.steps == 0:
+                explanation = policy.explain(obs)
+                if explanation is not None:
+                    result.explanations.append(str(explanation))
+            action = select_action(policy, obs, info)
             if gif_dir is not None:
                 frames.append((obs["screen"], action))
             obs, _, terminated, truncated, info = env.step(action)
@@ -236,7 +235,7 @@ def run_jobs(
 
 
 def rollout(
-    policy: Any,
+    policy: Policy | PolicySpec | Any,
     env_id: str,
     seeds: Iterable[int],
     perturbation: str = "",

@@ -329,6 +329,30 @@ def _accuracy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
     return _masked_mean((logits.argmax(-1) == target).float(), mask)
 
 
+def _kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, 1)), summed over the latent and averaged over the batch."""
+    return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(-1).mean()
+
+
+class LossTerm(NamedTuple):
+    """One named term of the training loss: it adds ``weight * value`` (weight: an ACTConfig field)."""
+
+    value: torch.Tensor
+    weight: float
+
+
+class Targets(NamedTuple):
+    """A batch's targets as the losses take them: padded steps zeroed, masks (B, K) bool per head."""
+
+    valid: torch.Tensor  # not padding
+    actions: dict[str, torch.Tensor]  # kind, key (B, K); point, point2, scroll (B, K, 2)
+    chunk_weight: torch.Tensor  # (K,) exp(-chunk_decay * i)
+    is_key: torch.Tensor
+    is_pointer: torch.Tensor
+    is_drag: torch.Tensor
+    is_scroll: torch.Tensor
+
+
 # --------------------------------------------------------------------------------------------- network
 
 
@@ -558,10 +582,37 @@ class ACTPolicy(nn.Module):
     def forward(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Batch (the ChunkDataset contract) -> (total loss, detached terms and per-head metrics).
 
-        Every term is masked by ``is_pad``; values under padding never reach the loss or the CVAE.
-        A non-finite total is returned as is: check ``torch.isfinite(loss)``.
+        The total is sum(weight * value) over the named ``LossTerm``s of ``loss_terms``, plus
+        ``kl_weight * KL`` with the CVAE. Every term is masked by ``is_pad``; values under padding never
+        reach the loss or the CVAE. A non-finite total is returned as is: check ``torch.isfinite(loss)``.
         """
-        c = self.config
+        loss, terms, metrics = self.loss_terms(batch)
+        logged = {"loss": loss.detach()}
+        logged.update({(k if k == "kl" else f"loss_{k}"): t.value.detach() for k, t in terms.items()})
+        return loss, {**logged, **metrics}
+
+    def loss_terms(
+        self, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict[str, LossTerm], dict[str, torch.Tensor]]:
+        """-> (total loss, the named weighted terms, metrics). One family per head, in a fixed order:
+        the total adds the terms in that order, so refactors keep the floats bitwise."""
+        t = self._targets(batch)
+        out = self.model(batch["image"], batch["instruction"], t.actions, ~t.valid)
+        terms: dict[str, LossTerm] = {}
+        metrics: dict[str, torch.Tensor] = {}
+        for family in (self._action_losses, self._pointer_losses, self._reading_losses, self._intent_loss):
+            family_terms, family_metrics = family(batch, out, t)
+            terms.update(family_terms)
+            metrics.update(family_metrics)
+        loss = sum(term.weight * term.value for term in terms.values())
+        if "mu" in out:  # the CVAE's KL joins last, after the head terms
+            kl = _kl_divergence(out["mu"], out["logvar"])
+            loss = loss + self.config.kl_weight * kl
+            terms["kl"] = LossTerm(kl, self.config.kl_weight)
+        return loss, terms, metrics
+
+    def _targets(self, batch: dict[str, torch.Tensor]) -> Targets:
+        """The batch's actions with padded steps zeroed, the per-head step masks and chunk weights."""
         valid = ~batch["is_pad"].bool()  # (B, K)
         v2 = valid[..., None]
         kind = torch.where(valid, batch["kind"], 0)  # (B, K)
@@ -572,77 +623,90 @@ class ACTPolicy(nn.Module):
             "point2": torch.where(v2, batch["point2"].float(), 0.0),  # (B, K, 2)
             "scroll": torch.where(v2, batch["scroll"].float(), 0.0),  # (B, K, 2)
         }
-        out = self.model(batch["image"], batch["instruction"], actions, ~valid)
-        steps, memory, pos = out["steps"], out["image_memory"], self.model.point_pos
-        is_key = valid & (kind == self.key_kind)
-        is_pointer = valid & self.pointer_kinds[kind]
-        is_drag = valid & (kind == self.drag_kind)
-        is_scroll = valid & (kind == self.scroll_kind)
+        c = self.config
         # Loss weight per chunk position: exp(-chunk_decay * i) (1 everywhere by default).
         w = torch.exp(-c.chunk_decay * torch.arange(c.chunk_size, device=valid.device, dtype=torch.float32))
+        return Targets(
+            valid=valid,
+            actions=actions,
+            chunk_weight=w,
+            is_key=valid & (kind == self.key_kind),
+            is_pointer=valid & self.pointer_kinds[kind],
+            is_drag=valid & (kind == self.drag_kind),
+            is_scroll=valid & (kind == self.scroll_kind),
+        )
 
-        losses = {
-            "kind": _cross_entropy(out["kind_logits"], kind, valid * w),
-            "key": _cross_entropy(out["key_logits"], actions["key"], is_key * w),
-            "scroll": _masked_mean((out["scroll"] - actions["scroll"]).abs().sum(-1), is_scroll * w),
+    def _action_losses(self, batch, out, t: Targets) -> tuple[dict[str, LossTerm], dict[str, torch.Tensor]]:
+        """Which kind of action each step is, its key and its scroll (weights kind/key/scroll_weight)."""
+        c, a, w = self.config, t.actions, t.chunk_weight
+        terms = {
+            "kind": LossTerm(_cross_entropy(out["kind_logits"], a["kind"], t.valid * w), c.kind_weight),
+            "key": LossTerm(_cross_entropy(out["key_logits"], a["key"], t.is_key * w), c.key_weight),
+            "scroll": LossTerm(
+                _masked_mean((out["scroll"] - a["scroll"]).abs().sum(-1), t.is_scroll * w), c.scroll_weight
+            ),
         }
         metrics = {
-            "acc_kind": _accuracy(out["kind_logits"], kind, valid),
-            "acc_key": _accuracy(out["key_logits"], actions["key"], is_key),
+            "acc_kind": _accuracy(out["kind_logits"], a["kind"], t.valid),
+            "acc_key": _accuracy(out["key_logits"], a["key"], t.is_key),
         }
-        for head, target, mask, name, box in (
-            (self.model.point_head, actions["point"], is_pointer, "point", batch.get("target")),
-            (self.model.point2_head, actions["point2"], is_drag, "point2", None),
+        return terms, metrics
+
+    def _pointer_losses(self, batch, out, t: Targets) -> tuple[dict[str, LossTerm], dict[str, torch.Tensor]]:
+        """Where pointer steps point and where drags end: ``PointerHead.losses`` for each head
+        (point/point2_weight; the heatmap's in-cell offsets weigh point_offset_weight)."""
+        c, m = self.config, self.model
+        terms: dict[str, LossTerm] = {}
+        metrics: dict[str, torch.Tensor] = {}
+        for head, mask, name, weight, box in (
+            (m.point_head, t.is_pointer, "point", c.point_weight, batch.get("target")),
+            (m.point2_head, t.is_drag, "point2", c.point2_weight, None),
         ):
+            memory, target, read = out["image_memory"], t.actions[name], m.reading(out)
             head_losses, head_metrics = head.losses(
-                steps, memory, pos, target, mask, name, box, self.model.reading(out), w
+                out["steps"], memory, m.point_pos, target, mask, name, box, read, t.chunk_weight
             )
-            losses.update(head_losses)
+            for key, value in head_losses.items():
+                terms[key] = LossTerm(value, c.point_offset_weight if key.endswith("_offset") else weight)
             metrics.update(head_metrics)
-        if "cell_words" in batch and c.read_weight > 0:
-            words = batch["cell_words"].long()  # (B, C): word id per image cell, 0 = no text
-            read_logits = out["read_logits"]  # (B, C, words)
-            # Text and blank cells weigh the same in total: a few label cells among hundreds of blank
-            # ones would otherwise teach "blank" first and the labels last.
-            ce = F.cross_entropy(read_logits.flatten(0, 1), words.flatten(), reduction="none").view_as(words)
-            losses["read"] = _masked_mean(ce, words > 0) + _masked_mean(ce, words == 0)  # (B, C') once
-            metrics["acc_read"] = _accuracy(read_logits, words, words > 1)  # cells showing a known word
-            seek = self.model.point_head.seek
-            if seek is not None and c.seek_weight > 0:
-                # The step executed now points at a cell of this frame: the word written there is
-                # the word it seeks (later steps may point at what is not on screen yet).
-                cell = self.model.point_head.to_cell(actions["point"][:, 0])[0]  # (B,)
-                sought = words.gather(1, cell[:, None])[:, 0]  # (B,)
-                seek_logits = seek(steps[:, :1], out["instruction_ids"], out["instruction_memory"])[
-                    :, 0
-                ]  # (B, words)
-                losses["seek"] = _cross_entropy(seek_logits, sought, is_pointer[:, 0] & (sought > 1))
-                metrics["acc_seek"] = _accuracy(seek_logits, sought, is_pointer[:, 0] & (sought > 1))
-        if "intent" in batch:
-            intent = batch["intent"].long()  # (B,) 0 = no label
-            losses["intent"] = _cross_entropy(out["intent_logits"], intent, intent > 0)
-            metrics["acc_intent"] = _accuracy(out["intent_logits"], intent, intent > 0)
-        weights = {
-            "kind": c.kind_weight,
-            "key": c.key_weight,
-            "scroll": c.scroll_weight,
-            "intent": c.intent_weight,
-            "point": c.point_weight,
-            "point_offset": c.point_offset_weight,
-            "point2": c.point2_weight,
-            "point2_offset": c.point_offset_weight,
-            "read": c.read_weight,
-            "seek": c.seek_weight,
+        return terms, metrics
+
+    def _reading_losses(self, batch, out, t: Targets) -> tuple[dict[str, LossTerm], dict[str, torch.Tensor]]:
+        """Where a batch labels its cells (``cell_words``): the word each cell shows (read_weight) and
+        the word the step executed now seeks (seek_weight); nothing when either weight is 0."""
+        c = self.config
+        if "cell_words" not in batch or c.read_weight <= 0:
+            return {}, {}
+        words = batch["cell_words"].long()  # (B, C): word id per image cell, 0 = no text
+        read_logits = out["read_logits"]  # (B, C, words)
+        # Text and blank cells weigh the same in total: a few label cells among hundreds of blank
+        # ones would otherwise teach "blank" first and the labels last.
+        ce = F.cross_entropy(read_logits.flatten(0, 1), words.flatten(), reduction="none").view_as(words)
+        read = _masked_mean(ce, words > 0) + _masked_mean(ce, words == 0)  # (B, C') once
+        terms = {"read": LossTerm(read, c.read_weight)}
+        metrics = {"acc_read": _accuracy(read_logits, words, words > 1)}  # cells showing a known word
+        seek = self.model.point_head.seek
+        if seek is not None and c.seek_weight > 0:
+            # The step executed now points at a cell of this frame: the word written there is
+            # the word it seeks (later steps may point at what is not on screen yet).
+            cell = self.model.point_head.to_cell(t.actions["point"][:, 0])[0]  # (B,)
+            sought = words.gather(1, cell[:, None])[:, 0]  # (B,)
+            now = seek(out["steps"][:, :1], out["instruction_ids"], out["instruction_memory"])
+            seek_logits = now[:, 0]  # (B, words)
+            labelled = t.is_pointer[:, 0] & (sought > 1)
+            terms["seek"] = LossTerm(_cross_entropy(seek_logits, sought, labelled), c.seek_weight)
+            metrics["acc_seek"] = _accuracy(seek_logits, sought, labelled)
+        return terms, metrics
+
+    def _intent_loss(self, batch, out, t: Targets) -> tuple[dict[str, LossTerm], dict[str, torch.Tensor]]:
+        """The episode's intent, where the batch labels it (intent_weight)."""
+        if "intent" not in batch:
+            return {}, {}
+        intent = batch["intent"].long()  # (B,) 0 = no label
+        loss = _cross_entropy(out["intent_logits"], intent, intent > 0)
+        return {"intent": LossTerm(loss, self.config.intent_weight)}, {
+            "acc_intent": _accuracy(out["intent_logits"], intent, intent > 0)
         }
-        loss = sum(weights[name] * value for name, value in losses.items())
-        if "mu" in out:
-            mu, logvar = out["mu"], out["logvar"]
-            kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(-1).mean()
-            loss = loss + c.kl_weight * kl
-            losses["kl"] = kl
-        terms = {"loss": loss.detach()}
-        terms.update({(k if k == "kl" else f"loss_{k}"): v.detach() for k, v in losses.items()})
-        return loss, {**terms, **metrics}
 
     # ---- inference (no ensembling here)
 
@@ -721,6 +785,15 @@ class ACTPolicy(nn.Module):
             "key": int(step["key_probs"].argmax()) if kind == self.key_kind else 0,
             "scroll": step["scroll"].astype(np.float32),
         }
+
+    # The rollout hooks (act.eval.protocol.Policy) this policy does not need: it sees only observations.
+    needs_info = False
+
+    def begin_episode(self, env_id: str, seed: int, perturbation: str) -> None:
+        """Nothing to do: ``reset`` starts an episode."""
+
+    def bind(self, env: Any) -> None:
+        """Nothing to do: the policy never reads the env, only its observations."""
 
     def reset(self) -> None:
         """Forget the action queue and the ensembler: call at every episode start."""

@@ -179,6 +179,10 @@ class SynthUIEnv(gym.Env):
         }  # a fresh array per step
 
     def _info(self) -> dict[str, Any]:
+        return self.info()
+
+    def info(self) -> dict[str, Any]:
+        """The info dict of the current state (what reset and step return): task, elements, focus, ..."""
         ui = self.ui
         return {
             "task": self.task_name,
