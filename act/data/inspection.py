@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from act.data.build import INFO_FILE, DatasetInfo
-from act.recording import RecordingError, find_episodes, read_episode, validate
+from act.recording import RecordingError, find_episodes, read_episode, validation_report
 from act.viz import contact_sheet, draw_actions
 
 
@@ -16,7 +16,8 @@ def inspect_path(path: str | Path, out_dir: str | Path | None = None, max_tiles:
     """Summary dict of ``path`` (episodes, steps, kind histogram, screens, tasks, intents).
 
     Writes ``contact_sheet.png`` and ``summary.json`` into ``out_dir`` (default ``path/inspect``).
-    Raises ``RecordingError`` listing every problem of every invalid episode.
+    Raises ``RecordingError`` listing every problem of every invalid episode; ``accepted`` counts
+    what the reader accepted and changed (docs/recording-format.md, "What the reader accepts").
     """
     path = Path(path)
     out = Path(out_dir) if out_dir else path / "inspect"
@@ -32,12 +33,15 @@ def inspect_path(path: str | Path, out_dir: str | Path | None = None, max_tiles:
 
 
 def _recordings(path: Path, max_tiles: int):
-    problems = []
-    paths = find_episodes(path)
+    problems, warnings, accepted = [], [], Counter()
+    paths = find_episodes(path)  # raises on duplicate episode_ids
     if not paths:
         raise RecordingError(f"no episode directories (with meta.json) under {path}", path)
     for p in paths:
-        problems += validate(p)
+        report = validation_report(p)
+        problems += report.problems
+        warnings += report.warnings
+        accepted.update(report.accepted)
     if problems:
         raise RecordingError(problems)
     kinds, tasks, screens, intents, sources = Counter(), Counter(), Counter(), Counter(), Counter()
@@ -72,6 +76,8 @@ def _recordings(path: Path, max_tiles: int):
         "sources": dict(sources),
         "screens": dict(screens),
         "intents": dict(intents.most_common()),
+        "accepted": dict(sorted(accepted.items())),
+        "warnings": warnings,
     }
     return summary, tiles, labels
 
@@ -122,5 +128,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"  intents:  {len(intents)} distinct"
         + ("; most common: " + ", ".join(f"{k!r} {v}" for k, v in intents[:4]) if intents else "")
     )
+    if summary.get("accepted"):
+        lines.append(
+            "  accepted: "
+            + ", ".join(f"{k} {v}" for k, v in summary["accepted"].items())
+            + " (see docs/recording-format.md, What the reader accepts)"
+        )
+    lines += [f"  warning: {w}" for w in summary.get("warnings", [])]
     lines.append(f"  contact sheet: {summary['contact_sheet']}")
     return "\n".join(lines)

@@ -72,7 +72,8 @@ def banner(cfg: RecordConfig, region: Region, path: Path, hotkey: Hotkey) -> str
         f", or wait {cfg.duration:g} s" if cfg.duration else ""
     )
     return (
-        f"act-record: RECORDING the screen region x={region.left} y={region.top} {region.width}x{region.height} "
+        f"act-record: RECORDING the screen region x={region.left} y={region.top} "
+        f"{region.width}x{region.height} "
         f"at {cfg.fps:g} frames/s and at every click and key press,\n"
         f"  mouse moves, clicks, drags and scrolls inside it, and the keyboard: {typing}.\n"
         f"  Writing to {path}\n  To stop: {stop}."

@@ -2,7 +2,15 @@
 
 from act.recording.errors import Problem, RecordingError
 from act.recording.events import MergeConfig, merge_events, pair_frames
-from act.recording.io import EpisodeWriter, find_episodes, read_episode, validate
+from act.recording.io import (
+    EpisodeWriter,
+    ValidationReport,
+    duplicate_episode_ids,
+    find_episodes,
+    read_episode,
+    validate,
+    validation_report,
+)
 from act.recording.schema import (
     ACTION_KINDS,
     EVENT_TYPES,
@@ -33,9 +41,12 @@ __all__ = [
     "Problem",
     "RecordingError",
     "Screen",
+    "ValidationReport",
+    "duplicate_episode_ids",
     "find_episodes",
     "merge_events",
     "pair_frames",
     "read_episode",
     "validate",
+    "validation_report",
 ]

@@ -1,9 +1,9 @@
 """Read, write and validate format-v1 episode directories.
 
 Reading and validating are one code path: ``validate`` collects every problem, ``read_episode`` raises
-``RecordingError`` carrying all of them. Nothing is dropped silently: a recording with any problem does
-not load, except the torn last line of an episode the writer marked incomplete (a killed recorder),
-which is reported in ``Episode.warnings``.
+``RecordingError`` carrying all of them. Nothing is changed silently: a recording with any problem does
+not load. The few things the reader accepts and changes are listed in docs/recording-format.md
+("What the reader accepts") and counted in ``validation_report(...).accepted`` and ``Episode.accepted``.
 """
 
 from __future__ import annotations
@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from act.recording.errors import Problem, RecordingError
+from act.recording.events import normalize_key
 from act.recording.schema import (
     EVENT_TYPES,
     FORMAT_VERSION,
@@ -49,6 +52,21 @@ _EVENT_FIELDS: dict[str, tuple[type, ...]] = {
     "intent": (str,),
     "target": (list,),
 }
+_META_FIELDS = (
+    "format_version",
+    "episode_id",
+    "source",
+    "task",
+    "instruction",
+    "screen",
+    "success",
+    "perturbation",
+    "complete",
+    "extra",
+)
+_SCREEN_FIELDS = ("width", "height", "scale", "event_coords")
+# Event types whose points become action coordinates (clamped to the screen when outside it).
+_POINTER_EVENTS = ("mouse_down", "mouse_up", "scroll", "click", "double_click", "right_click", "drag")
 # Fields each event type must carry.
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "mouse_down": ("x", "y", "button"),
@@ -67,19 +85,63 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-def find_episodes(paths: str | Path | Iterable[str | Path]) -> list[Path]:
-    """Episode directories (those holding meta.json) at or under ``paths``, sorted."""
+def find_episodes(paths: str | Path | Iterable[str | Path], *, unique: bool = True) -> list[Path]:
+    """Episode directories (those holding meta.json) at or under ``paths``, sorted.
+
+    Symbolic links to directories are followed (each real directory is visited once, so a link
+    cycle ends). With ``unique`` two episodes with the same ``episode_id`` raise ``RecordingError``.
+    """
     if isinstance(paths, (str, Path)):
         paths = [paths]
     found: set[Path] = set()
+    seen: set[str] = set()
     for p in map(Path, paths):
         if not p.exists():
             raise RecordingError(Problem(str(p), None, None, "no such file or directory"))
         if (p / META).is_file():
             found.add(p)
+            seen.add(os.path.realpath(p))
+    for p in map(Path, paths):
+        for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
+            real = os.path.realpath(dirpath)
+            if real in seen and Path(dirpath) not in found:
+                dirnames[:] = []  # reached again through a link: read each episode once
+                continue
+            seen.add(real)
+            if META in filenames:
+                found.add(Path(dirpath))
+    episodes = sorted(found)
+    if unique:
+        problems = duplicate_episode_ids(episodes)
+        if problems:
+            raise RecordingError(problems)
+    return episodes
+
+
+def duplicate_episode_ids(paths: Iterable[str | Path]) -> list[Problem]:
+    """A problem for every episode whose meta.json repeats an earlier episode's ``episode_id``."""
+    first: dict[str, Path] = {}
+    problems = []
+    for p in map(Path, paths):
+        try:
+            episode_id = json.loads((p / META).read_bytes()).get("episode_id")
+        except (OSError, ValueError, RecursionError, AttributeError):
+            continue  # an unreadable meta.json is the reader's problem to report
+        if not isinstance(episode_id, str):
+            continue
+        if episode_id in first:
+            problems.append(
+                Problem(
+                    str(p / META),
+                    None,
+                    "episode_id",
+                    f"{episode_id!r} is also the episode_id of {first[episode_id] / META} "
+                    "(ids must be unique)",
+                )
+            )
         else:
-            found.update(m.parent for m in p.rglob(META))
-    return sorted(found)
+            first[episode_id] = p
+    return problems
 
 
 def _is_num(v: Any) -> bool:
@@ -87,7 +149,53 @@ def _is_num(v: Any) -> bool:
 
 
 def _finite(v: Any) -> bool:
-    return _is_num(v) and math.isfinite(v)
+    """A number a float can hold exactly enough: not NaN, not infinite, not an int beyond float range."""
+    if not _is_num(v):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int too large for a float (JSON allows 10**400)
+        return False
+
+
+def _parse(text: str) -> tuple[Any, str | None]:
+    """(value, None) or (None, why not) for one JSON document."""
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as e:
+        return None, f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno})"
+    except RecursionError:
+        return None, "not valid JSON (nested too deeply to parse)"
+    except ValueError as e:  # e.g. an integer literal longer than Python's digit limit
+        return None, f"not valid JSON ({e})"
+
+
+def _frame_size_ok(size: tuple[int, int], screen: Screen) -> bool:
+    """A frame is the screen's logical size or its physical size (logical * scale, to a pixel)."""
+    if size == (screen.width, screen.height):
+        return True
+    try:
+        return (
+            abs(size[0] - screen.width * screen.scale) <= 1
+            and abs(size[1] - screen.height * screen.scale) <= 1
+        )
+    except OverflowError:
+        return False
+
+
+@dataclass
+class ValidationReport:
+    """What ``validation_report`` found: problems (the recording does not load), warnings and the
+    count of each documented acceptance (docs/recording-format.md, "What the reader accepts")."""
+
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    accepted: Counter = field(default_factory=Counter)
+    episodes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
 
 class _Reader:
@@ -98,9 +206,30 @@ class _Reader:
         self.check_frames = check_frames
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.accepted: Counter = Counter()
 
     def problem(self, file: str, line: int | None, field: str | None, message: str) -> None:
         self.problems.append(Problem(str(self.path / file), line, field, message))
+
+    def accept(self, kind: str, warning: str | None = None) -> None:
+        self.accepted[kind] += 1
+        if warning:
+            self.warnings.append(warning)
+
+    def inside(self, name: str) -> bool:
+        """False (and a problem) when ``name`` resolves, through symbolic links, outside the episode."""
+        real, root = os.path.realpath(self.path / name), os.path.realpath(self.path)
+        if os.path.commonpath([real, root]) == root:
+            return True
+        self.problem(name, None, None, f"is a symbolic link to {real}, outside the episode directory")
+        return False
+
+    def read_bytes(self, name: str) -> bytes | None:
+        try:
+            return (self.path / name).read_bytes()
+        except OSError as e:
+            self.problem(name, None, None, f"cannot be read ({e.strerror or e})")
+            return None
 
     def jsonl(self, name: str, complete: bool, required: bool = True) -> Iterator[tuple[int, dict]]:
         path = self.path / name
@@ -108,42 +237,81 @@ class _Reader:
             if required:
                 self.problem(name, None, None, "file is missing")
             return
-        text = path.read_text(encoding="utf-8", errors="replace")
-        lines = text.split("\n")
-        torn_tail = not text.endswith("\n") and text != ""
+        if not self.inside(name):
+            return
+        data = self.read_bytes(name)
+        if data is None:
+            return
+        lines = data.split(b"\n")
+        torn_tail = data != b"" and not data.endswith(b"\n")
         for n, raw in enumerate(lines, start=1):
             if not raw.strip():
                 if n < len(lines):  # only the split after the final newline may be empty
                     self.problem(name, n, None, "empty line (a cut or lost record?)")
                 continue
+            torn = torn_tail and n == len(lines) and not complete
             try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as e:
-                if torn_tail and n == len(lines) and not complete:
-                    self.warnings.append(f"{path}:{n}: torn last line of an incomplete episode ignored")
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                if torn:  # a cut can split a multi-byte character
+                    self.accept(
+                        "torn_last_line", f"{path}:{n}: torn last line of an incomplete episode ignored"
+                    )
                     continue
-                self.problem(name, n, None, f"not valid JSON ({e.msg} at column {e.colno})")
+                self.problem(
+                    name,
+                    n,
+                    None,
+                    f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1} of the line)",
+                )
+                continue
+            row, why = _parse(text)
+            if why is not None:
+                if torn:
+                    self.accept(
+                        "torn_last_line", f"{path}:{n}: torn last line of an incomplete episode ignored"
+                    )
+                    continue
+                self.problem(name, n, None, why)
                 continue
             if not isinstance(row, dict):
                 self.problem(name, n, None, f"expected a JSON object, got {type(row).__name__}")
                 continue
             yield n, row
 
+    def unknown_fields(
+        self, file: str, line: int | None, row: dict, known: Iterable[str], prefix: str = ""
+    ) -> None:
+        for key in row:
+            if key not in known:
+                self.problem(file, line, prefix + key, "unknown field (not in format v1)")
+
     def meta(self) -> EpisodeMeta | None:
         path = self.path / META
         if not path.is_file():
             self.problem(META, None, None, "file is missing (is this an episode directory?)")
             return None
+        if not self.inside(META):
+            return None
+        data = self.read_bytes(META)
+        if data is None:
+            return None
         try:
-            m = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            self.problem(META, getattr(e, "lineno", None), None, f"not valid JSON ({e})")
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data[: e.start].count(b"\n") + 1
+            self.problem(META, line, None, f"not valid UTF-8 (byte 0x{data[e.start]:02x})")
+            return None
+        m, why = _parse(text)
+        if why is not None:
+            self.problem(META, None, None, why)
             return None
         if not isinstance(m, dict):
-            self.problem(META, None, None, "expected a JSON object")
+            self.problem(META, None, None, f"expected a JSON object, got {type(m).__name__}")
             return None
         before = len(self.problems)
-        if m.get("format_version") != FORMAT_VERSION:
+        self.unknown_fields(META, None, m, _META_FIELDS)
+        if m.get("format_version") != FORMAT_VERSION or isinstance(m.get("format_version"), bool):
             self.problem(
                 META,
                 None,
@@ -159,17 +327,18 @@ class _Reader:
         if not isinstance(screen, dict):
             self.problem(META, None, "screen", "missing or not an object {width, height, scale}")
             screen = {}
+        self.unknown_fields(META, None, screen, _SCREEN_FIELDS, prefix="screen.")
         for key in ("width", "height"):
             v = screen.get(key)
             if not (isinstance(v, int) and not isinstance(v, bool) and v > 0):
                 self.problem(META, None, f"screen.{key}", f"must be a positive integer, got {v!r}")
         scale = screen.get("scale", 1.0)
         if not (_finite(scale) and scale > 0):
-            self.problem(META, None, "screen.scale", f"must be a positive number, got {scale!r}")
+            self.problem(META, None, "screen.scale", f"must be a positive finite number, got {scale!r}")
         coords = screen.get("event_coords", "logical")
         if coords not in ("logical", "physical"):
             self.problem(META, None, "screen.event_coords", f"must be logical or physical, got {coords!r}")
-        if m.get("success") not in (True, False, None):
+        if not (m.get("success") is None or isinstance(m.get("success"), bool)):
             self.problem(META, None, "success", f"must be true, false or null, got {m.get('success')!r}")
         for key in ("perturbation", "extra"):
             if not isinstance(m.get(key, {}), dict):
@@ -191,11 +360,49 @@ class _Reader:
             format_version=FORMAT_VERSION,
         )
 
-    def frames(self, complete: bool) -> list[Frame]:
+    def frame_file(self, index: int, line: int, screen: Screen | None, sizes: dict) -> None:
+        """The PNG of frame ``index`` exists inside the episode, is whole (every chunk's checksum) and
+        has the screen's logical or physical size, the same as frame 0."""
+        from PIL import Image
+
+        name = f"frames/{index:06d}.png"
+        if not (self.path / name).is_file():
+            self.problem(name, None, None, f"frame {index} listed in {FRAMES} line {line} is missing on disk")
+            return
+        if not self.inside(name):
+            return
+        try:
+            with Image.open(self.path / name) as im:
+                fmt, size = im.format, im.size
+                im.verify()  # reads every chunk and checks its CRC, without decoding pixels
+        except Exception as e:  # PIL raises many types (OSError, SyntaxError, struct.error ...) for bad files
+            self.problem(name, None, None, f"not a readable PNG image ({type(e).__name__}: {e})")
+            return
+        if fmt != "PNG":
+            self.problem(name, None, None, f"is a {fmt} image, not PNG")
+            return
+        if screen is not None and not _frame_size_ok(size, screen):
+            physical = f"{screen.width * screen.scale:g}x{screen.height * screen.scale:g}"
+            self.problem(
+                name,
+                None,
+                None,
+                f"is {size[0]}x{size[1]} pixels; the screen in {META} is {screen.width}x{screen.height} "
+                f"(physical {physical}); a frame of another size would be stretched",
+            )
+        elif sizes.setdefault("first", size) != size:
+            first = sizes["first"]
+            self.problem(
+                name, None, None, f"is {size[0]}x{size[1]} pixels but frame 0 is {first[0]}x{first[1]}"
+            )
+
+    def frames(self, complete: bool, screen: Screen | None) -> list[Frame]:
         frames: list[Frame] = []
+        sizes: dict = {}
         for n, row in self.jsonl(FRAMES, complete):
             index, t = row.get("index"), row.get("t")
             bad = False
+            self.unknown_fields(FRAMES, n, row, ("index", "t"))
             if not (isinstance(index, int) and not isinstance(index, bool) and index >= 0):
                 self.problem(FRAMES, n, "index", f"must be a non-negative integer, got {index!r}")
                 bad = True
@@ -211,32 +418,44 @@ class _Reader:
                 self.problem(FRAMES, n, "t", f"{t} is earlier than the previous frame's {frames[-1].t}")
             if bad:
                 continue
-            if self.check_frames and not (self.path / "frames" / f"{index:06d}.png").is_file():
-                self.problem(
-                    f"frames/{index:06d}.png",
-                    None,
-                    None,
-                    f"frame {index} listed in {FRAMES} line {n} is missing on disk",
-                )
+            if self.check_frames:
+                self.frame_file(index, n, screen, sizes)
             frames.append(Frame(index, float(t)))
         return frames
 
-    def events(self, complete: bool) -> list[Event]:
+    def clamped(self, row: dict, screen: Screen) -> bool:
+        """Whether a pointer event has a point outside the screen (merging clamps it to the edge)."""
+        factor = 1.0 / screen.scale if screen.event_coords == "physical" else 1.0
+        points = [(row.get("x"), row.get("y")), (row.get("x2"), row.get("y2"))]
+        points += [tuple(p) for p in row.get("path") or ()]
+        target = row.get("target")
+        if target:
+            points += [tuple(target[:2]), tuple(target[2:])]
+        return any(
+            not (0.0 <= (x or 0.0) * factor <= screen.width and 0.0 <= (y or 0.0) * factor <= screen.height)
+            for x, y in points
+            if x is not None or y is not None
+        )
+
+    def events(self, complete: bool, screen: Screen | None) -> list[Event]:
         events: list[Event] = []
         last_t = -math.inf
+        held: dict[str, int] = {}  # mouse button -> line of its press
         for n, row in self.jsonl(EVENTS, complete):
             before = len(self.problems)
-            for key in row:
-                if key not in _EVENT_FIELDS:
-                    self.problem(EVENTS, n, key, "unknown field")
+            self.unknown_fields(EVENTS, n, row, _EVENT_FIELDS)
             for key, types in _EVENT_FIELDS.items():
                 v = row.get(key)
                 if v is None:
                     continue
                 if not isinstance(v, types) or (types is _NUM and isinstance(v, bool)):
-                    self.problem(EVENTS, n, key, f"wrong type: {type(v).__name__} ({v!r})")
-                elif types is _NUM and not math.isfinite(v):
-                    self.problem(EVENTS, n, key, f"must be finite, got {v!r}")
+                    self.problem(EVENTS, n, key, f"wrong type: {type(v).__name__} ({_short(v)})")
+                elif types is _NUM and not _finite(v):
+                    self.problem(EVENTS, n, key, f"must be a finite number, got {_short(v)}")
+                elif key in ("key", "button", "text") and v == "":
+                    self.problem(EVENTS, n, key, "must not be empty")
+                elif key == "key" and normalize_key(v) == "":
+                    self.problem(EVENTS, n, key, f"{v!r} names no key")
             etype = row.get("type")
             if etype is None:
                 self.problem(EVENTS, n, "type", "missing")
@@ -256,7 +475,8 @@ class _Reader:
                         EVENTS,
                         n,
                         "t",
-                        f"{row['t']} is earlier than the previous event's {last_t} (events must be time-ordered)",
+                        f"{row['t']} is earlier than the previous event's {last_t} "
+                        "(events must be time-ordered)",
                     )
                 last_t = max(last_t, row["t"])
             path = row.get("path")
@@ -269,22 +489,53 @@ class _Reader:
                 self.problem(EVENTS, n, "target", "must be [x0, y0, x1, y1], four finite numbers")
             if len(self.problems) > before:
                 continue
+            button = row.get("button")
+            if etype == "mouse_down":
+                if button in held:
+                    self.problem(
+                        EVENTS,
+                        n,
+                        "button",
+                        f"{button!r} pressed again while still held since line {held[button]} "
+                        "(that press would be lost)",
+                    )
+                    continue
+                held[button] = n
+            elif etype == "mouse_up" and held.pop(button, None) is None:
+                self.accept("release_without_press")  # its press came before the recording started
+            if screen is not None and etype in _POINTER_EVENTS and self.clamped(row, screen):
+                self.accept("clamped_point")
             if isinstance(target, list):
                 row = {**row, "target": tuple(float(c) for c in target)}
             if path is not None:
                 row = {**row, "path": tuple((float(a), float(b)) for a, b in path)}
             events.append(Event(**row))
+        for button, n in held.items():
+            if complete:
+                self.problem(
+                    EVENTS,
+                    n,
+                    "button",
+                    f"mouse_down of {button!r} is never released (the press would be lost)",
+                )
+            else:
+                self.accept(
+                    "unreleased_press",
+                    f"{self.path / EVENTS}:{n}: press of {button!r} never released "
+                    "in an incomplete episode ignored",
+                )
         return events
 
     def intents(self, complete: bool) -> list[Intent]:
         intents = []
         for n, row in self.jsonl(INTENTS, complete, required=False):
             before = len(self.problems)
+            self.unknown_fields(INTENTS, n, row, ("t0", "t1", "label"))
             for key in ("t0", "t1"):
                 if not _finite(row.get(key)):
-                    self.problem(INTENTS, n, key, f"must be a finite number, got {row.get(key)!r}")
+                    self.problem(INTENTS, n, key, f"must be a finite number, got {_short(row.get(key))}")
             if not isinstance(row.get("label"), str):
-                self.problem(INTENTS, n, "label", f"must be a string, got {row.get('label')!r}")
+                self.problem(INTENTS, n, "label", f"must be a string, got {_short(row.get('label'))}")
             if len(self.problems) == before:
                 if row["t1"] < row["t0"]:
                     self.problem(INTENTS, n, "t1", f"{row['t1']} is before t0 {row['t0']}")
@@ -298,8 +549,9 @@ class _Reader:
             return None
         meta = self.meta()
         complete = meta.complete if meta else True
-        frames = self.frames(complete)
-        events = self.events(complete)
+        screen = meta.screen if meta else None
+        frames = self.frames(complete, screen)
+        events = self.events(complete, screen)
         intents = self.intents(complete)
         if meta is None:
             return None
@@ -307,7 +559,7 @@ class _Reader:
             self.problem(FRAMES, None, None, "the episode has no frames (an empty episode)")
         if not events and not any(p.file.endswith(EVENTS) for p in self.problems):
             self.problem(EVENTS, None, None, "the episode has no events (an empty episode)")
-        ep = Episode(self.path, meta, frames, events, intents, self.warnings)
+        ep = Episode(self.path, meta, frames, events, intents, self.warnings, dict(self.accepted))
         if not self.problems:
             try:
                 ep.actions()
@@ -316,11 +568,38 @@ class _Reader:
         return ep
 
 
+def _short(v: Any) -> str:
+    """repr of a value, cut to 60 characters (a bad value can be a megabyte)."""
+    try:
+        r = repr(v)
+    except (ValueError, RecursionError):  # an int beyond the digit limit has no repr
+        r = f"<{type(v).__name__}>"
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def validation_report(path: str | Path, check_frames: bool = True) -> ValidationReport:
+    """Problems, warnings and documented acceptances of the episode at ``path``, or of every episode
+    under it (then also duplicate episode_ids)."""
+    path = Path(path)
+    report = ValidationReport()
+    paths = [path]
+    if path.is_dir() and not (path / META).exists():
+        paths = find_episodes(path, unique=False) or [path]
+        report.problems += duplicate_episode_ids(paths)
+    for p in paths:
+        reader = _Reader(p, check_frames)
+        reader.read()
+        report.problems += reader.problems
+        report.warnings += reader.warnings
+        report.accepted.update(reader.accepted)
+        report.episodes += 1
+    return report
+
+
 def validate(path: str | Path, check_frames: bool = True) -> list[Problem]:
-    """Every problem of the episode at ``path`` (empty when valid), each naming file, line and field."""
-    reader = _Reader(Path(path), check_frames)
-    reader.read()
-    return reader.problems
+    """Every problem of the episode (or episodes) at ``path`` (empty when valid), each naming file,
+    line and field."""
+    return validation_report(path, check_frames).problems
 
 
 def read_episode(path: str | Path, check_frames: bool = True) -> Episode:

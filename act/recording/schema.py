@@ -153,16 +153,26 @@ class Episode:
     events: list[Event]
     intents: list[Intent]
     warnings: list[str] = field(default_factory=list)
+    # Documented acceptances met while reading (docs/recording-format.md): kind -> count.
+    accepted: dict[str, int] = field(default_factory=dict)
 
     def frame_path(self, index: int) -> Path:
         return self.path / "frames" / f"{index:06d}.png"
 
     def frame(self, index: int) -> np.ndarray:
-        """Frame ``index`` as uint8 (H, W, 3)."""
+        """Frame ``index`` as uint8 (H, W, 3); ``RecordingError`` naming the file if it does not decode."""
         from PIL import Image
 
-        with Image.open(self.frame_path(index)) as im:
-            return np.asarray(im.convert("RGB"))
+        from act.recording.errors import Problem, RecordingError
+
+        path = self.frame_path(index)
+        try:
+            with Image.open(path) as im:
+                return np.asarray(im.convert("RGB"))
+        except Exception as e:  # PIL raises many types (OSError, SyntaxError, ValueError ...) for bad files
+            raise RecordingError(
+                Problem(str(path), None, None, f"cannot be decoded ({type(e).__name__}: {e})")
+            ) from e
 
     def actions(self, **merge_kwargs: Any) -> list[Action]:
         """The episode's semantic actions, each paired with the last frame before it."""
