@@ -78,6 +78,11 @@ class ExpertStream(IterableDataset):
         self.words = Vocabulary(info.instruction_vocab)
         self.intents = Vocabulary(info.intent_vocab)
         self._envs: dict[tuple[str, str], Any] = {}
+        # Resume: with snapshot_every = n > 0, the iterator keeps its state after every n samples
+        # (the last few), so a checkpoint can name the state at the batch training had reached.
+        self.snapshot_every = 0
+        self._snapshots: dict[int, dict[str, Any]] = {}
+        self._resume: dict[str, Any] | None = None
 
     def _env(self, task: str, perturbation: str):
         from act.envs.synthui import SynthUIEnv
@@ -89,21 +94,17 @@ class ExpertStream(IterableDataset):
 
     def episode(self, task: str, perturbation: str, seed: int) -> list[dict[str, torch.Tensor]]:
         """All samples of one expert episode (failed episodes too: the expert corrects its slips)."""
+        from act.envs.expert_loop import ExpertSteps
         from act.envs.synthui import expert_for
 
         env = self._env(task, perturbation)
-        expert = expert_for(env)
-        obs, info = env.reset(seed=seed)
-        words = self.words.encode(tokenize(obs["instruction"]), self.info.instruction_max_len)
         screens, actions, elements = [], [], []
-        while True:
-            action = expert.act(obs, info)
+        for obs, action, info in ExpertSteps(env, seed, expert_for(env)):
+            if not screens:  # the instruction as the first screen shows it
+                words = self.words.encode(tokenize(obs["instruction"]), self.info.instruction_max_len)
             screens.append(obs["screen"])
             elements.append(info["elements"] if self.cells else None)
             actions.append(action)
-            obs, _, terminated, truncated, info = env.step(env.to_env_action(action))
-            if terminated or truncated:
-                break
         moved = self.shift_share >= 1 or np.random.default_rng([seed, 0x5418]).random() < self.shift_share
         if self.shift > 0 and moved:
             rng = np.random.default_rng([seed, 0x5417])
@@ -177,8 +178,24 @@ class ExpertStream(IterableDataset):
         stream = self.rank * nworkers + wid  # a distinct seed stream per worker and rank
         rng = np.random.default_rng([self.seed, stream, 0x0A11])
         buffer: list[dict[str, torch.Tensor]] = []
-        counter = 0
+        keys: list[tuple[str, str, int, int]] = []  # (task, perturbation, seed, step) of each buffered sample
+        counter = yielded = 0
+        resume, self._resume = self._resume, None
+        if resume is not None and worker is None:
+            rng.bit_generator.state = resume["rng"]
+            counter, yielded = resume["counter"], resume["yielded"]
+            keys = [tuple(k) for k in resume["keys"]]
+            buffer = self._rebuild(keys)
+        self._snapshots = {}
         while True:
+            while len(buffer) > self.buffer:
+                i = int(rng.integers(len(buffer)))
+                keys.pop(i)
+                sample = buffer.pop(i)
+                yielded += 1
+                if self.snapshot_every and yielded % self.snapshot_every == 0 and worker is None:
+                    self._snapshot(yielded, rng, counter, keys)
+                yield sample
             if self.task_p is None:
                 task = self.tasks[int(rng.integers(len(self.tasks)))]
             else:
@@ -186,9 +203,37 @@ class ExpertStream(IterableDataset):
             perturbation = self.perturbations[int(rng.integers(len(self.perturbations)))]
             seed = SEED_BASE + (stream << 24) + counter  # unique per stream for 16M episodes
             counter += 1
-            buffer.extend(self.episode(task, perturbation, seed))
-            while len(buffer) > self.buffer:
-                yield buffer.pop(int(rng.integers(len(buffer))))
+            samples = self.episode(task, perturbation, seed)
+            buffer.extend(samples)
+            keys.extend((task, perturbation, seed, i) for i in range(len(samples)))
+
+    # Resume. An episode is a function of (task, perturbation, seed), so a state names its buffered
+    # samples by those and the step, and restoring renders those episodes again.
+    def _snapshot(self, yielded: int, rng: np.random.Generator, counter: int, keys: list) -> None:
+        self._snapshots[yielded] = {
+            "rng": rng.bit_generator.state,
+            "counter": counter,
+            "yielded": yielded,
+            "keys": [list(k) for k in keys],
+        }
+        for old in [n for n in self._snapshots if n <= yielded - 8 * self.snapshot_every]:
+            del self._snapshots[old]  # the DataLoader runs at most a batch or two ahead of training
+
+    def _rebuild(self, keys: list[tuple[str, str, int, int]]) -> list[dict[str, torch.Tensor]]:
+        episodes: dict[tuple[str, str, int], list[dict[str, torch.Tensor]]] = {}
+        for task, perturbation, seed, _ in keys:
+            if (task, perturbation, seed) not in episodes:
+                episodes[task, perturbation, seed] = self.episode(task, perturbation, seed)
+        return [episodes[task, perturbation, seed][i] for task, perturbation, seed, i in keys]
+
+    def state_at(self, yielded: int) -> dict[str, Any] | None:
+        """The iterator's state once it had yielded ``yielded`` samples (plain numbers, strings and
+        lists), or None when not kept (0 samples; ``snapshot_every`` off; DataLoader workers)."""
+        return self._snapshots.get(yielded)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """The next ``iter()`` (in this process) continues from ``state``, a ``state_at`` result."""
+        self._resume = state
 
 
 def task_probabilities(

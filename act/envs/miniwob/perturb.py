@@ -1,7 +1,8 @@
 """Perturbation families for MiniWoB++ pages, by injected CSS and JavaScript.
 
-The families share their names, severities and meaning with synthui's (``act.envs.perturbations``)
-and draw from the same per-family generator (``family_rng``), so a seed fixes the perturbation.
+The families share their names, severities and meaning with synthui's (``act.envs.perturbations``),
+their texts and permutations (``act.envs.perturbations.common``) and the per-family generator
+(``family_rng``), so a seed fixes the perturbation.
 Everything random is drawn in Python and handed to the page, never drawn in JavaScript. A family
 that would push a control out of the 160 x 210 task area backs off (smaller shift, less zoom,
 fewer decoys) until every control that was reachable still is, and records what it applied.
@@ -13,9 +14,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from act.envs.perturbations import Spec, family_rng, format_spec, parse_spec
 from act.envs.perturbations.base import Perturbation
-from act.envs.perturbations.layout_shift import BANNERS
-from act.envs.perturbations.popup import BUTTONS, MESSAGES, TITLES
-from act.envs.perturbations.reorder import displace
+from act.envs.perturbations.common import BANNERS, displace
+from act.envs.perturbations.common import POPUP_BUTTONS as BUTTONS
+from act.envs.perturbations.common import POPUP_MESSAGES as MESSAGES
+from act.envs.perturbations.common import POPUP_TITLES as TITLES
 
 if TYPE_CHECKING:
     from act.envs.miniwob.env import MiniWoBEnv
@@ -39,15 +41,16 @@ def _js(env: MiniWoBEnv, source: str, *args: Any, what: str) -> Any:
     return env.browser.script(_FIT + source, *args, what=what)
 
 
-class PagePerturbation(Perturbation):
-    """A family acting on a MiniWoB++ page: ``on_reset`` after the task is drawn, ``on_step`` after each action."""
+class PagePerturbation(Perturbation["MiniWoBEnv"]):
+    """A family acting on a MiniWoB++ page: ``on_reset`` after the task is drawn, ``on_step`` after
+    each action."""
 
     order: ClassVar[int] = 50
 
-    def on_reset(self, env: MiniWoBEnv) -> None:  # type: ignore[override]
+    def on_reset(self, env: MiniWoBEnv) -> None:
         """Change the freshly drawn task page."""
 
-    def on_step(self, env: MiniWoBEnv) -> None:  # type: ignore[override]
+    def on_step(self, env: MiniWoBEnv) -> None:
         """Act after each step's input."""
 
 

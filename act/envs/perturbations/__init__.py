@@ -15,7 +15,7 @@ from typing import Any
 
 from act.envs.perturbations.base import Perturbation, family_rng
 
-_NOT_FAMILIES = {"base"}
+_NOT_FAMILIES = {"base", "common"}  # the base class and shared content
 
 
 def _discover() -> dict[str, str]:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from act.envs.perturbations.base import Perturbation
+from act.envs.synthui.perturb import SynthUIPerturbation
 
 POINTER = ("click", "double_click", "right_click", "drag", "scroll")
 
 
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "action_noise"
     order = 60
     extra_steps = 1.0

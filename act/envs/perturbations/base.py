@@ -2,21 +2,20 @@
 
 A family draws everything it needs from its own random generator (seeded from the episode seed and
 the family name), so the same seed gives the same perturbation and composing families does not
-change any one family's draws. Every hook does nothing by default; a family overrides the phases it
-acts in. The hooks below are those of the built-in ``synthui`` env; other envs may call other hooks.
+change any one family's draws. The base knows no env: it has the two phases every env has
+(``on_reset``, ``on_step``), typed by the env it is bound to; a backend subclasses it with the env
+type and whatever hooks its env calls besides (synthui: ``act.envs.synthui.perturb``; MiniWoB++:
+``act.envs.miniwob.perturb``). Every hook does nothing by default.
 """
 
 from __future__ import annotations
 
 import zlib
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from act.envs.synthui.env import SynthUIEnv
-    from act.envs.synthui.spec import AppSpec
-    from act.recording.schema import Action
+EnvT = TypeVar("EnvT")
 
 
 def family_rng(seed: int, name: str) -> np.random.Generator:
@@ -24,8 +23,8 @@ def family_rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([int(seed) & 0xFFFFFFFF, zlib.crc32(name.encode()), 0x5EED])
 
 
-class Perturbation:
-    """One perturbation family at ``severity`` in [0, 1] (0 = no change) for one episode."""
+class Perturbation(Generic[EnvT]):
+    """One perturbation family at ``severity`` in [0, 1] (0 = no change) for one episode of an ``EnvT``."""
 
     name: ClassVar[str] = ""
     order: ClassVar[int] = 50  # families apply in this order, whatever the order of the spec string
@@ -40,20 +39,8 @@ class Perturbation:
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "severity": self.severity, "params": self.params}
 
-    # synthui hooks ---------------------------------------------------------
-    def edit_spec(self, spec: AppSpec) -> None:
-        """Change the app's content and look before layout."""
+    def on_reset(self, env: EnvT) -> None:
+        """Act on the freshly reset env."""
 
-    def on_reset(self, env: SynthUIEnv) -> None:
-        """Act on the built UI at reset (open a pop-up, require confirmations)."""
-
-    def on_step(self, env: SynthUIEnv) -> None:
+    def on_step(self, env: EnvT) -> None:
         """Act after each step's input has been applied."""
-
-    def delay(self, env: SynthUIEnv) -> int:
-        """Steps the effect of the current action waits before it is applied."""
-        return 0
-
-    def perturb_action(self, action: Action, env: SynthUIEnv) -> Action:
-        """The action as executed (e.g. a click that lands off target)."""
-        return action

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import copy
 
-from act.envs.perturbations.base import Perturbation
+from act.envs.synthui.perturb import SynthUIPerturbation
 
 
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "distractors"
     order = 40
 

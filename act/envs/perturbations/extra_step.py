@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from act.envs.perturbations.base import Perturbation
+from act.envs.synthui.perturb import SynthUIPerturbation
 
 QUESTIONS = ("Are you sure?", "Really continue?", "Apply this now?", "Proceed?")
 
 
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "extra_step"
     order = 50
     extra_steps = 0.25

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from act.envs.perturbations.base import Perturbation
+from act.envs.synthui.perturb import SynthUIPerturbation
 
 
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "latency"
     order = 60
     extra_steps = 1.5

@@ -3,12 +3,11 @@ an app icon pushes the menus right, and dialogs open off centre. Widgets keep th
 
 from __future__ import annotations
 
-from act.envs.perturbations.base import Perturbation
+from act.envs.perturbations.common import BANNERS
+from act.envs.synthui.perturb import SynthUIPerturbation
 
-BANNERS = ("Update available", "You are offline", "New version ready", "Sync paused", "Trial: 3 days left")
 
-
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "layout_shift"
     order = 10
 

@@ -3,14 +3,13 @@ app takes input again. From severity 0.5 one is open at the start; above it a se
 
 from __future__ import annotations
 
-from act.envs.perturbations.base import Perturbation
+from act.envs.perturbations.common import POPUP_BUTTONS as BUTTONS
+from act.envs.perturbations.common import POPUP_MESSAGES as MESSAGES
+from act.envs.perturbations.common import POPUP_TITLES as TITLES
+from act.envs.synthui.perturb import SynthUIPerturbation
 
-TITLES = ("Tip of the day", "Update", "Notice", "Cookies", "Survey", "Reminder")
-MESSAGES = ("A new version is out.", "We use cookies.", "Rate this app?", "Backup finished.", "Did you know?")
-BUTTONS = (("OK",), ("Close",), ("Later", "OK"), ("Not now",), ("Dismiss",), ("Got it",))
 
-
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "popup"
     order = 50
     extra_steps = 0.5

@@ -3,7 +3,7 @@ original words, so a policy must know what the new label means."""
 
 from __future__ import annotations
 
-from act.envs.perturbations.base import Perturbation
+from act.envs.synthui.perturb import SynthUIPerturbation
 
 # Synonyms for labels any app may show; tasks give their own items more through Item.synonyms.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -30,7 +30,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "relabel"
     order = 30
 

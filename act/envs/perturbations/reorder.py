@@ -5,21 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from act.envs.perturbations.base import Perturbation
-
-
-def displace(n: int, severity: float, rng: np.random.Generator) -> list[int]:
-    """A permutation of range(n) that moves a fraction min(1, 2 * severity) of the positions
-    (at least two when severity > 0): the chosen positions are rotated along one random cycle."""
-    order = list(range(n))
-    if n < 2 or severity <= 0:
-        return order
-    m = max(2, int(round(min(1.0, 2.0 * severity) * n)))
-    chosen = sorted(rng.choice(n, size=m, replace=False).tolist())
-    cycle = rng.permutation(chosen).tolist()
-    for a, b in zip(cycle, cycle[1:] + cycle[:1]):
-        order[b] = a
-    return order
+from act.envs.perturbations.common import displace
+from act.envs.synthui.perturb import SynthUIPerturbation
 
 
 def _permute(xs: list, severity: float, rng: np.random.Generator) -> int:
@@ -42,7 +29,7 @@ def _permute_row(items: list, severity: float, rng: np.random.Generator) -> int:
     return moved
 
 
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "reorder"
     order = 20
 

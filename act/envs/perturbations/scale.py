@@ -4,12 +4,12 @@ severity 1). Where the zoomed UI would not fit the screen, the layout zooms back
 
 from __future__ import annotations
 
-from act.envs.perturbations.base import Perturbation
+from act.envs.synthui.perturb import SynthUIPerturbation
 
 MAX_ZOOM = 0.5
 
 
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "scale"
     order = 10
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from act.envs.perturbations.base import Perturbation
+from act.envs.synthui.perturb import SynthUIPerturbation
 
 
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "theme"
     order = 10
 

@@ -3,10 +3,10 @@ reflows to the narrower window."""
 
 from __future__ import annotations
 
-from act.envs.perturbations.base import Perturbation
+from act.envs.synthui.perturb import SynthUIPerturbation
 
 
-class Family(Perturbation):
+class Family(SynthUIPerturbation):
     name = "window_size"
     order = 10
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from act.envs.synthui.expert import Expert, expert_for
+from act.envs.expert_loop import ExpertSteps
+from act.envs.synthui.expert import Expert
 from act.recording.schema import Action, Episode
 
 
@@ -25,19 +26,14 @@ def run_expert(
     expert: Expert | None = None,
     on_step: Callable[[dict[str, Any], dict[str, Any], Action], None] | None = None,
 ) -> Rollout:
-    """One episode of the scripted expert; ``on_step(obs, info, action)`` sees each step before it runs."""
-    expert = expert or expert_for(env)
-    base = env.unwrapped
-    obs, info = env.reset(seed=seed)
+    """One episode of the env's expert; ``on_step(obs, info, action)`` sees each step before it runs."""
+    run = ExpertSteps(env, seed, expert)  # default: the env's own expert (synthui's or MiniWoB++'s)
     actions: list[Action] = []
-    while True:
-        action = expert.act(obs, info)
+    for obs, action, info in run:
         if on_step is not None:
             on_step(obs, info, action)
-        obs, _, terminated, truncated, info = env.step(base.to_env_action(action))
         actions.append(action)
-        if terminated or truncated:
-            return Rollout(bool(info["success"]), len(actions), actions, info)
+    return Rollout(run.success, len(actions), actions, run.info)
 
 
 def replay_macro(
