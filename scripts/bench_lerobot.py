@@ -35,6 +35,7 @@ Writes ``--out``/results.json and prints the ratios ours / LeRobot.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -576,7 +577,9 @@ class OursRunner(Runner):
             self.config = ACTConfig.from_dict(data["ours_policy"], source="demo policy")
         else:
             self.config = ACTConfig.lerobot_equivalent(instruction_tokens="pooled" if pooled else "words")
-        self.config = self.config.with_dataset_info(data["info"])
+        # The bench's dataset sets the image size here (96x96 for a-b, the stream's 120x160 for c).
+        size = tuple(data["info"]["image_size"])
+        self.config = dataclasses.replace(self.config, image_size=size).with_dataset_info(data["info"])
         self.policy = ACTPolicy(self.config)
         if "packed" in tweaks:  # inference only: training steps record gradients and take the plain path
             from act.policy.cpu_inference import precision

@@ -18,6 +18,8 @@ BACKBONES = ("convnet", "resnet18")
 BACKBONE_NORMS = ("batch", "frozen")
 POINTER_HEADS = ("heatmap", "regression")
 INSTRUCTION_TOKENS = ("words", "pooled")
+# What a policy takes from its dataset's info (``ACTConfig.with_dataset_info``); image_size flows the other way.
+DATASET_KEYS = ("action_space", "instruction_vocab", "intent_vocab", "instruction_max_len")
 
 
 def _default_action_space() -> dict[str, Any]:
@@ -211,9 +213,31 @@ class ACTConfig:
         return cls(**{**base, **overrides})
 
     def with_dataset_info(self, info: dict[str, Any]) -> ACTConfig:
-        """A copy that takes image size, vocabularies and action space from a dataset's info json."""
-        keys = ("image_size", "action_space", "instruction_vocab", "intent_vocab", "instruction_max_len")
-        return dataclasses.replace(self, **{k: info[k] for k in keys if k in info})
+        """A copy that takes the vocabularies, action space and instruction length from a dataset's info.
+
+        Each value both know flows one way. ``image_size``: policy -> dataset (the dataset is built at
+        the policy's size), so a dataset of another size is an error. ``instruction_vocab``,
+        ``intent_vocab``, ``action_space``, ``instruction_max_len``: dataset -> policy (what the dataset
+        was tokenised and built with); a policy value set away from ACTConfig's default that disagrees
+        is an error naming ``policy.<key>``, never silently replaced.
+        """
+        if "image_size" in info and tuple(int(v) for v in info["image_size"]) != tuple(self.image_size):
+            raise ValueError(
+                f"policy.image_size: {list(self.image_size)}, but the dataset was built at "
+                f"{list(info['image_size'])} (datasets are built at the policy's image size): "
+                "use a dataset built at this size"
+            )
+        taken = {k: info[k] for k in DATASET_KEYS if k in info}
+        merged = dataclasses.replace(self, **taken)  # __post_init__ normalises the dataset's values
+        default = ACTConfig()  # a value still at its default is unset: the dataset's replaces it
+        for key in taken:
+            ours, theirs = getattr(self, key), getattr(merged, key)
+            if ours != theirs and ours != getattr(default, key):
+                raise ValueError(
+                    f"policy.{key}: {ours!r} disagrees with the dataset's {theirs!r}; the dataset is the "
+                    f"source of {key} (build the dataset with the value you want) so leave it unset"
+                )
+        return merged
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
