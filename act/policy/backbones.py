@@ -22,8 +22,8 @@ def _ceil_div(n: int, s: int) -> int:
 
 def _channels_last(x: torch.Tensor) -> torch.Tensor:
     """The ConvNet's input in channels-last memory (same shape): oneDNN's convolutions then skip their
-    layout reorders. Training fwd + bwd of act-demo's ConvNet at batch 16 on one CPU thread: 74-83 ->
-    54-62 ms (/tmp bench); ResNet-18 at 96x96 gets slower (230 -> 275 ms), so it stays contiguous."""
+    layout reorders, which speeds up CPU training; ResNet-18 at 96x96 gets slower, so it stays
+    contiguous (docs/experiments.md#policy-timings)."""
     return x.contiguous(memory_format=torch.channels_last)
 
 
@@ -156,7 +156,7 @@ def build_backbone(config: ACTConfig) -> ConvNet | ResNet18:
 
 
 def sine_position_2d(h: int, w: int, dim: int, temperature: float = 10000.0) -> torch.Tensor:
-    """DETR's 2D sine embedding of an (h, w) grid, row-major: (h * w, dim); half the dims for y, half for x."""
+    """DETR's 2D sine embedding of an (h, w) grid, row-major: (h * w, dim); half the dims for y, half x."""
     if dim % 4:
         raise ValueError(f"sine_position_2d: dim {dim} must be divisible by 4")
     n = dim // 2

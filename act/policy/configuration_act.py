@@ -18,7 +18,7 @@ BACKBONES = ("convnet", "resnet18")
 BACKBONE_NORMS = ("batch", "frozen")
 POINTER_HEADS = ("heatmap", "regression")
 INSTRUCTION_TOKENS = ("words", "pooled")
-# What a policy takes from its dataset's info (``ACTConfig.with_dataset_info``); image_size flows the other way.
+# What a policy takes from its dataset's info (``ACTConfig.with_dataset_info``); image_size flows back.
 DATASET_KEYS = ("action_space", "instruction_vocab", "intent_vocab", "instruction_max_len")
 
 
@@ -28,7 +28,7 @@ def _default_action_space() -> dict[str, Any]:
 
 @dataclass
 class ACTConfig:
-    """Every knob of the policy. Defaults: a small conv net that trains on synthui in minutes on 2 CPU cores."""
+    """Every knob of the policy. Defaults: a small conv net that trains on synthui on 2 CPU cores."""
 
     # Observation. Images arrive as uint8 (B, 3, H, W) and are normalised inside the model.
     image_size: tuple[int, int] = (120, 160)  # (H, W): synthui screens, rendered natively
@@ -42,7 +42,8 @@ class ACTConfig:
     # Transformer.
     dim_model: int = 128
     n_heads: int = 4
-    dim_feedforward: int = 256  # 2x: vs 512, -20% train step at batch 32, select_action p50 under 10 ms
+    # 2x dim_model: a faster train step and select_action than 512 (docs/experiments.md#policy-timings).
+    dim_feedforward: int = 256
     n_encoder_layers: int = 3
     n_decoder_layers: int = 1
     dropout: float = 0.1
@@ -61,7 +62,7 @@ class ACTConfig:
     kl_weight: float = 10.0
 
     # Pointer: "heatmap" = cross-entropy over feature cells + L1 offset inside the cell,
-    # "regression" = L1 on (x, y) as in ACT. Heatmap worked far better on synthui (DESIGN.md).
+    # "regression" = L1 on (x, y) as in ACT. Heatmap, the default, does not average between two buttons.
     pointer_head: str = "heatmap"
     # Where the heatmap pointer points and the reading head reads: 0 = on the encoder's image cells
     # (feature_stride() pixels each); else on a finer backbone stage of this stride (convnet only),

@@ -1,4 +1,4 @@
-"""Faster batch-1 inference on x86 CPUs: ``ACTPolicy.optimize_for_cpu()`` (fp32 results kept, or bf16 weights).
+"""Faster batch-1 inference on x86 CPUs: ``ACTPolicy.optimize_for_cpu()`` (fp32 results, or bf16 weights).
 
 At batch 1 every matrix product of the policy has a handful of rows: the encoder's tokens (~11-40),
 the decoder's queries (chunk + 1), a late ResNet stage's output pixels (9 or 36). MKL's default sgemm

@@ -8,7 +8,8 @@ from act.recording.schema import Action
 
 
 def describe_steps(actions: list[Action]) -> str:
-    """``click at (12, 8), then type "abc", then press enter``; runs of single-character keys become one ``type``."""
+    """``click at (12, 8), then type "abc", then press enter``; runs of single-character keys become one
+    ``type``."""
     phrases: list[str] = []
     typed = ""
     for a in actions:
