@@ -1,8 +1,8 @@
 """Dataset builder (recordings -> Hugging Face dataset on disk) and the chunk loader."""
 
-from act.data.build import DatasetInfo, build_dataset
+from act.data.build import DatasetError, DatasetInfo, build_dataset
 
-__all__ = ["ActDataModule", "ChunkDataset", "DatasetInfo", "build_dataset", "split_episodes"]
+__all__ = ["ActDataModule", "ChunkDataset", "DatasetError", "DatasetInfo", "build_dataset", "split_episodes"]
 
 
 def __getattr__(name: str):

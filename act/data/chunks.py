@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
-from act.data.build import DatasetInfo
+from act.data.build import DatasetInfo, dataset_path
 from act.spaces.vocab import Vocabulary, tokenize
 
 ACTION_COLUMNS = ("kind", "point", "point2", "key", "scroll")
@@ -31,15 +31,18 @@ class ChunkDataset(Dataset):
     ``is_pad=True``. Frames are read straight from the memory-mapped Arrow buffers (no decoding, no
     copy of the dataset into RAM); only the small action columns are loaded.
 
+    ``path``: the dataset's directory, or the ``DatasetInfo`` that build_dataset / DatasetInfo.load
+    returned.
+
     Each sample: image uint8 (3, H, W); instruction int64 (L,); kind int64 (K,); point float32 (K, 2);
     point2 float32 (K, 2); key int64 (K,); scroll float32 (K, 2); target float32 (K, 4) (the box a
-    pointer step aims at, normalised, -1 where unknown; for offline metrics); is_pad bool (K,); intent int64 ();
-    episode_index, step_index int64 ().
+    pointer step aims at, normalised, -1 where unknown; for offline metrics); is_pad bool (K,);
+    intent int64 (); episode_index, step_index int64 ().
     """
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | DatasetInfo,
         chunk_size: int,
         episodes: list[int] | None = None,
         instruction_vocab: list[str] | None = None,
@@ -47,7 +50,7 @@ class ChunkDataset(Dataset):
     ):
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
-        self.path = Path(path)
+        self.path = dataset_path(path)
         self.chunk_size = chunk_size
         self.info = DatasetInfo.load(self.path)
         self._images: list[np.ndarray] | None = None
@@ -172,11 +175,12 @@ class ActDataModule(_Base):
 
     ``train_stream`` (an endless IterableDataset such as ``ExpertStream``) replaces the train split:
     training then sees fresh samples, validation still reads the built dataset's val episodes.
+    ``path``: the dataset's directory or its ``DatasetInfo``, as for ChunkDataset.
     """
 
     def __init__(
         self,
-        path: str | Path,
+        path: str | Path | DatasetInfo,
         chunk_size: int,
         batch_size: int = 32,
         val_fraction: float = 0.1,
@@ -186,7 +190,7 @@ class ActDataModule(_Base):
     ):
         super().__init__()
         self.train_stream = train_stream
-        self.path, self.chunk_size, self.batch_size = Path(path), chunk_size, batch_size
+        self.path, self.chunk_size, self.batch_size = dataset_path(path), chunk_size, batch_size
         self.val_fraction, self.num_workers, self.seed = val_fraction, num_workers, seed
         self.info = DatasetInfo.load(self.path)
         self.train_episodes, self.val_episodes = split_episodes(self.info.num_episodes, val_fraction, seed)

@@ -49,6 +49,9 @@ def prepare_dataset(
 ) -> Path:
     """Generate demonstrations (if asked and missing) and build the dataset (if missing); return its dir.
 
+    A dataset already there is reused only if build_dataset wrote it from the same inputs (the
+    recordings' content and the image size); otherwise this raises ``DatasetError`` and changes
+    nothing, also when the recordings changed since the cached build (delete it to rebuild).
     Only rank 0 writes: other ranks (torchrun starts them all at once) wait for its dataset to appear.
     """
     if _global_rank() != 0:
@@ -83,23 +86,29 @@ def prepare_dataset(
             (recordings / "DONE").write_text("complete\n")
     else:
         raise ValueError("data: set either data.recordings (a directory of episodes) or data.generate")
+    from act.data import DatasetError
+
     out = _dataset_dir(data, image_size, data_dir)
-    h, w = image_size
-    if (out / "act_dataset.json").is_file():
-        info = DatasetInfo.load(out)
-        if tuple(info.image_size) != (h, w):
-            raise ValueError(
-                f"{out} was built at {info.image_size}, the policy wants {(h, w)}: "
-                "set data.dataset_dir to a new directory"
-            )
-        return out
-    build_dataset(recordings, out, image_size=(h, w), num_proc=data.num_proc, overwrite=True)
+    try:
+        build_dataset(recordings, out, image_size=tuple(image_size), num_proc=data.num_proc)
+    except DatasetError as e:
+        field = "data.dataset_dir" if data.dataset_dir else "the dataset cache (paths.data_dir/built)"
+        raise DatasetError(
+            f"{field}: {e}. act-train replaces no dataset: set data.dataset_dir to a new directory, "
+            f"or delete {out} yourself to rebuild it there"
+        ) from e
     return out
 
 
 def _recordings_name(data: DataConfig) -> str:
+    """The cache name of the recordings: their folder's name and a digest of its absolute path.
+
+    The digest keeps two folders of the same name (A/recs, B/recs) apart; the dataset's fingerprint
+    still checks their content on reuse.
+    """
     if data.recordings:
-        return Path(data.recordings).name
+        path = Path(data.recordings).resolve()
+        return f"{path.name}-{hashlib.sha1(str(path).encode()).hexdigest()[:8]}"
     if data.generate is not None:
         return _generated_name(data.generate)
     raise ValueError("data: set either data.recordings (a directory of episodes) or data.generate")
