@@ -252,7 +252,7 @@ def test_click_in_target_counts_a_perfect_pointer(tmp_path):
 def test_cpu_inference_spec_routes_the_policy_and_bad_values_are_refused(tiny_policy_dir):
     from omegaconf import OmegaConf
 
-    from act.cli.eval import policy_specs
+    from act.eval import policy_specs_from_config
     from act.policy import cpu_inference
 
     plain = load_policy(PolicySpec("act", "act", str(tiny_policy_dir)))
@@ -276,6 +276,6 @@ def test_cpu_inference_spec_routes_the_policy_and_bad_values_are_refused(tiny_po
             "cpu_inference": "bf16",
         }
     )
-    assert [s.cpu_inference for s in policy_specs(cfg)] == ["bf16", "bf16"]
-    with pytest.raises(SystemExit, match="cpu_inference='fp16'"):
-        policy_specs(OmegaConf.merge(cfg, {"cpu_inference": "fp16"}))
+    assert [s.cpu_inference for s in policy_specs_from_config(cfg)] == ["bf16", "bf16"]
+    with pytest.raises(ValueError, match="cpu_inference: 'fp16'"):
+        policy_specs_from_config(OmegaConf.merge(cfg, {"cpu_inference": "fp16"}))

@@ -10,8 +10,22 @@ import glob
 import sys
 from pathlib import Path
 
-from act.eval import PolicySpec, load_suite
+from act.eval import (
+    EvalSetupError,
+    NotWritableError,
+    PolicySpec,
+    all_errored,
+    check_evaluation,
+    ensure_writable,
+    load_results,
+    load_suite,
+)
 from act.eval.bench import bench
+
+
+def _fail(message: str) -> int:
+    print(f"act-bench: {message}", file=sys.stderr)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,23 +56,40 @@ def main(argv: list[str] | None = None) -> int:
         paths = sorted(glob.glob(pattern)) or [pattern]
         for path in paths:
             if not (Path(path) / "config.json").is_file():
-                print(f"act-bench: {path} is not a policy directory (no config.json)", file=sys.stderr)
-                return 2
+                return _fail(f"{path} is not a policy directory (no config.json)")
             label = name or "/".join(
                 Path(path).parts[-4:-2] if "policies" in Path(path).parts else Path(path).parts[-1:]
             )
             specs.append(PolicySpec(label if label not in {s.name for s in specs} else path, "act", path))
     specs += [PolicySpec(b, b) for b in args.baselines]
+    if not specs:
+        return _fail("nothing to bench: name policy directories and/or --baselines")
     try:
         suites = [load_suite(s, args.set) for s in args.suites]
     except Exception as e:  # noqa: BLE001 - a bad suite name or override: say which
-        print(f"act-bench: {e}", file=sys.stderr)
-        return 2
+        return _fail(str(e))
+    try:  # before the first episode: the output folder, every suite's tasks, every policy (loaded once)
+        ensure_writable(args.out, "--out")
+        for i, suite in enumerate(suites):
+            check_evaluation(specs if i == 0 else [], suite)
+    except (EvalSetupError, NotWritableError) as e:
+        return _fail(str(e))
     board = bench(specs, suites, args.out, num_workers=args.num_workers, latency_steps=args.latency_steps)
     print(board["text"])
-    print(
-        f"\nleaderboard: {Path(args.out) / 'leaderboard.md'}  json: {Path(args.out) / 'leaderboard.json'}  plot: {board['plot']}"
-    )
+    out = Path(args.out)
+    print(f"\nleaderboard: {out / 'leaderboard.md'}  json: {out / 'leaderboard.json'}  plot: {board['plot']}")
+    failed = {
+        f"{name} on {suite.name}": err
+        for suite in suites
+        for name, err in all_errored(load_results(out / suite.name)).items()
+    }
+    if failed:
+        print(
+            "act-bench: every episode errored for "
+            + "; ".join(f"{k} (first error: {v})" for k, v in failed.items()),
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

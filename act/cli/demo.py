@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from act.demo import run_demo
-from act.eval import format_summary
+from act.eval import NotWritableError, all_errored, ensure_writable, format_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         help="train ACT, then BC, each on every core (default: both at once, the cores split between them)",
     )
     args = p.parse_args(argv)
+    try:  # before an hour of work, not after it
+        ensure_writable(args.out, "--out")
+        ensure_writable(args.data, "--data")
+    except NotWritableError as e:
+        print(f"act-demo: {e}", file=sys.stderr)
+        return 2
     results = run_demo(
         args.out,
         args.data,
@@ -44,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\ndemo finished in {results['demo']['wall_seconds']:.0f} s; summary: {args.out}/demo_summary.json"
     )
+    failed = all_errored(results)
+    if failed:
+        print(
+            "act-demo: every episode errored for "
+            + "; ".join(f"{k} (first error: {v})" for k, v in failed.items()),
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

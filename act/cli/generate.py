@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
 from act.envs.generate import format_summary, run_generate
+from act.eval.io_checks import NotWritableError, ensure_writable
 
 
 @hydra.main(config_path="../configs", config_name="generate", version_base="1.3")
 def main(cfg: DictConfig) -> None:
     e = cfg.env
+    try:  # before the first episode, not after the last
+        ensure_writable(cfg.out_dir, "out_dir")
+    except NotWritableError as err:
+        print(f"act-generate: {err}", file=sys.stderr)
+        sys.exit(2)
     summary = run_generate(
         env=e.env,
         tasks=list(e.tasks),
@@ -23,6 +31,9 @@ def main(cfg: DictConfig) -> None:
         progress=cfg.progress,
     )
     print(format_summary(summary))
+    if e.episodes > 0 and not summary.get("num_episodes"):
+        print(f"act-generate: no episode was written to {cfg.out_dir}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import json
 import sys
 from pathlib import Path
 
+from act.eval.io_checks import NotWritableError, ensure_writable
 from act.recorder import RecordConfig, RecorderError, parse_region, record
 
 
@@ -71,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         keep_unchanged=args.keep_unchanged,
     )
     try:
+        ensure_writable(args.out, "--out")  # before the session, so no recording is lost at the end
         result = record(cfg)
-    except (RecorderError, ValueError, FileExistsError) as e:
+    except (NotWritableError, RecorderError, ValueError, FileExistsError) as e:
         print(f"act-record: error: {e}", file=sys.stderr)
         return 1
     s = result.stats

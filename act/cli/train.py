@@ -1,11 +1,19 @@
-"""`act-train`: a thin Hydra app around ``act.training.train``."""
+"""`act-train`: a thin Hydra app around ``act.training.train``.
+
+A refused setting (``optim.lr=-1``, ``policy.chunk_size=0``, an unwritable ``paths.output_dir``) prints
+one line naming its key and exits 2, before any data work; Hydra's own composition errors exit 1.
+"""
 
 from __future__ import annotations
+
+import sys
 
 import hydra
 from omegaconf import DictConfig
 
+from act.eval.io_checks import NotWritableError
 from act.training import register_configs
+from act.training.config import TrainConfigError
 from act.training.train import format_summary, train
 
 register_configs()
@@ -13,7 +21,11 @@ register_configs()
 
 @hydra.main(config_path="../configs", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> float | None:
-    metrics, objects = train(cfg)
+    try:
+        metrics, objects = train(cfg)
+    except (TrainConfigError, NotWritableError) as e:  # raised before any work: the message names the key
+        print(f"act-train: {e}", file=sys.stderr)
+        sys.exit(2)
     if objects["trainer"].global_rank == 0:
         print(format_summary(objects["summary"]))
     return metrics.get("val/loss")

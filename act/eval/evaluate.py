@@ -10,8 +10,9 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from act.eval.io_checks import ensure_writable
 from act.eval.metrics import robustness_auc, wilson_interval
-from act.eval.policies import PolicySpec
+from act.eval.policies import EvalSetupError, PolicySpec, check_policy
 from act.eval.rollout import EpisodeResult, Job, run_jobs
 from act.eval.suites import Suite
 
@@ -84,6 +85,60 @@ def summarize(episodes: Sequence[EpisodeResult], suite: Suite) -> dict[str, Any]
     return out
 
 
+def check_tasks(suite: Suite) -> None:
+    """Raise EvalSetupError naming the task if any env id of ``suite`` is not registered with gymnasium."""
+    import importlib
+
+    import gymnasium as gym
+
+    from act.envs import TASKS, env_id
+
+    for task, raw in zip(suite.tasks, suite.env_ids()):
+        try:
+            eid = env_id(raw)
+            module, _, eid = eid.rpartition(":")  # gymnasium's "module:env-id" imports module first
+            if module:
+                importlib.import_module(module)
+            gym.spec(eid)
+        except Exception as e:  # noqa: BLE001 - gymnasium's NameNotFound / malformed id / failed import
+            raise EvalSetupError(
+                f"suite {suite.name!r}: unknown task {task!r} ({type(e).__name__}: {e}); "
+                f"synthui tasks: {', '.join(TASKS)}"
+            ) from e
+
+
+def check_evaluation(policies: Sequence[PolicySpec], suite: Suite, out_dir: str | Path | None = None) -> None:
+    """Everything ``evaluate`` checks before its first episode: unique names, a writable ``out_dir``,
+    registered tasks, loadable policies. Raises EvalSetupError or NotWritableError naming the culprit."""
+    names = [p.name for p in policies]
+    if len(set(names)) != len(names):
+        raise EvalSetupError(f"policy names must be unique, got {names}")
+    if out_dir is not None:
+        ensure_writable(out_dir, "out_dir")
+    if not suite.tasks or not suite.conditions():
+        raise EvalSetupError(
+            f"suite {suite.name!r}: nothing to run (tasks {suite.tasks}, conditions "
+            f"{[c.name for c in suite.conditions()]}): set tasks and nominal, families or compositions"
+        )
+    check_tasks(suite)
+    for spec in policies:
+        check_policy(spec)
+
+
+def all_errored(results: dict[str, Any]) -> dict[str, str]:
+    """Policies of ``results`` whose every episode errored -> the first of their errors.
+
+    Such a policy's row is all failures that say nothing about it; callers exit non-zero."""
+    errors: dict[str, list[str]] = defaultdict(list)
+    ran: set[str] = set()
+    for e in results["episodes"]:
+        if e["error"] is None:
+            ran.add(e["policy"])
+        else:
+            errors[e["policy"]].append(e["error"])
+    return {name: errs[0] for name, errs in errors.items() if name not in ran}
+
+
 def evaluate(
     policies: Sequence[PolicySpec],
     suite: Suite,
@@ -94,10 +149,12 @@ def evaluate(
     explain: bool = True,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Run the suite for every policy; write results.json, report.md and plots to ``out_dir``."""
-    names = [p.name for p in policies]
-    if len(set(names)) != len(names):
-        raise ValueError(f"policy names must be unique, got {names}")
+    """Run the suite for every policy; write results.json, report.md and plots to ``out_dir``.
+
+    Before the first episode, ``check_evaluation`` (a missing or refused policy, an unknown task or an
+    unwritable ``out_dir`` raise then); an episode that errors later is recorded and counted as a failure.
+    """
+    check_evaluation(policies, suite, out_dir)
     gif_dir = str(Path(out_dir) / "failures") if out_dir and gif_failures > 0 else None
     jobs = [
         Job(

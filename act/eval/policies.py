@@ -7,7 +7,9 @@ that worker processes load a policy from.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,6 +46,75 @@ class PolicySpec:
             raise ValueError(
                 f"policy {self.name!r}: cpu_inference {self.cpu_inference!r} is not one of {CPU_INFERENCE}"
             )
+
+
+class EvalSetupError(ValueError):
+    """What an evaluation was asked to run cannot run (a missing or refused policy, an unknown task):
+    raised before any episode, the message naming the policy, path or task."""
+
+
+def policy_specs_from_config(cfg: Mapping[str, Any]) -> list[PolicySpec]:
+    """The policies an act-eval config names, in table order: ACT, ACT+ensemble, BC, others, baselines.
+
+    ``cfg``: the composed eval config (or a dict with its keys). A bad value raises ValueError naming the key.
+    """
+    specs = []
+    cpu = cfg.get("cpu_inference")
+    if cpu not in CPU_INFERENCE:
+        names = ", ".join("null" if c is None else c for c in CPU_INFERENCE)
+        raise ValueError(f"cpu_inference: {cpu!r} is not one of {names}")
+    policy, name, ensemble = cfg.get("policy"), str(cfg.get("name") or "act"), cfg.get("ensemble")
+    if policy:
+        specs.append(PolicySpec(name, "act", str(policy), ensemble=-1.0, cpu_inference=cpu))
+        if ensemble is not None:
+            m = float(ensemble)
+            specs.append(PolicySpec(f"{name}+ens{m:g}", "act", str(policy), ensemble=m, cpu_inference=cpu))
+    elif ensemble is not None:
+        raise ValueError(f"ensemble: {ensemble} needs policy=DIR (the policy to ensemble)")
+    if cfg.get("bc"):
+        specs.append(PolicySpec("bc", "act", str(cfg["bc"]), cpu_inference=cpu))
+    for key, path in (cfg.get("policies") or {}).items():
+        specs.append(PolicySpec(str(key), "act", str(path), cpu_inference=cpu))
+    for b in cfg.get("baselines") or []:
+        if str(b) not in KINDS[1:]:
+            raise ValueError(f"baselines: {b!r} is not one of {list(KINDS[1:])}")
+        specs.append(PolicySpec(str(b), str(b)))
+    if not specs:
+        raise ValueError("nothing to evaluate: set policy=DIR and/or baselines=[macro,random]")
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise ValueError(f"policy names must be unique (name, policies, baselines), got {names}")
+    return specs
+
+
+def check_policy(spec: PolicySpec) -> None:
+    """Raise EvalSetupError (naming the policy and its path) if ``spec`` would not load in a worker.
+
+    An act policy is loaded once here, in full (config.json refusals, weights format and shapes), with
+    the global torch RNG restored afterwards so the check changes no numbers of the caller's.
+    """
+    if spec.kind != "act":
+        return
+    path = Path(str(spec.path))
+    if not path.is_dir():
+        raise EvalSetupError(
+            f"policy {spec.name!r}: {path} is not a directory "
+            "(expected a save_pretrained dir with config.json and model.safetensors)"
+        )
+    import torch
+
+    from act.policy import ACTPolicy
+
+    try:
+        with torch.random.fork_rng(devices=[]):
+            chunk_size = ACTPolicy.from_pretrained(path, device="cpu").config.chunk_size
+    except Exception as e:  # noqa: BLE001 - whatever the loader refuses, say so before any episode
+        raise EvalSetupError(f"policy {spec.name!r}: {path} is refused: {type(e).__name__}: {e}") from e
+    if spec.n_action_steps is not None and not 1 <= spec.n_action_steps <= chunk_size:
+        raise EvalSetupError(
+            f"policy {spec.name!r}: n_action_steps {spec.n_action_steps} must be in "
+            f"[1, chunk_size={chunk_size}] of {path}"
+        )
 
 
 def load_policy(spec: PolicySpec) -> Any:

@@ -6,11 +6,26 @@ their config groups: a misspelt key or a wrongly typed value fails at compositio
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 
 from act.policy import ACTConfig
+
+
+class TrainConfigError(ValueError):
+    """A config value `act-train` refuses before any work; the message starts with its dotted key."""
+
+
+def _require(ok: bool, key: str, value: Any, want: str) -> None:
+    if not ok:
+        raise TrainConfigError(f"{key}: {value!r} {want}")
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 @dataclass
@@ -24,6 +39,35 @@ class OptimConfig:
     warmup_steps: int = 100
     min_lr_ratio: float = 0.05
 
+    def __post_init__(self) -> None:
+        _require(_finite(self.lr) and self.lr > 0, "optim.lr", self.lr, "must be a finite number > 0")
+        _require(
+            _finite(self.backbone_lr) and self.backbone_lr >= 0,
+            "optim.backbone_lr",
+            self.backbone_lr,
+            "must be a finite number >= 0",
+        )
+        _require(
+            _finite(self.weight_decay) and self.weight_decay >= 0,
+            "optim.weight_decay",
+            self.weight_decay,
+            "must be a finite number >= 0",
+        )
+        betas = list(self.betas)
+        _require(
+            len(betas) == 2 and all(_finite(b) and 0 <= b < 1 for b in betas),
+            "optim.betas",
+            betas,
+            "must be two numbers in [0, 1)",
+        )
+        _require(self.warmup_steps >= 0, "optim.warmup_steps", self.warmup_steps, "must be >= 0")
+        _require(
+            _finite(self.min_lr_ratio) and 0 <= self.min_lr_ratio <= 1,
+            "optim.min_lr_ratio",
+            self.min_lr_ratio,
+            "must be in [0, 1]",
+        )
+
 
 @dataclass
 class GenerateConfig:
@@ -35,6 +79,18 @@ class GenerateConfig:
     perturbations: list[str] = field(default_factory=lambda: [""])  # specs; "" = nominal
     seed: int = 0
     num_workers: int | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.episodes >= 1, "data.generate.episodes", self.episodes, "must be >= 1")
+        _require(self.seed >= 0, "data.generate.seed", self.seed, "must be >= 0")
+        _require(
+            self.num_workers is None or self.num_workers >= 1,
+            "data.generate.num_workers",
+            self.num_workers,
+            "must be >= 1 or null (one per core)",
+        )
+        _require(len(self.tasks) > 0, "data.generate.tasks", list(self.tasks), "names no task")
+        _require(len(self.perturbations) > 0, "data.generate.perturbations", [], 'is empty ("" = nominal)')
 
 
 @dataclass
@@ -58,6 +114,32 @@ class DataConfig:
     # Online stream only: how often each task is drawn, one weight per task of generate.tasks as
     # resolved (groups such as "all" expanded, duplicates dropped); None = evenly.
     task_weights: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        _require(self.batch_size >= 1, "data.batch_size", self.batch_size, "must be >= 1")
+        _require(self.num_workers >= 0, "data.num_workers", self.num_workers, "must be >= 0")
+        _require(
+            _finite(self.val_fraction) and 0 <= self.val_fraction < 1,
+            "data.val_fraction",
+            self.val_fraction,
+            "is not a share of episodes in [0, 1) (0: no validation)",
+        )
+        _require(self.num_proc >= 1, "data.num_proc", self.num_proc, "must be >= 1")
+        _require(self.split_seed >= 0, "data.split_seed", self.split_seed, "must be >= 0")
+        if not (_finite(self.shift) and 0.0 <= self.shift < 0.5):
+            raise TrainConfigError(f"data.shift: {self.shift} is not a fraction of the screen in [0, 0.5)")
+        if not (_finite(self.shift_share) and 0.0 <= self.shift_share <= 1.0):
+            raise TrainConfigError(
+                f"data.shift_share: {self.shift_share} is not a share of episodes in [0, 1]"
+            )
+        if self.shift and not self.online:
+            raise TrainConfigError(
+                "data.shift: moves the online stream's episodes; set data.online: true or shift 0"
+            )
+        if self.shift_share != 1.0 and not self.shift:
+            raise TrainConfigError(
+                f"data.shift_share: {self.shift_share} shares out no shift (data.shift is 0)"
+            )
 
 
 def register_configs() -> None:
