@@ -1,4 +1,5 @@
-"""act.envs.generate and act-generate: format-v1 recordings from the scripted experts."""
+"""act.envs.generate and act-generate: format-v1 recordings from the scripted experts, one generator
+(act.envs.generation) and one expert loop (act.envs.expert_loop) for synthui and MiniWoB++."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from act.envs import generation
+from act.envs.expert_loop import ExpertSteps
 from act.envs.generate import generate, resolve_tasks, run_generate
-from act.envs.synthui import SynthUIEnv, intent_labels, replay_macro
+from act.envs.synthui import SynthUIEnv, intent_labels, replay_macro, run_expert
 from act.recording import read_episode, validate
 
 CONFIGS = str(Path(__file__).resolve().parents[1] / "act" / "configs")
@@ -162,3 +165,122 @@ def test_act_generate_cli(tmp_path):
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, check=True)
     assert "ClickButton" in out.stdout and "expert success 100.0%" in out.stdout
     assert len(list((tmp_path / "rec" / "ClickButton").iterdir())) == 2
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_resuming_needs_the_parameters_generate_json_records(tmp_path):
+    generate("ClickButton", episodes=2, seed=0, out_dir=tmp_path, progress=False)
+    before = _tree(tmp_path)
+    changes = {
+        "perturbation": {"perturbation": "theme:0.5"},
+        "seed": {"seed": 1},
+        "tasks": {"tasks": ["ClickButton", "Login"]},
+        "env": {"env": "miniwob", "tasks": ["click-button"]},
+        "options": {"width": 200},
+    }
+    for field, change in changes.items():
+        args = {"tasks": "ClickButton", "episodes": 2, "seed": 0, "out_dir": tmp_path, "progress": False}
+        with pytest.raises(ValueError, match=rf"generate\.json: out_dir was generated with {field}=") as err:
+            generate(**{**args, **change})
+        assert "new out_dir" in str(err.value) and "nothing was deleted" in str(err.value)
+        assert _tree(tmp_path) == before  # nothing written, nothing deleted
+    # the same parameters resume (more episodes, or the same tasks in another order)
+    assert len(generate("ClickButton", episodes=3, seed=0, out_dir=tmp_path, progress=False)) == 3
+
+
+def test_episodes_without_generate_json_are_not_resumed(tmp_path):
+    generate("ClickButton", episodes=1, out_dir=tmp_path, progress=False)
+    (tmp_path / "generate.json").unlink()
+    with pytest.raises(ValueError, match="no generate.json, so nothing says what made them"):
+        generate("ClickButton", episodes=1, perturbation="theme:1", out_dir=tmp_path, progress=False)
+    assert (tmp_path / "ClickButton" / "ep_000000" / "meta.json").is_file()
+
+
+def test_interrupted_generation_resumes_byte_exactly(tmp_path, monkeypatch):
+    args = {"tasks": ["Login", "SetSlider"], "episodes": 3, "perturbation": "theme:0.5", "progress": False}
+    generate(**args, out_dir=tmp_path / "clean")
+    real, calls = generation._star_job, []
+
+    def killed_after_three(job):
+        calls.append(job)
+        if len(calls) > 3:
+            raise KeyboardInterrupt
+        return real(job)
+
+    monkeypatch.setattr(generation, "_star_job", killed_after_three)
+    with pytest.raises(KeyboardInterrupt):
+        generate(**args, out_dir=tmp_path / "resumed")
+    assert json.loads((tmp_path / "resumed" / "generate.json").read_text())["complete"] is False
+    monkeypatch.setattr(generation, "_star_job", real)
+    generate(**args, out_dir=tmp_path / "resumed")
+    clean, resumed = _tree(tmp_path / "clean"), _tree(tmp_path / "resumed")
+    assert clean.keys() == resumed.keys()
+    assert all(clean[k] == resumed[k] for k in clean if k != "generate.json")
+
+
+def test_expert_steps_is_the_loop_of_run_expert():
+    env = SynthUIEnv("Login", perturbation="popup:1")
+    run = ExpertSteps(env, 4)
+    seen = [(obs["screen"].shape, action, info["step"]) for obs, action, info in run]
+    assert [step for *_, step in seen] == list(range(len(seen))) and run.steps == len(seen)
+    assert run.success and run.info["success"] and run.obs["screen"].shape == seen[0][0]
+    rollout = run_expert(env, 4)
+    assert rollout.actions == [a for _, a, _ in seen] and rollout.success
+
+
+def _fields(path: Path) -> dict[str, object]:
+    """The field names of each file of an episode (of events, per event type)."""
+
+    def rows(name: str) -> list[dict]:
+        return [json.loads(x) for x in (path / name).read_text().splitlines()]
+
+    meta = json.loads((path / "meta.json").read_text())
+    events: dict[str, set[str]] = {}
+    for e in rows("events.jsonl"):
+        events.setdefault(e["type"], set()).update(e)
+    return {
+        "meta": set(meta),
+        "extra": set(meta["extra"]),
+        "perturbation": set(meta["perturbation"]),
+        "events": events,
+        "intents": {k for x in rows("intents.jsonl") for k in x},
+        "frames": {k for x in rows("frames.jsonl") for k in x},
+    }
+
+
+def _timing(path: Path) -> None:
+    """The shared convention: action at its frame + ACTION_OFFSET, intents from first to last action."""
+    ep = read_episode(path)
+    frames = [json.loads(x)["t"] for x in (path / "frames.jsonl").read_text().splitlines()]
+    events = [json.loads(x) for x in (path / "events.jsonl").read_text().splitlines()]
+    assert frames == [k * generation.STEP_SECONDS for k in range(len(frames))]
+    assert [e["t"] for e in events] == [round(t + generation.ACTION_OFFSET, 3) for t in frames[:-1]]
+    times = {e["t"] for e in events}
+    assert ep.intents and all(i.t0 in times and i.t1 in times and i.t0 <= i.t1 for i in ep.intents)
+    assert ep.meta.extra["step_seconds"] == generation.STEP_SECONDS
+
+
+@pytest.mark.miniwob
+def test_both_backends_record_the_same_fields(tmp_path):
+    from act.envs import miniwob
+    from act.envs.miniwob.generate import BACKEND
+    from act.envs.miniwob.generate import generate as miniwob_generate
+
+    if (reason := miniwob.available()) is not None:
+        pytest.skip(f"MiniWoB++ cannot run here: {reason}")
+    [synthui] = generate("ClickButton", episodes=1, seed=1, out_dir=tmp_path / "s", progress=False)
+    miniwob_generate(["click-tab"], 1, seed=1, out_dir=tmp_path / "m", progress=False)
+    web = tmp_path / "m" / "click-tab" / "ep_000001"
+    a, b = _fields(synthui), _fields(web)
+    assert b["extra"] - a["extra"] == set(BACKEND.final_info) and a["extra"] <= b["extra"]
+    assert all(a[k] == b[k] for k in ("meta", "perturbation", "intents", "frames"))
+    both = a["events"].keys() & b["events"].keys()
+    assert "click" in both and all(a["events"][t] == b["events"][t] for t in both)
+    assert "target" in b["events"]["click"]  # target boxes on both
+    for path in (synthui, web):
+        _timing(path)
+    sa, sb = (json.loads((tmp_path / d / "generate.json").read_text()) for d in ("s", "m"))
+    assert set(sa) == set(sb) and set(sa["tasks"]["ClickButton"]) == set(sb["tasks"]["click-tab"])

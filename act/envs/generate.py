@@ -38,26 +38,18 @@ def resolve_tasks(tasks: str | Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _check_spec(perturbation: Any) -> str:
+def check_spec(perturbation: Any) -> str:
+    """The perturbation as a canonical spec string (ValueError naming an unknown family or bad severity)."""
     return format_spec(parse_spec(perturbation))
 
 
-def _make_env(task: str, spec: str, width: int = 160, height: int = 120) -> Any:
+def make_env(task: str, spec: str, width: int = 160, height: int = 120) -> Any:
     from act.envs.synthui import SynthUIEnv
 
     return SynthUIEnv(task, perturbation=spec or None, width=width, height=height)
 
 
-BACKEND = Backend(
-    name="synthui",
-    module=__name__,
-    env_prefix="synthui",
-    expert="scripted",
-    resolve_tasks=resolve_tasks,
-    check_spec=_check_spec,
-    make_env=_make_env,
-    options={"width": 160, "height": 120},
-)
+BACKEND = Backend("synthui", __name__, "synthui", "scripted", options={"width": 160, "height": 120})
 
 
 def record_episode(env: Any, seed: int, path: str | Path, episode_id: str | None = None) -> dict[str, Any]:
@@ -143,8 +135,8 @@ def format_summary(report: dict[str, Any]) -> str:
     for task, s in report.get("tasks", {}).items():
         mean = s.get("steps", 0) / max(s.get("episodes", 0), 1)
         lines.append(
-            f"  {task:16s} {s.get('episodes', 0):5d} episodes  expert success {s.get('expert_success', 0):.1%}"
-            f"  {mean:5.1f} steps/episode"
+            f"  {task:16s} {s.get('episodes', 0):5d} episodes"
+            f"  expert success {s.get('expert_success', 0):.1%}  {mean:5.1f} steps/episode"
         )
     if report.get("contact_sheet"):
         lines.append(f"  contact sheet: {report['contact_sheet']}")

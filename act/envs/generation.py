@@ -25,11 +25,12 @@ import itertools
 import json
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.util import Finalize
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from act.envs.expert_loop import ExpertSteps
@@ -45,26 +46,27 @@ REPORT = "generate.json"
 class Backend:
     """What generation needs to know of one env family.
 
-    ``module``: the module that defines this backend as ``BACKEND`` (worker processes import it);
-    ``env_prefix``: env ids are ``<env_prefix>/<task>-v0``; ``expert``: meta.json's ``extra.expert``;
-    ``resolve_tasks(tasks) -> [task]`` and ``check_spec(perturbation) -> spec string`` raise
-    ValueError for what the backend lacks; ``make_env(task, spec, **options)``; ``annotate(action,
-    info) -> Action`` fills in what the expert leaves out of a recorded action (the env executes
-    the expert's action as it was); ``final_info``: keys of the last info copied into meta.json's
-    ``extra``; ``close_envs``: close cached envs when a run ends (they hold browsers).
+    ``module`` defines the backend (as ``BACKEND``) and its hooks, which worker processes import:
+    ``resolve_tasks(tasks) -> [task]`` and ``check_spec(perturbation) -> spec string`` (both raise
+    ValueError for what the backend lacks), ``make_env(task, spec, **options)`` and optionally
+    ``annotate(action, info) -> Action``, which fills in what the expert leaves out of a recorded
+    action (the env executes the expert's action as it was). Env ids are ``<env_prefix>/<task>-v0``;
+    ``expert`` is meta.json's ``extra.expert``; ``final_info``: keys of the last info copied into
+    ``extra``; ``close_envs``: close cached envs when a run ends (they hold browsers); ``options``:
+    ``make_env``'s keyword defaults, recorded in generate.json.
     """
 
     name: str
     module: str
     env_prefix: str
     expert: str
-    resolve_tasks: Callable[[Any], list[str]]
-    check_spec: Callable[[Any], str]
-    make_env: Callable[..., Any]
-    annotate: Callable[[Action, dict[str, Any]], Action] | None = None
     final_info: tuple[str, ...] = ()
     close_envs: bool = False
-    options: dict[str, Any] = field(default_factory=dict)  # make_env's keyword defaults, recorded
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hooks(self) -> ModuleType:
+        return importlib.import_module(self.module)
 
 
 def action_event(a: Action, t: float) -> Event:
@@ -106,6 +108,7 @@ def record_episode(
 ) -> dict[str, Any]:
     """Run the expert (default: the env's own) for one episode of ``env`` and write it to ``path``."""
     base = env.unwrapped
+    annotate = getattr(backend.hooks, "annotate", None)
     run = ExpertSteps(env, seed, expert)
     steps = iter(run)
     first = next(steps)  # resets the env: the instruction and the perturbation are known from here
@@ -115,7 +118,7 @@ def record_episode(
             t = run.steps * STEP_SECONDS
             w.add_frame(obs["screen"], t)
             at = round(t + ACTION_OFFSET, 3)
-            w.add_event(action_event(backend.annotate(action, info) if backend.annotate else action, at))
+            w.add_event(action_event(annotate(action, info) if annotate else action, at))
             if segments and segments[-1][2] == action.intent:
                 segments[-1][1] = at
             elif action.intent:
@@ -161,7 +164,7 @@ def _job(module: str, task: str, spec: str, seed: int, path: str, options: tuple
         if key not in _ENVS:
             if backend.close_envs and not any(k[0] == module for k in _ENVS):  # closed as the process exits
                 Finalize(None, _close_envs, args=(module,), exitpriority=10)
-            _ENVS[key] = backend.make_env(task, spec, **dict(options))
+            _ENVS[key] = backend.hooks.make_env(task, spec, **dict(options))
         eid = episode_id(backend, task, spec, seed)
         out.update(record_episode(backend, _ENVS[key], seed, path, episode_id=eid))
     except Exception as e:  # noqa: BLE001 - reported per episode; the run goes on
@@ -251,12 +254,12 @@ def run(
     browser died) is dropped and the next one tried, at most ``2 * episodes + 10`` tries a task.
     The report (parameters, per-task counts, errors) goes to ``out_dir/generate.json``: first
     before any episode (so an interrupted run is known), then complete. ``options`` go to
-    ``backend.make_env`` (synthui: width, height) and are recorded.
+    the backend's ``make_env`` (synthui: width, height) and are recorded.
     """
     from tqdm.auto import tqdm
 
-    names = backend.resolve_tasks(tasks)
-    spec = backend.check_spec(perturbation)
+    names = backend.hooks.resolve_tasks(tasks)
+    spec = backend.hooks.check_spec(perturbation)
     options = {**backend.options, **options}
     out = Path(out_dir)
     params = parameters(backend, names, spec, seed, options)

@@ -3,8 +3,8 @@
 MiniWoB++'s generation backend: task names, perturbation checks and envs (each with its own
 Chromium, reused across a process's episodes). Everything else (the expert loop, events, intent
 segments, timing, retries, ``generate.json``) is ``act.envs.generation``'s, shared with synthui, so
-both backends record the same fields. The DOM expert does not set target boxes; ``_annotate`` takes
-them from the element under the pointer (what it clicked) as the episode records them.
+both backends record the same fields. The DOM expert does not set target boxes; ``annotate`` takes
+them from the element under the pointer (what it clicked) as the episode is recorded.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ POINTED = ("click", "double_click", "right_click", "scroll")  # the kinds whose 
 
 
 def resolve_tasks(tasks: str | Sequence[str] | None) -> list[str]:
-    """'miniwob' / 'all' / None -> every task with a DOM expert; 'click-tab' or 'miniwob/click-tab-v0' -> that."""
+    """'miniwob' / 'all' / None -> every task with a DOM expert; 'click-tab' or an env id -> that task."""
     from act.envs.miniwob import TASKS
 
     if tasks is None or isinstance(tasks, str):
@@ -42,19 +42,20 @@ def resolve_tasks(tasks: str | Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _check_spec(perturbation: Any) -> str:
+def check_spec(perturbation: Any) -> str:
+    """The perturbation as a canonical spec string (ValueError for a family MiniWoB++ lacks)."""
     from act.envs.miniwob.perturb import check_spec, format_spec
 
     return format_spec(check_spec(perturbation or None))
 
 
-def _make_env(task: str, spec: str) -> Any:
+def make_env(task: str, spec: str) -> Any:
     from act.envs import make
 
     return make(task, perturbation=spec or None)
 
 
-def _annotate(action: Action, info: dict[str, Any]) -> Action:
+def annotate(action: Action, info: dict[str, Any]) -> Action:
     """``action`` with the box of the innermost element under its pointer as its target, if it has none."""
     if action.kind not in POINTED or action.target is not None:
         return action
@@ -69,18 +70,7 @@ def _annotate(action: Action, info: dict[str, Any]) -> Action:
     return replace(action, target=tuple(box))
 
 
-BACKEND = Backend(
-    name="miniwob",
-    module=__name__,
-    env_prefix="act-miniwob",
-    expert="dom",
-    resolve_tasks=resolve_tasks,
-    check_spec=_check_spec,
-    make_env=_make_env,
-    annotate=_annotate,
-    final_info=("raw_reward",),
-    close_envs=True,
-)
+BACKEND = Backend("miniwob", __name__, "act-miniwob", "dom", final_info=("raw_reward",), close_envs=True)
 
 
 def record_episode(env: Any, seed: int, path: str | Path, expert: Any = None) -> dict[str, Any]:

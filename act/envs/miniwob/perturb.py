@@ -14,10 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from act.envs.perturbations import Spec, family_rng, format_spec, parse_spec
 from act.envs.perturbations.base import Perturbation
-from act.envs.perturbations.common import BANNERS, displace
-from act.envs.perturbations.common import POPUP_BUTTONS as BUTTONS
-from act.envs.perturbations.common import POPUP_MESSAGES as MESSAGES
-from act.envs.perturbations.common import POPUP_TITLES as TITLES
+from act.envs.perturbations.common import BANNERS, BUTTONS, MESSAGES, TITLES, displace
 
 if TYPE_CHECKING:
     from act.envs.miniwob.env import MiniWoBEnv

@@ -9,15 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 BANNERS = ("Update available", "You are offline", "New version ready", "Sync paused", "Trial: 3 days left")
-POPUP_TITLES = ("Tip of the day", "Update", "Notice", "Cookies", "Survey", "Reminder")
-POPUP_MESSAGES = (
-    "A new version is out.",
-    "We use cookies.",
-    "Rate this app?",
-    "Backup finished.",
-    "Did you know?",
-)
-POPUP_BUTTONS = (("OK",), ("Close",), ("Later", "OK"), ("Not now",), ("Dismiss",), ("Got it",))
+# pop-ups: their titles, messages and rows of buttons
+TITLES = ("Tip of the day", "Update", "Notice", "Cookies", "Survey", "Reminder")
+MESSAGES = ("A new version is out.", "We use cookies.", "Rate this app?", "Backup finished.", "Did you know?")
+BUTTONS = (("OK",), ("Close",), ("Later", "OK"), ("Not now",), ("Dismiss",), ("Got it",))
 
 
 def displace(n: int, severity: float, rng: np.random.Generator) -> list[int]:

@@ -3,9 +3,7 @@ app takes input again. From severity 0.5 one is open at the start; above it a se
 
 from __future__ import annotations
 
-from act.envs.perturbations.common import POPUP_BUTTONS as BUTTONS
-from act.envs.perturbations.common import POPUP_MESSAGES as MESSAGES
-from act.envs.perturbations.common import POPUP_TITLES as TITLES
+from act.envs.perturbations.common import BUTTONS, MESSAGES, TITLES
 from act.envs.synthui.perturb import SynthUIPerturbation
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 class SynthUIPerturbation(Perturbation["SynthUIEnv"]):
-    """A family acting on a synthui app: its spec before layout, the built UI, each step's timing and input."""
+    """A family acting on a synthui app: its spec before layout, the built UI, each step's timing, input."""
 
     def edit_spec(self, spec: AppSpec) -> None:
         """Change the app's content and look before layout."""
