@@ -1,5 +1,6 @@
-"""MiniWoB++ backend: registration, observation, DOM experts, determinism, perturbations, browser restarts,
-generation. Tests that need a browser skip (with the reason) only where Chromium or chromedriver is missing."""
+"""MiniWoB++ backend: registration, observation, DOM experts, determinism, perturbations, browser
+restarts, generation. Tests that need a browser skip (with the reason) only where Chromium or
+chromedriver is missing."""
 
 from __future__ import annotations
 

@@ -42,6 +42,33 @@ def test_registry_holds_every_family():
         assert cls.__module__ == FAMILIES[name]
 
 
+def test_the_base_knows_no_backend_and_each_backend_binds_its_hooks():
+    import ast
+    import inspect
+
+    from act.envs.miniwob.perturb import FAMILIES as PAGE_FAMILIES
+    from act.envs.miniwob.perturb import PagePerturbation
+    from act.envs.perturbations import base
+    from act.envs.synthui.perturb import SynthUIPerturbation
+
+    tree = ast.parse(inspect.getsource(base))
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not [m for m in imported if m and m.startswith("act")]
+    assert {n for n, v in vars(Perturbation).items() if callable(v) and not n.startswith("_")} == {
+        "describe",
+        "on_reset",
+        "on_step",
+    }
+    assert {"edit_spec", "delay", "perturb_action"} <= set(vars(SynthUIPerturbation))
+    assert all(issubclass(family(n), SynthUIPerturbation) for n in FAMILIES)
+    assert all(
+        issubclass(c, PagePerturbation) and not issubclass(c, SynthUIPerturbation)
+        for c in PAGE_FAMILIES.values()
+    )
+    assert set(PAGE_FAMILIES) < set(FAMILIES)  # the same names, meaning the same
+
+
 def test_parse_spec():
     assert parse_spec("theme:0.5,layout_shift:0.8") == [("theme", 0.5), ("layout_shift", 0.8)]
     assert parse_spec(" theme : 1 , scale") == [("theme", 1.0), ("scale", 1.0)]

@@ -1,4 +1,4 @@
-"""Gymnasium environments (synthui built in), perturbation families and scripted experts.
+"""Gymnasium environments (synthui built in), perturbation families, scripted experts and their loop.
 
 Importing this package registers the synthui envs with gymnasium as ``synthui/<Task>-v0``.
 ``gymnasium.make("act.envs:synthui/ClickButton-v0")`` imports it for you.
@@ -11,6 +11,7 @@ from typing import Any
 import gymnasium as gym
 
 from act.envs import miniwob as _miniwob  # registers act-miniwob/<task>-v0; Selenium loads only on make
+from act.envs.expert_loop import ExpertSteps
 from act.envs.perturbations import FAMILIES, format_spec, parse_spec
 from act.envs.synthui import ENV_IDS, TASKS
 
@@ -42,7 +43,8 @@ def make(name: str, perturbation: Any = None, **kwargs: Any) -> gym.Env:
 
 
 def expert_for(env: gym.Env, **kwargs: Any) -> Any:
-    """The scripted expert of any env of this package (an object with ``act(obs, info) -> Action``)."""
+    """The scripted expert of any env of this package (an object with ``act(obs, info) -> Action``);
+    ``ExpertSteps(env, seed)`` runs an episode with it."""
     base = env.unwrapped
     if getattr(base, "source", None) == "synthui":
         from act.envs.synthui import expert_for as synthui_expert
@@ -53,4 +55,14 @@ def expert_for(env: gym.Env, **kwargs: Any) -> Any:
     raise TypeError(f"no scripted expert for {type(base).__name__}")
 
 
-__all__ = ["ENV_IDS", "FAMILIES", "TASKS", "env_id", "expert_for", "format_spec", "make", "parse_spec"]
+__all__ = [
+    "ENV_IDS",
+    "FAMILIES",
+    "TASKS",
+    "ExpertSteps",
+    "env_id",
+    "expert_for",
+    "format_spec",
+    "make",
+    "parse_spec",
+]

@@ -230,10 +230,11 @@ def check_resume(out: Path, params: dict[str, Any]) -> None:
         was = old_params[key]
         same = sorted(was) == sorted(new) if key == "tasks" else was == new
         if not same:
+            cli = f" (act-generate: env.{key})" if key != "options" else ""
             raise ValueError(
-                f"{report_file}: out_dir was generated with {key}={was!r}, this run asks for {key}={new!r}; "
-                f"its episodes would be kept as if made with the new {key}. Generate into a new out_dir, or "
-                f"rerun with {key}={was!r} to resume (nothing was deleted)"
+                f"{report_file}: out_dir was generated with {key}={was!r}{cli}, this run asks for "
+                f"{key}={new!r}; its episodes would be kept as if made with the new {key}. Generate into "
+                f"a new out_dir, or rerun with {key}={was!r} to resume (nothing was deleted)"
             )
 
 

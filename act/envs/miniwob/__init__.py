@@ -52,7 +52,10 @@ def available() -> str | None:
     from act.envs.miniwob.browser import find_chromium
 
     if find_chromium() is None:
-        return "Chromium or chromedriver not found (apt-get install chromium chromium-driver, or scripts/setup.sh)"
+        return (
+            "Chromium or chromedriver not found "
+            "(apt-get install chromium chromium-driver, or scripts/setup.sh)"
+        )
     return None
 
 

@@ -85,9 +85,11 @@ for (var i = 0; i < all.length; i++) {
   if (!rects.length) continue;
   var r = (role === 'link' || role === 'text') ? rects[0] : el.getBoundingClientRect();
   if (r.width < 1 || r.height < 1 || r.right <= 0 || r.bottom <= 0 || r.left >= W || r.top >= H) continue;
-  var cx = Math.min(Math.max((r.left + r.right) / 2, 0), W - 1), cy = Math.min(Math.max((r.top + r.bottom) / 2, 0), H - 1);
+  var cx = Math.min(Math.max((r.left + r.right) / 2, 0), W - 1),
+      cy = Math.min(Math.max((r.top + r.bottom) / 2, 0), H - 1);
   var hit = document.elementFromPoint(cx, cy);
-  var reach = !!hit && (hit === el || el.contains(hit) || (el.labels && Array.prototype.indexOf.call(el.labels, hit) >= 0));
+  var reach = !!hit && (hit === el || el.contains(hit) ||
+                        (el.labels && Array.prototype.indexOf.call(el.labels, hit) >= 0));
   var e = {
     id: idOf(el), tag: el.tagName.toLowerCase(), role: role,
     text: role === 'text' ? ownText(el).slice(0, 120) : clean(el.textContent || el.value),
@@ -100,10 +102,13 @@ for (var i = 0; i < all.length; i++) {
     e.value = el.value; e.label = labelOf(el); e.text = '';
     try { e.caret = el.selectionStart; } catch (err) { e.caret = null; }
   }
-  if (role === 'checkbox' || role === 'radio') { e.checked = el.checked; e.label = labelOf(el); e.text = e.label; }
+  if (role === 'checkbox' || role === 'radio') {
+    e.checked = el.checked; e.label = labelOf(el); e.text = e.label;
+  }
   out.push(e);
 }
-var focus = document.activeElement && document.activeElement !== document.body ? idOf(document.activeElement) : null;
+var focus = document.activeElement && document.activeElement !== document.body ?
+  idOf(document.activeElement) : null;
 return {
   done: !!WOB_DONE_GLOBAL, raw_reward: +WOB_RAW_REWARD_GLOBAL, reward: +WOB_REWARD_GLOBAL,
   reason: WOB_REWARD_REASON === null ? null : String(WOB_REWARD_REASON),

@@ -57,7 +57,8 @@ class Reorder(PagePerturbation):
     name = "reorder"
     order = 20
     GROUPS = r"""
-var SEL = ['#area', '#area > #form', '#boxes', '#area ul.ui-tabs-nav', '#area table > tbody', '#area .ui-entry-wrap'];
+var SEL = ['#area', '#area > #form', '#boxes', '#area ul.ui-tabs-nav', '#area table > tbody',
+           '#area .ui-entry-wrap'];
 function units(c) {
   var out = [], pend = null;
   for (var n = c.firstChild; n; n = n.nextSibling) {
@@ -65,7 +66,9 @@ function units(c) {
     if (n.nodeType !== 1 || n.tagName === 'SCRIPT' || n.tagName === 'STYLE') continue;
     if (n.tagName === 'BR') { if (out.length) out[out.length - 1].push(n); continue; }
     if (pend) { pend.push(n); out.push(pend); pend = null; continue; }
-    if (n.tagName === 'SPAN' && n.nextElementSibling && n.nextElementSibling.tagName === 'INPUT') { pend = [n]; continue; }
+    if (n.tagName === 'SPAN' && n.nextElementSibling && n.nextElementSibling.tagName === 'INPUT') {
+      pend = [n]; continue;
+    }
     out.push([n]);
   }
   if (pend) out.push(pend);
@@ -160,15 +163,20 @@ decoys.forEach(function (d) {
   } else {
     el = document.createElement('div');
     var sp = document.createElement('span'); sp.textContent = d.label + ': '; el.appendChild(sp);
-    var inp = document.createElement('input'); inp.type = 'text'; inp.style.width = '70px'; el.appendChild(inp);
+    var inp = document.createElement('input'); inp.type = 'text'; inp.style.width = '70px';
+    el.appendChild(inp);
   }
   el.setAttribute('data-act-decoy', d.kind);
-  var kids = Array.prototype.filter.call(c.children, function (n) { return n.tagName !== 'STYLE' && n.tagName !== 'BR'; });
+  var kids = Array.prototype.filter.call(c.children, function (n) {
+    return n.tagName !== 'STYLE' && n.tagName !== 'BR';
+  });
   var at = Math.floor(d.at * (kids.length + 1));
   c.insertBefore(el, at < kids.length ? kids[at] : null);
   if (d.kind === 'checkbox' && c === box) c.insertBefore(document.createElement('br'), el.nextSibling);
   if (window.__actOutside() > before) {
-    if (el.nextSibling && el.nextSibling.tagName === 'BR' && d.kind === 'checkbox') c.removeChild(el.nextSibling);
+    if (el.nextSibling && el.nextSibling.tagName === 'BR' && d.kind === 'checkbox') {
+      c.removeChild(el.nextSibling);
+    }
     c.removeChild(el); return;
   }
   added.push(d.kind + ':' + d.label);
@@ -255,7 +263,8 @@ var b = arguments[0], ind = arguments[1], dlg = arguments[2], text = arguments[3
 var area = document.getElementById('area'), before = window.__actOutside();
 var ban = document.createElement('div');
 ban.id = 'act-banner'; ban.setAttribute('data-act-decoy', 'banner'); ban.textContent = text;
-ban.style.cssText = 'background:#dde8f5;color:#234;font-size:9px;overflow:hidden;white-space:nowrap;padding-left:3px;margin-bottom:2px;';
+ban.style.cssText = 'background:#dde8f5;color:#234;font-size:9px;overflow:hidden;white-space:nowrap;' +
+  'padding-left:3px;margin-bottom:2px;';
 area.insertBefore(ban, area.firstChild);
 function set(f) {
   ban.style.height = ban.style.lineHeight = Math.round(b * f) + 'px';
@@ -301,19 +310,24 @@ if (WOB_DONE_GLOBAL || document.getElementById('act-popup')) return false;
 var p = arguments[0];
 var shade = document.createElement('div');
 shade.id = 'act-popup-shade';
-shade.style.cssText = 'position:absolute;left:0;top:50px;width:160px;height:160px;background:rgba(0,0,0,0.25);z-index:9000;';
+shade.style.cssText = 'position:absolute;left:0;top:50px;width:160px;height:160px;' +
+  'background:rgba(0,0,0,0.25);z-index:9000;';
 var box = document.createElement('div');
 box.id = 'act-popup';
 var w = Math.min(p.width, 150), left = Math.max(2, Math.min(160 - w - 2, (160 - w) / 2 + p.dx));
-box.style.cssText = 'position:absolute;z-index:9001;background:#fff;border:1px solid #444;box-shadow:2px 2px 4px rgba(0,0,0,.4);' +
+box.style.cssText = 'position:absolute;z-index:9001;background:#fff;border:1px solid #444;' +
+  'box-shadow:2px 2px 4px rgba(0,0,0,.4);' +
   'font:10px Arial;width:' + w + 'px;left:' + left + 'px;';
 var title = document.createElement('div');
-title.textContent = p.title; title.style.cssText = 'background:#456;color:#fff;font-weight:bold;padding:2px 4px;';
+title.textContent = p.title;
+title.style.cssText = 'background:#456;color:#fff;font-weight:bold;padding:2px 4px;';
 var msg = document.createElement('div');
 msg.textContent = p.message; msg.style.cssText = 'padding:6px 4px;';
 var row = document.createElement('div'); row.style.cssText = 'text-align:right;padding:0 4px 4px;';
 function close() {
-  ['act-popup', 'act-popup-shade'].forEach(function (i) { var e = document.getElementById(i); if (e) e.remove(); });
+  ['act-popup', 'act-popup-shade'].forEach(function (i) {
+    var e = document.getElementById(i); if (e) e.remove();
+  });
 }
 p.buttons.forEach(function (label) {
   var b = document.createElement('button'); b.type = 'button'; b.textContent = label;
@@ -329,7 +343,9 @@ if (!window.__actEscape) {
   window.__actEscape = true;
   document.addEventListener('keydown', function (e) {
     if (e.key === 'Escape' && document.getElementById('act-popup')) {
-      ['act-popup', 'act-popup-shade'].forEach(function (i) { var x = document.getElementById(i); if (x) x.remove(); });
+      ['act-popup', 'act-popup-shade'].forEach(function (i) {
+        var x = document.getElementById(i); if (x) x.remove();
+      });
     }
   }, true);
 }
