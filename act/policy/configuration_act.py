@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,23 @@ DATASET_KEYS = ("action_space", "instruction_vocab", "intent_vocab", "instructio
 
 def _default_action_space() -> dict[str, Any]:
     return ActionSpace().to_json()
+
+
+def _at_least(name: str, value: Any, low: int, note: str = "") -> None:
+    """An integer field: refuse a float, a bool or a value below ``low``, naming the field."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name}: {value!r} must be an integer >= {low}{note}")
+
+
+def _finite_at_least(name: str, value: Any, note: str = "") -> None:
+    """A weight or coefficient: a finite number >= 0 (NaN and inf would poison every loss)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{name}: {value!r} must be a finite number >= 0{note}")
 
 
 @dataclass
@@ -105,6 +123,10 @@ class ACTConfig:
     seek_weight: float = 1.0
 
     def __post_init__(self) -> None:
+        """Normalise types and refuse bad values; every message starts with the field it names.
+
+        Checked in dependency order (chunk_size before n_action_steps, n_heads before the divisibility
+        of dim_model), so the message blames the field that is wrong."""
         self.image_size = tuple(int(v) for v in self.image_size)  # type: ignore[assignment]
         self.convnet_channels = tuple(int(v) for v in self.convnet_channels)
         self.convnet_strides = tuple(int(v) for v in self.convnet_strides)
@@ -130,6 +152,23 @@ class ACTConfig:
             )
         if len(self.convnet_channels) != len(self.convnet_strides) or not self.convnet_channels:
             raise ValueError("convnet_channels and convnet_strides: need the same, non-zero length")
+        for name in ("convnet_channels", "convnet_strides"):
+            if min(getattr(self, name)) < 1:
+                raise ValueError(f"{name}: {getattr(self, name)} must all be >= 1")
+        for name in (
+            "dim_model",
+            "n_heads",
+            "dim_feedforward",
+            "n_encoder_layers",
+            "n_decoder_layers",
+            "latent_dim",
+            "instruction_max_len",
+            "chunk_size",
+        ):
+            _at_least(name, getattr(self, name), 1)
+        if self.use_vae:
+            _at_least("n_vae_encoder_layers", self.n_vae_encoder_layers, 1, " when use_vae")
+        _at_least("pointer_stride", self.pointer_stride, 0)
         if self.pointer_stride:
             stages = self._stage_strides()
             if self.backbone != "convnet" or self.pointer_stride not in stages[:-1]:
@@ -142,21 +181,31 @@ class ACTConfig:
                     "pointer_stride: needs pointer_head='heatmap' (a regression head has no grid)"
                 )
         if self.dim_model % self.n_heads:
-            raise ValueError(f"dim_model {self.dim_model} is not divisible by n_heads {self.n_heads}")
+            raise ValueError(f"n_heads: {self.n_heads} does not divide dim_model {self.dim_model}")
         if self.n_action_steps is None:  # so a sweep over chunk_size alone is valid
             self.n_action_steps = self.chunk_size
         if not 1 <= self.n_action_steps <= self.chunk_size:
             raise ValueError(
-                f"n_action_steps {self.n_action_steps} must be in [1, chunk_size={self.chunk_size}]"
+                f"n_action_steps: {self.n_action_steps} must be in [1, chunk_size={self.chunk_size}]"
             )
-        if self.temporal_ensemble_coeff is not None and self.temporal_ensemble_coeff < 0:
-            raise ValueError(
-                f"temporal_ensemble_coeff must be >= 0 or None, got {self.temporal_ensemble_coeff}"
-            )
-        if self.n_encoder_layers < 1 or self.n_decoder_layers < 1:
-            raise ValueError("n_encoder_layers and n_decoder_layers must be >= 1")
-        if self.use_vae and self.n_vae_encoder_layers < 1:
-            raise ValueError("n_vae_encoder_layers must be >= 1 when use_vae")
+        if not (isinstance(self.dropout, numbers.Real) and 0 <= self.dropout < 1):
+            raise ValueError(f"dropout: {self.dropout!r} must be in [0, 1)")
+        if self.temporal_ensemble_coeff is not None:
+            _finite_at_least("temporal_ensemble_coeff", self.temporal_ensemble_coeff, " or None")
+        for name in (
+            "kl_weight",
+            "chunk_decay",
+            "kind_weight",
+            "key_weight",
+            "point_weight",
+            "point_offset_weight",
+            "point2_weight",
+            "scroll_weight",
+            "intent_weight",
+            "read_weight",
+            "seek_weight",
+        ):
+            _finite_at_least(name, getattr(self, name))
 
     def _strides(self) -> tuple[int, ...]:
         return self.convnet_strides if self.backbone == "convnet" else (2, 2, 2, 2, 2)

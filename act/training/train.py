@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from act.data import ActDataModule, DatasetInfo, build_dataset
+from act.eval.io_checks import ensure_writable
 from act.policy import ACTConfig
-from act.training.config import DataConfig, GenerateConfig, OptimConfig
+from act.training.config import DataConfig, GenerateConfig, OptimConfig, TrainConfigError
 from act.training.module import ActLightningModule
 
 
@@ -152,16 +154,17 @@ def _check_task_weights(data: DataConfig) -> None:
     if data.task_weights is None:
         return
     if not data.online:
-        raise ValueError(
+        raise TrainConfigError(
             "data.task_weights: weighs the online stream's tasks; set data.online: true or drop it"
         )
     from act.envs.generate import resolve_tasks
     from act.training.online import task_probabilities
 
     tasks = resolve_tasks(data.generate.tasks) if data.generate is not None else []
-    task_probabilities(
-        data.task_weights, tasks, "data.task_weights"
-    )  # per task of generate.tasks as resolved
+    try:  # per task of generate.tasks as resolved
+        task_probabilities(data.task_weights, tasks, "data.task_weights")
+    except ValueError as e:
+        raise TrainConfigError(str(e)) from e
 
 
 def _instantiate_all(section: DictConfig | None) -> list[Any]:
@@ -180,20 +183,17 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
     from hydra.utils import instantiate
 
     L.seed_everything(cfg.seed, workers=True)
-    policy_cfg = ACTConfig.from_dict(OmegaConf.to_container(cfg.policy, resolve=True), source="policy")
+    # Every setting is checked before any data work; TrainConfigError / NotWritableError name the key.
+    try:
+        policy_cfg = ACTConfig.from_dict(OmegaConf.to_container(cfg.policy, resolve=True), source="policy")
+    except ValueError as e:  # "policy: chunk_size: ..." (source, field) -> "policy.chunk_size: ..."
+        msg = str(e)
+        msg = re.sub(r"^policy: (?=\w+:)", "policy.", msg) if msg.startswith("policy") else f"policy.{msg}"
+        raise TrainConfigError(msg) from e
     optim = OptimConfig(**OmegaConf.to_container(cfg.optim, resolve=True))
     data_cfg: DataConfig = OmegaConf.to_object(cfg.data)
-    if not 0.0 <= data_cfg.shift < 0.5:
-        raise ValueError(f"data.shift: {data_cfg.shift} is not a fraction of the screen in [0, 0.5)")
-    if not 0.0 <= data_cfg.shift_share <= 1.0:
-        raise ValueError(f"data.shift_share: {data_cfg.shift_share} is not a share of episodes in [0, 1]")
-    if data_cfg.shift and not data_cfg.online:
-        raise ValueError("data.shift: moves the online stream's episodes; set data.online: true or shift 0")
-    if data_cfg.shift_share != 1.0 and not data_cfg.shift:
-        raise ValueError(f"data.shift_share: {data_cfg.shift_share} shares out no shift (data.shift is 0)")
     _check_task_weights(data_cfg)
-    output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = ensure_writable(cfg.paths.output_dir, "paths.output_dir")
 
     dataset_dir = prepare_dataset(data_cfg, policy_cfg.image_size, cfg.paths.data_dir)
     info = DatasetInfo.load(dataset_dir)
