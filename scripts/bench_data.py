@@ -72,7 +72,8 @@ def main() -> None:
         results["chunk_samples_per_s_one_worker"] = args.samples / (time.perf_counter() - t0)
     results.update(vars(args))
     print(
-        f"data benchmark: {args.episodes} episodes x {args.steps} steps, 320x200 frames -> {args.size}x{args.size}, chunk {args.chunk}"
+        f"data benchmark: {args.episodes} episodes x {args.steps} steps, "
+        f"320x200 frames -> {args.size}x{args.size}, chunk {args.chunk}"
     )
     for k, v in results.items():
         if k.endswith("per_s") or "per_s_" in k:

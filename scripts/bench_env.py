@@ -83,12 +83,16 @@ def main() -> None:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
     results = {t: bench(t, args.episodes, args.perturbation) for t in args.tasks}
-    head = f"{'task':16s} {'steps/ep':>8s} {'env steps/s':>12s} {'incl. reset':>12s} {'with expert':>12s} {'reset ms':>9s}"
+    head = (
+        f"{'task':16s} {'steps/ep':>8s} {'env steps/s':>12s} {'incl. reset':>12s} {'with expert':>12s} "
+        f"{'reset ms':>9s}"
+    )
     print(f"synthui 160x120, rendering on, one core, perturbation: {args.perturbation or 'none'}")
     print(head)
     for t, r in results.items():
         print(
-            f"{t:16s} {r['steps_per_episode']:8.1f} {r['env_steps_per_s']:12.0f} {r['env_steps_per_s_incl_reset']:12.0f}"
+            f"{t:16s} {r['steps_per_episode']:8.1f} {r['env_steps_per_s']:12.0f} "
+            f"{r['env_steps_per_s_incl_reset']:12.0f}"
             f" {r['steps_per_s_with_expert']:12.0f} {r['reset_ms']:9.2f}"
         )
     out = Path(args.out) / "bench_env.json"

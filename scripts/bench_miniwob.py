@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'task':28s} {'expert':>7s} {'reset s':>8s} {'step s':>7s} {'steps/s':>8s} {'steps':>6s}")
     for task, t in r["tasks"].items():
         print(
-            f"{task:28s} {t['expert_success']:7.0%} {t['reset_s']:8.3f} {t['step_s']:7.3f} {t['steps_per_s']:8.1f} {t['steps']:6d}"
+            f"{task:28s} {t['expert_success']:7.0%} {t['reset_s']:8.3f} {t['step_s']:7.3f} "
+            f"{t['steps_per_s']:8.1f} {t['steps']:6d}"
         )
     all_steps = sum(t["steps"] for t in r["tasks"].values())
     all_time = sum(t["steps"] * t["step_s"] for t in r["tasks"].values())

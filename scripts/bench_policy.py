@@ -137,14 +137,16 @@ def main() -> None:
         results.append(run(name, configs[name], args))
         r = results[-1]
         print(
-            f"{name:8s} params {r['params_m']:6.2f}M  train step (batch {r['batch']}) p50 {r['train_step_ms_p50']:7.1f} ms"
+            f"{name:8s} params {r['params_m']:6.2f}M  train step (batch {r['batch']}) "
+            f"p50 {r['train_step_ms_p50']:7.1f} ms"
             f" (min {r['train_step_ms_min']:.1f})  select_action p50/p95 {r['select_action_ms_p50']:.2f}/"
             f"{r['select_action_ms_p95']:.2f} ms (queue of {r['n_action_steps']})  ensembled p50/p95 "
             f"{r['select_action_ensembled_ms_p50']:.2f}/{r['select_action_ensembled_ms_p95']:.2f} ms",
             flush=True,
         )
     print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {results[-1]['load_average_1min']:.2f}"
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"load average {results[-1]['load_average_1min']:.2f}"
     )
     if args.json:
         args.json.write_text(

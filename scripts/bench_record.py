@@ -139,7 +139,8 @@ def main() -> None:
         lag = r["press_frame_lag_ms"]
         lag_text = f"{lag['mean']:.1f}/{lag['max']:.1f}" if lag else "-"
         print(
-            f"{r['scene']:<8} {r['frames_per_s']:>8.2f} {r['cpu_percent']:>6.1f} {r['cpu_percent_whole']:>7.1f} "
+            f"{r['scene']:<8} {r['frames_per_s']:>8.2f} {r['cpu_percent']:>6.1f} "
+            f"{r['cpu_percent_whole']:>7.1f} "
             f"{r['press_frames']:>5} {r['skipped_unchanged']:>7} {r['dropped_frames']:>7} {lag_text:>11} "
             f"{r['mb_per_min']:>7.1f}"
         )

@@ -93,7 +93,8 @@ def main() -> None:
             r = results[-1]
             print(
                 f"{name:8s} {r['parameters'] / 1e6:6.2f}M params  batch {r['batch']}  "
-                f"{r['ms_per_step_p50']:7.1f} ms/step  {r['samples_per_s']:7.1f} samples/s  ({r['threads']} threads)"
+                f"{r['ms_per_step_p50']:7.1f} ms/step  {r['samples_per_s']:7.1f} samples/s  "
+                f"({r['threads']} threads)"
             )
     Path(args.out).mkdir(parents=True, exist_ok=True)
     (Path(args.out) / "bench_train.json").write_text(json.dumps(results, indent=1) + "\n")

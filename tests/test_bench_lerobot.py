@@ -1,4 +1,5 @@
-"""scripts/bench_lerobot.py: LeRobot's flat action vector (layout, flatten, decode) and the torchvision stand-in."""
+"""scripts/bench_lerobot.py: LeRobot's flat action vector (layout, flatten, decode), the torchvision stand-in,
+the bridge and the same-budget worker."""
 
 from __future__ import annotations
 

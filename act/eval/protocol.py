@@ -46,7 +46,7 @@ class ChunkPolicy(Protocol):
 
 
 class PolicyDefaults:
-    """No-op defaults for the optional hooks of ``Policy``: baselines inherit it and override what they use."""
+    """No-op defaults for the optional hooks of ``Policy``: baselines inherit it, override what they use."""
 
     needs_info = False
 
