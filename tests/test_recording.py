@@ -176,3 +176,94 @@ def test_an_empty_line_inside_a_jsonl_file_is_a_problem_not_a_skipped_record(tmp
     _edit_line(path, "events.jsonl", 2, lambda s: "")
     err = _problem(path)
     assert err.file.endswith("events.jsonl") and err.line == 2 and "empty line" in str(err)
+
+
+def test_find_episodes_follows_links_reads_each_episode_once_and_ends_cycles(tmp_path):
+    from act.recording import find_episodes
+
+    write_episode(tmp_path / "elsewhere" / "ep", steps=2)
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "a").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    (root / "b").symlink_to(tmp_path / "elsewhere", target_is_directory=True)  # the same episode again
+    (root / "loop").symlink_to(root, target_is_directory=True)
+    found = find_episodes(root)
+    assert len(found) == 1 and found[0].name == "ep" and found[0].parent.parent == root
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(RecordingError) as e:
+        find_episodes(empty)
+    assert e.value.file == str(empty / "meta.json")
+    assert find_episodes(empty, required=False) == []
+
+
+def test_validate_a_directory_checks_every_episode_and_unique_ids(tmp_path):
+    from act.recording import validation_report
+
+    write_episode(tmp_path / "a", steps=2, seed=1)
+    write_episode(tmp_path / "b", steps=2, seed=2)
+    assert validation_report(tmp_path).episodes == 2 and validate(tmp_path) == []
+    write_episode(tmp_path / "c", steps=2, seed=1)  # same episode_id as a
+    _edit_line(tmp_path / "b", "frames.jsonl", 1, lambda s: s.replace("}", ', "dt": 1}'))
+    problems = validate(tmp_path)
+    assert {(Path(p.file).parent.name, p.field) for p in problems} == {("c", "episode_id"), ("b", "dt")}
+    with pytest.raises(RecordingError, match="episode_id"):
+        from act.recording import find_episodes
+
+        find_episodes(tmp_path)
+
+
+def _png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    import struct
+
+    out, i = [], 8
+    while i < len(data):
+        (n,) = struct.unpack(">I", data[i : i + 4])
+        out.append((data[i + 4 : i + 8], data[i + 8 : i + 8 + n]))
+        i += 12 + n
+    return out
+
+
+def test_a_frame_that_passes_the_checksums_but_does_not_decode_raises_recording_error(tmp_path):
+    """The reader checks PNG structure and CRCs (cheap), not pixels; decoding names the file."""
+    import struct
+    import zlib
+
+    path = write_episode(tmp_path / "ep", steps=2)
+    frame = path / "frames" / "000001.png"
+    chunks = _png_chunks(frame.read_bytes())
+    out = b"\x89PNG\r\n\x1a\n"
+    for kind, body in chunks:
+        if kind == b"IDAT":
+            body = zlib.compress(b"\x07" * 50)  # filter type 7 does not exist, and the data is short
+        out += struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    frame.write_bytes(out)
+    ep = read_episode(path)  # a documented limit: validation does not decode pixels
+    with pytest.raises(RecordingError) as e:
+        ep.frame(1)
+    assert e.value.file == str(frame) and "cannot be decoded" in str(e.value)
+
+
+def test_documented_acceptances_are_counted_and_warned(tmp_path):
+    from act.recording import validation_report
+
+    path = write_episode(tmp_path / "ep", steps=3)
+    meta = json.loads((path / "meta.json").read_text())
+    (path / "meta.json").write_text(json.dumps({**meta, "complete": False}))
+    rows = [
+        {"t": 0.2, "type": "mouse_up", "x": 1, "y": 1, "button": "left"},  # press before the recording
+        {"t": 0.5, "type": "click", "x": -4, "y": 500},  # outside the screen: clamped
+        {"t": 1.5, "type": "mouse_down", "x": 3, "y": 3, "button": "right"},  # never released
+    ]
+    (path / "events.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"t": 2')
+    report = validation_report(path)
+    assert report.ok, report.problems
+    assert report.accepted == {
+        "release_without_press": 1,
+        "clamped_point": 1,
+        "unreleased_press": 1,
+        "torn_last_line": 1,
+    }
+    ep = read_episode(path)
+    assert ep.accepted == dict(report.accepted) and len(ep.warnings) == 2
+    assert [(a.kind, a.x, a.y) for a in ep.actions()] == [("click", 0.0, 120.0)]

@@ -8,11 +8,14 @@ This module imports neither Hydra nor Lightning.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import numbers
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from act.policy.errors import ConfigError
 from act.spaces.action_space import ActionSpace
 
 BACKBONES = ("convnet", "resnet18")
@@ -295,9 +298,91 @@ class ACTConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "config") -> ACTConfig:
-        """Build from a dict; an unknown key is an error naming it (a misspelling must not pass silently)."""
+        """Build from a dict; ``ConfigError`` naming ``source`` and the field for an unknown key (a
+        misspelling must not pass silently), a value of the wrong JSON type, or one out of range."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected an object of ACTConfig fields, got {type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(f"{source}: unknown ACTConfig key(s) {unknown}; known keys: {sorted(names)}")
-        return cls(**data)
+            raise ConfigError(f"{source}: unknown ACTConfig key(s) {unknown}; known keys: {sorted(names)}")
+        for f in dataclasses.fields(cls):
+            if f.name in data:
+                why = _type_problem(str(f.type), data[f.name])
+                if why:
+                    raise ConfigError(f"{source}: {f.name}: {why}, got {_short(data[f.name])}")
+        try:
+            return cls(**data)
+        except (TypeError, ValueError, OverflowError, KeyError) as e:  # __post_init__'s range checks
+            raise ConfigError(f"{source}: {e}") from e
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> ACTConfig:
+        """Read a config.json; ``ConfigError`` naming the file (and line) when it is not a JSON object
+        of valid ACTConfig fields."""
+        path = Path(path)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"{path}: cannot be read ({e.strerror or e})") from e
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            line = data[: e.start].count(b"\n") + 1
+            raise ConfigError(f"{path}:{line}: not valid UTF-8 (byte 0x{data[e.start]:02x})") from e
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"{path}:{e.lineno}: not valid JSON ({e.msg} at column {e.colno})") from e
+        except RecursionError as e:
+            raise ConfigError(f"{path}: not valid JSON (nested too deeply to parse)") from e
+        except ValueError as e:  # e.g. an integer literal beyond Python's digit limit
+            raise ConfigError(f"{path}: not valid JSON ({e})") from e
+        return cls.from_dict(value, source=str(path))
+
+
+def _short(v: Any) -> str:
+    """repr cut to 60 characters (a bad value can be large)."""
+    try:
+        r = repr(v)
+    except (ValueError, RecursionError):  # an int beyond the digit limit has no repr
+        r = f"<{type(v).__name__}>"
+    return r if len(r) <= 60 else r[:57] + "..."
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _type_problem(annotation: str, v: Any) -> str | None:
+    """Why ``v`` (as JSON gives it) does not fit a field annotated ``annotation``; None when it does.
+
+    Checked before ``__post_init__`` converts values, so "abc" for a vocabulary is not split into
+    letters and 2.5 for a size is not truncated to 2."""
+    if annotation.endswith(" | None"):
+        if v is None:
+            return None
+        annotation = annotation.removesuffix(" | None")
+    if annotation == "int":
+        return None if _is_int(v) else "must be an integer"
+    if annotation == "float":
+        return None if _is_int(v) or isinstance(v, float) else "must be a number"
+    if annotation == "bool":
+        return None if isinstance(v, bool) else "must be true or false"
+    if annotation == "str":
+        return None if isinstance(v, str) else "must be a string"
+    if annotation.startswith("tuple[int"):
+        if not (isinstance(v, (list, tuple)) and all(_is_int(x) for x in v)):
+            return "must be a list of integers"
+        if annotation == "tuple[int, int]" and len(v) != 2:
+            return "must be a list of two integers"
+        return None
+    if annotation == "list[str]":
+        ok = isinstance(v, (list, tuple)) and all(isinstance(x, str) for x in v)
+        return None if ok else "must be a list of strings"
+    if annotation == "dict[str, Any]":  # action_space
+        ok = isinstance(v, dict) and all(
+            isinstance(v.get(k), list) and all(isinstance(x, str) for x in v[k]) for k in ("kinds", "keys")
+        )
+        return None if ok else 'must be {"kinds": [strings], "keys": [strings]}'
+    return None

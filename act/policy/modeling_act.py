@@ -28,6 +28,7 @@ from torch import nn
 from act.policy.backbones import build_backbone, sine_position_1d, sine_position_2d
 from act.policy.configuration_act import ACTConfig
 from act.policy.ensemble import TemporalEnsembler
+from act.policy.errors import PolicyLoadError, PolicyNotFoundError
 from act.policy.explain import Explanation
 from act.recording.schema import POINTER_KINDS
 from act.spaces.action_space import ActionSpace
@@ -864,11 +865,15 @@ class ACTPolicy(nn.Module):
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "cpu") -> ACTPolicy:
-        """Load a saved policy in eval mode on ``device``; refuses pickled or non-safetensors weights."""
+        """Load a saved policy in eval mode on ``device``; refuses pickled or non-safetensors weights.
+
+        Every failure is a ``PolicyLoadError`` (``ConfigError`` for config.json, ``WeightsFormatError``
+        for a file that is not safetensors, ``PolicyNotFoundError`` for a missing file) naming the file.
+        """
         d = Path(directory)
         config_path, weights = d / CONFIG_NAME, d / WEIGHTS_NAME
         if not config_path.is_file():
-            raise FileNotFoundError(
+            raise PolicyNotFoundError(
                 f"{config_path}: no policy config here (expected save_pretrained's output)"
             )
         if not weights.is_file():
@@ -878,8 +883,8 @@ class ACTPolicy(nn.Module):
                     f"{pickles[0]}: refusing to load pickled weights (they can run code); "
                     f"ACTPolicy loads only {WEIGHTS_NAME}"
                 )
-            raise FileNotFoundError(f"{weights}: missing; ACTPolicy loads only {WEIGHTS_NAME}")
-        config = ACTConfig.from_dict(json.loads(config_path.read_text()), source=str(config_path))
+            raise PolicyNotFoundError(f"{weights}: missing; ACTPolicy loads only {WEIGHTS_NAME}")
+        config = ACTConfig.from_json(config_path)
         with weights.open("rb") as f:
             head = f.read(9)
         # safetensors: an 8-byte little-endian header length, then the JSON header ('{'). A pickle
@@ -894,6 +899,27 @@ class ACTPolicy(nn.Module):
             state = load_file(str(weights), device="cpu")
         except (SafetensorError, OSError, ValueError) as e:
             raise WeightsFormatError(f"{weights}: not a valid safetensors file ({e})") from e
-        policy = cls(config)
-        policy.load_state_dict(state, strict=True)
+        try:
+            policy = cls(config)
+        except (RuntimeError, ValueError) as e:
+            raise PolicyLoadError(f"{config_path}: cannot build the policy it describes ({e})") from e
+        expected = policy.state_dict()
+        # strict loading forgives a missing BatchNorm num_batches_tracked: demand every tensor
+        missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+        if missing or unexpected:
+            raise PolicyLoadError(
+                f"{weights}: does not fit the policy in {config_path}: "
+                f"missing tensors {missing}, unexpected tensors {unexpected}"
+            )
+        for name, tensor in state.items():
+            # load_state_dict would convert dtypes silently (float64 -> float32 loses precision)
+            if name in expected and tensor.dtype != expected[name].dtype:
+                raise PolicyLoadError(
+                    f"{weights}: tensor {name!r} is {tensor.dtype}, the policy in {config_path} "
+                    f"expects {expected[name].dtype}"
+                )
+        try:
+            policy.load_state_dict(state, strict=True)
+        except RuntimeError as e:  # missing, unexpected or differently shaped tensors
+            raise PolicyLoadError(f"{weights}: does not fit the policy in {config_path}: {e}") from e
         return policy.to(device).eval()

@@ -65,6 +65,8 @@ _META_FIELDS = (
     "extra",
 )
 _SCREEN_FIELDS = ("width", "height", "scale", "event_coords")
+# 8-bit PNG modes a frame may have (read as RGB; alpha dropped). 16-bit would be cut to 8 bits.
+_FRAME_MODES = ("RGB", "RGBA", "L", "LA", "P", "1")
 # Event types whose points become action coordinates (clamped to the screen when outside it).
 _POINTER_EVENTS = ("mouse_down", "mouse_up", "scroll", "click", "double_click", "right_click", "drag")
 # Fields each event type must carry.
@@ -85,11 +87,14 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
-def find_episodes(paths: str | Path | Iterable[str | Path], *, unique: bool = True) -> list[Path]:
+def find_episodes(
+    paths: str | Path | Iterable[str | Path], *, unique: bool = True, required: bool = True
+) -> list[Path]:
     """Episode directories (those holding meta.json) at or under ``paths``, sorted.
 
     Symbolic links to directories are followed (each real directory is visited once, so a link
-    cycle ends). With ``unique`` two episodes with the same ``episode_id`` raise ``RecordingError``.
+    cycle ends). With ``unique`` two episodes with the same ``episode_id`` raise ``RecordingError``;
+    with ``required`` so does a given directory that holds no episode.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -110,6 +115,15 @@ def find_episodes(paths: str | Path | Iterable[str | Path], *, unique: bool = Tr
             seen.add(real)
             if META in filenames:
                 found.add(Path(dirpath))
+        if required and p.is_dir() and not any(f == p or p in f.parents for f in found):
+            raise RecordingError(
+                Problem(
+                    str(p / META),
+                    None,
+                    None,
+                    f"file is missing, and no episode directory (with {META}) is under {p}",
+                )
+            )
     episodes = sorted(found)
     if unique:
         problems = duplicate_episode_ids(episodes)
@@ -373,13 +387,18 @@ class _Reader:
             return
         try:
             with Image.open(self.path / name) as im:
-                fmt, size = im.format, im.size
+                fmt, size, mode = im.format, im.size, im.mode
                 im.verify()  # reads every chunk and checks its CRC, without decoding pixels
         except Exception as e:  # PIL raises many types (OSError, SyntaxError, struct.error ...) for bad files
             self.problem(name, None, None, f"not a readable PNG image ({type(e).__name__}: {e})")
             return
         if fmt != "PNG":
             self.problem(name, None, None, f"is a {fmt} image, not PNG")
+            return
+        if mode not in _FRAME_MODES:
+            self.problem(
+                name, None, None, f"has pixel mode {mode}; frames are 8-bit ({', '.join(_FRAME_MODES)})"
+            )
             return
         if screen is not None and not _frame_size_ok(size, screen):
             physical = f"{screen.width * screen.scale:g}x{screen.height * screen.scale:g}"
@@ -584,7 +603,7 @@ def validation_report(path: str | Path, check_frames: bool = True) -> Validation
     report = ValidationReport()
     paths = [path]
     if path.is_dir() and not (path / META).exists():
-        paths = find_episodes(path, unique=False) or [path]
+        paths = find_episodes(path, unique=False, required=False) or [path]
         report.problems += duplicate_episode_ids(paths)
     for p in paths:
         reader = _Reader(p, check_frames)
