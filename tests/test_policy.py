@@ -263,6 +263,42 @@ def test_heads_only_train_where_they_apply():
     assert base["loss_intent"].item() > 0.0
 
 
+WEIGHT_OF_TERM = {
+    "kind": "kind_weight",
+    "key": "key_weight",
+    "scroll": "scroll_weight",
+    "point": "point_weight",
+    "point_offset": "point_offset_weight",
+    "point2": "point2_weight",
+    "point2_offset": "point_offset_weight",
+    "read": "read_weight",
+    "seek": "seek_weight",
+    "intent": "intent_weight",
+    "kl": "kl_weight",
+}
+
+
+def test_loss_is_the_sum_of_named_terms_weighted_by_their_config_fields():
+    config = tiny_config(**{name: 0.5 + i for i, name in enumerate(sorted(set(WEIGHT_OF_TERM.values())))})
+    policy = seeded_policy(config).eval()  # z = 0: the same loss on every call
+    batch = make_batch(config)
+    cells = config.feature_grid()[0] * config.feature_grid()[1]
+    batch["cell_words"] = torch.randint(
+        0, len(WORDS) + 2, (4, cells), generator=torch.Generator().manual_seed(1)
+    )
+    loss, terms, _ = policy.loss_terms(batch)
+    assert set(terms) == set(WEIGHT_OF_TERM)  # every head, the reading heads and the CVAE's KL
+    for name, term in terms.items():
+        assert term.weight == getattr(config, WEIGHT_OF_TERM[name]), name
+    total = sum(t.weight * t.value for t in terms.values())
+    assert loss.item() == pytest.approx(total.item(), rel=1e-6)
+    # Doubling one weight adds that term's value once more, and forward logs the unweighted value.
+    _, logged = policy(batch)
+    heavier = seeded_policy(tiny_config(**{**config.__dict__, "key_weight": 2 * config.key_weight})).eval()
+    extra = heavier(batch)[0] - loss
+    assert extra.item() == pytest.approx(config.key_weight * logged["loss_key"].item(), rel=1e-5)
+
+
 def test_non_finite_loss_is_detectable():
     config = tiny_config()
     policy = seeded_policy(config)
@@ -346,6 +382,52 @@ def test_explain_reads_like_a_plan():
 
 
 # ------------------------------------------------------------------------------------- save / load
+
+
+def test_policy_has_the_rollout_protocol_and_objects_missing_hooks_get_no_ops():
+    from act.eval.protocol import Policy, as_policy, select_action, start_episode
+
+    policy = seeded_policy(tiny_config())
+    assert isinstance(policy, Policy) and as_policy(policy) is policy and not policy.needs_info
+    calls = []
+
+    class Env:
+        def reset(self, seed):
+            calls.append(("env.reset", seed))
+            return {"screen": None}, {"step": 0}
+
+    class Minimal:  # what every policy needs: reset and select_action
+        def reset(self):
+            calls.append(("reset",))
+
+        def select_action(self, obs, *info):
+            return {"info": info}
+
+    class WithHooks(Minimal):
+        needs_info = True
+
+        def begin_episode(self, env_id, seed, perturbation):
+            calls.append(("begin", env_id, seed, perturbation))
+
+        def bind(self, env):
+            calls.append(("bind",))
+
+    minimal = as_policy(Minimal())
+    assert isinstance(minimal, Policy) and not minimal.needs_info and minimal.explain({}) is None
+    obs, info = start_episode(minimal, Env(), "synthui/ClickButton-v0", 3)
+    assert calls == [("reset",), ("env.reset", 3)] and select_action(minimal, obs, info) == {"info": ()}
+    calls.clear()
+    hooked = as_policy(WithHooks())
+    obs, info = start_episode(hooked, Env(), "synthui/ClickButton-v0", 4, "theme:0.5")
+    assert calls == [
+        ("begin", "synthui/ClickButton-v0", 4, "theme:0.5"),
+        ("reset",),
+        ("env.reset", 4),
+        ("bind",),
+    ]
+    assert select_action(hooked, obs, info) == {"info": ({"step": 0},)}  # needs_info: the env's info too
+    with pytest.raises(TypeError, match="is not a policy"):
+        as_policy(object())
 
 
 def test_save_load_gives_identical_outputs(tmp_path):
