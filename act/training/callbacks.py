@@ -1,15 +1,177 @@
-"""Callbacks: policy export beside checkpoints, throughput, closed-loop task success."""
+"""Callbacks: step checkpoints for exact resume, a CSV logger that resumes, policy export beside
+checkpoints, throughput, closed-loop task success."""
 
 from __future__ import annotations
 
 import copy
+import csv
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers.logger import rank_zero_experiment
+from lightning.pytorch.utilities import rank_zero_only, rank_zero_warn
+
+
+class StepCheckpoint(L.Callback):
+    """``dirpath/last.ckpt`` every ``every_n_train_steps`` optimizer steps, exactly on the interval
+    (no monitor: unlike a monitored ``ModelCheckpoint``, it never waits for a validation), and at the
+    end of training. ``keep`` > 0 also keeps the newest ``keep`` of them as ``step_NNNNNN.ckpt``.
+
+    It saves at the start of the batch after step N, once everything of step N (its logged row, a
+    validation due at N) is done, so a resumed run repeats and skips nothing. Lightning restores
+    such a checkpoint as "mid-batch" and counts the logger step once more than it should, so the
+    saved logger step is one lower. Writes go to a temporary file renamed into place: a kill
+    mid-write leaves the previous checkpoint intact. ``act-train`` puts this callback first, so no
+    other callback logs for step N + 1 before it saves."""
+
+    def __init__(self, dirpath: str, every_n_train_steps: int = 100, keep: int = 0):
+        if every_n_train_steps < 1:
+            raise ValueError(f"StepCheckpoint: every_n_train_steps {every_n_train_steps} must be >= 1")
+        self.dirpath = Path(dirpath)
+        self.every_n_train_steps, self.keep = every_n_train_steps, keep
+        self.last_step = 0  # the step of the newest checkpoint (restored on resume)
+        self._mid_batch = self._resumed_mid_batch = False
+
+    @property
+    def last_path(self) -> Path:
+        return self.dirpath / "last.ckpt"
+
+    @property
+    def state_key(self) -> str:
+        return "StepCheckpoint"
+
+    def _save(self, trainer: L.Trainer, mid_batch: bool) -> None:
+        step = trainer.global_step
+        tmp = self.dirpath / f".last.ckpt.tmp{os.getpid()}"
+        self._mid_batch = mid_batch
+        try:
+            trainer.save_checkpoint(tmp)
+        finally:
+            self._mid_batch = False
+        self.last_step = step
+        if trainer.is_global_zero:
+            os.replace(tmp, self.last_path)
+            if self.keep > 0:
+                kept = self.dirpath / f"step_{step:06d}.ckpt"
+                kept.unlink(missing_ok=True)
+                try:
+                    os.link(self.last_path, kept)
+                except OSError:  # no hard links here (some network file systems): copy
+                    import shutil
+
+                    shutil.copyfile(self.last_path, kept)
+                for old in sorted(self.dirpath.glob("step_*.ckpt"))[: -self.keep]:
+                    old.unlink(missing_ok=True)
+        trainer.strategy.barrier("StepCheckpoint")
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if (
+            self._resumed_mid_batch
+        ):  # undo on_save_checkpoint's ``started`` (before Lightning counts this batch)
+            self._resumed_mid_batch = False
+            progress = trainer.fit_loop.epoch_loop.batch_progress
+            for counts in (progress.total, progress.current):
+                counts.started = counts.ready - 1
+        step = trainer.global_step
+        if step > self.last_step and step % self.every_n_train_steps == 0 and not trainer.sanity_checking:
+            self._save(trainer, mid_batch=True)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.global_step > self.last_step and not trainer.fast_dev_run:
+            self._save(trainer, mid_batch=False)
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
+        for logger in trainer.loggers:  # rows logged so far reach the disk before the checkpoint does
+            logger.save()
+        writer = next((lg.experiment for lg in trainer.loggers if isinstance(lg, ResumableCSVLogger)), None)
+        rows = getattr(writer, "rows", None)  # off rank 0 the experiment is a dummy (and nothing is saved)
+        checkpoint["csv_rows"] = rows if isinstance(rows, int) else None
+        if self._mid_batch:
+            # Saved after batch N+1 was fetched: record it as not fetched (its ``ready`` undone), so
+            # the resumed run's batch count (validation schedule) is right. ``started`` stays one
+            # above ``ready``, so Lightning restores this as "mid-batch" (not "after validation",
+            # which would skip one); that path adds one to the logger step, so it is saved one lower.
+            # The first batch after the resume puts ``started`` back (on_train_batch_start).
+            fit_loop = checkpoint["loops"]["fit_loop"]
+            fit_loop["epoch_loop.state_dict"]["_batches_that_stepped"] -= 1
+            progress = fit_loop["epoch_loop.batch_progress"]
+            for counts in (progress["total"], progress["current"]):
+                counts["ready"] -= 1
+                counts["started"] = counts["ready"] + 1
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"last_step": self.last_step}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.last_step = int(state_dict.get("last_step", 0))
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
+        progress = checkpoint["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]
+        self._resumed_mid_batch = progress["started"] > progress["ready"]
+        rows = checkpoint.get("csv_rows")
+        for logger in trainer.loggers:
+            if isinstance(logger, ResumableCSVLogger) and rows is not None:
+                logger.experiment.truncate(rows)
+
+
+class _ResumableWriter(ExperimentWriter):
+    """Lightning's CSV writer, except that an existing metrics.csv is kept until the first save
+    (Lightning deletes it on creation): a resume first cuts it back to the checkpoint's rows."""
+
+    def __init__(self, log_dir: str) -> None:
+        self._kept = False
+        super().__init__(log_dir)
+        self.rows = 0  # data rows in metrics.csv
+
+    def _check_log_dir_exists(self) -> None:
+        pass  # no warning and no deletion here: save() or truncate() decide
+
+    def truncate(self, rows: int) -> None:
+        """Keep the first ``rows`` data rows of metrics.csv (those a checkpoint had seen) and append after."""
+        path = Path(self.metrics_file_path)
+        self._kept = True
+        if not path.is_file():  # e.g. a checkpoint of another run dir: this dir's log starts here
+            rank_zero_warn(f"{path}: missing; the resumed checkpoint had logged {rows} rows elsewhere")
+            return
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            header, kept = list(reader.fieldnames or []), [r for _, r in zip(range(rows), reader)]
+        if len(kept) < rows:
+            rank_zero_warn(
+                f"{path}: {len(kept)} rows where the resumed checkpoint had logged {rows}: all kept"
+            )
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(kept)
+        self.metrics_keys, self.rows = sorted(header), len(kept)
+
+    def save(self) -> None:
+        if not self._kept:  # a fresh run: the old file goes, as with Lightning's writer
+            Path(self.metrics_file_path).unlink(missing_ok=True)
+            self._kept = True
+        rows = len(self.metrics)
+        super().save()
+        self.rows += rows
+
+
+class ResumableCSVLogger(CSVLogger):
+    """``CSVLogger`` whose metrics.csv survives a resume: rows up to the checkpoint stay, each once,
+    and the resumed run appends (``StepCheckpoint`` records the row count and cuts the file back)."""
+
+    @property
+    @rank_zero_experiment
+    def experiment(self) -> _ResumableWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self.root_dir, exist_ok=True)
+            self._experiment = _ResumableWriter(log_dir=self.log_dir)
+        return self._experiment
 
 
 class ExportPolicy(L.Callback):

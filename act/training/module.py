@@ -46,6 +46,7 @@ class ActLightningModule(L.LightningModule):
         self.save_hyperparameters({"policy_config": policy_config.to_dict(), "optim": vars(optim)})
         self.policy = ACTPolicy(policy_config)
         self.optim = optim
+        self._rng_to_restore: dict[str, Any] | None = None  # a resumed checkpoint's, until training starts
 
     def _step(self, batch: dict[str, torch.Tensor], stage: str) -> torch.Tensor:
         loss, terms = self.policy(batch)
@@ -78,8 +79,8 @@ class ActLightningModule(L.LightningModule):
     def configure_gradient_clipping(
         self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None
     ) -> None:
-        """Norm clipping with our fused AdamW goes into the optimizer's kernel (``fold_grad_clip``: 17 ms
-        less per CPU step at LeRobot's shape); anything else (value clipping, a GradScaler that owns
+        """Norm clipping with our fused AdamW goes into the optimizer's kernel (``fold_grad_clip``: one
+        pass over the gradients fewer); anything else (value clipping, a GradScaler that owns
         ``grad_scale``, an unfused optimizer) takes Lightning's path."""
         opt = getattr(optimizer, "_optimizer", optimizer)  # a LightningOptimizer wraps the torch one
         scaler = getattr(self.trainer.precision_plugin, "scaler", None) if self._trainer else None
@@ -103,8 +104,8 @@ class ActLightningModule(L.LightningModule):
         groups = [{"params": rest, "lr": o.lr}]
         if backbone:
             groups.append({"params": backbone, "lr": o.backbone_lr})
-        # The fused kernel turns ~10 ops per parameter tensor into one: 320 -> 120 ms per step for the
-        # LeRobot-sized policy on 2 CPU cores (scripts/bench_lerobot.py). MPS has no fused AdamW.
+        # The fused kernel turns ~10 ops per parameter tensor into one (scripts/bench_lerobot.py
+        # measures it). MPS has no fused AdamW.
         fused = self.device.type in ("cuda", "cpu")
         optimizer = torch.optim.AdamW(
             groups, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay, fused=fused
@@ -133,7 +134,13 @@ class ActLightningModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        states = checkpoint.get("rng_states")
+        # Applied in on_train_start, not now: between here and there Lightning builds the train
+        # DataLoader's iterator, which draws from the torch RNG (its base seed) where the
+        # uninterrupted run drew nothing, having built that iterator at the epoch's start.
+        self._rng_to_restore = checkpoint.get("rng_states")
+
+    def on_train_start(self) -> None:
+        states, self._rng_to_restore = self._rng_to_restore, None
         if states:
             torch.set_rng_state(states["torch"])
             name, keys, pos, has_gauss, gauss = states["numpy"]

@@ -1,0 +1,191 @@
+"""Resume after a kill: the same weights and the same metrics.csv rows as a run never interrupted."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from safetensors.torch import load_file
+
+from act.training import train
+from tests.conftest import write_episode
+from tests.test_training import ACT_TRAIN, CONFIGS, overrides
+
+ROOT = Path(__file__).resolve().parents[1]
+EVERY = 10  # checkpoint interval (steps)
+STEPS = 60
+# Validation every 7 steps: off the checkpoint interval, and with a monitored best checkpoint.
+COMMON = [
+    f"trainer.max_steps={STEPS}",
+    "trainer.val_check_interval=7",
+    "trainer.limit_val_batches=1",
+    "trainer.log_every_n_steps=1",
+    f"callbacks.step_checkpoint.every_n_train_steps={EVERY}",
+    "callbacks.closed_loop.episodes=0",
+    "logger.csv.flush_logs_every_n_steps=1",  # rows past the checkpoint reach the disk before the kill
+]
+ONLINE = [
+    "data=synthui",
+    "data.generate.tasks=[ClickButton,MenuItem]",
+    "data.generate.episodes=3",
+    "data.generate.num_workers=1",
+    "data.online=true",
+    "data.batch_size=4",
+    "policy=tiny",
+]
+
+
+@pytest.fixture(scope="module")
+def recs(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("recs")
+    for i in range(6):
+        write_episode(root / f"ep_{i:03d}", steps=5, seed=i)
+    return root
+
+
+def _args(kind: str, recs: Path, tmp: Path) -> list[str]:
+    base = overrides(recs, tmp) if kind == "map" else [*ONLINE, f"paths.data_dir={tmp / 'data'}"]
+    return [*base, *COMMON]
+
+
+def _cmd(args: list[str], run: Path, *extra: str) -> list[str]:
+    return [*ACT_TRAIN, *args, f"hydra.run.dir={run}", *extra]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1"}  # one thread: the same float sums in every run
+
+
+def _rows(run: Path) -> list[tuple[int, tuple[str, ...]]]:
+    """(step, the columns it filled) of every metrics.csv row, in order."""
+    with open(run / "csv" / "metrics.csv", newline="") as f:
+        return [
+            (int(r["step"]), tuple(sorted(k for k, v in r.items() if v and k != "step")))
+            for r in csv.DictReader(f)
+        ]
+
+
+def _losses(run: Path) -> dict[int, str]:
+    with open(run / "csv" / "metrics.csv", newline="") as f:
+        return {int(r["step"]): r["train/loss"] for r in csv.DictReader(f) if r.get("train/loss")}
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    return load_file(run / "policies" / "last" / "model.safetensors")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(recs, tmp_path_factory) -> dict[str, Path]:
+    """One uninterrupted run per data kind, made on first use."""
+    runs: dict[str, Path] = {}
+
+    def get(kind: str) -> Path:
+        if kind not in runs:
+            tmp = tmp_path_factory.mktemp(f"uninterrupted_{kind}")
+            p = subprocess.run(
+                _cmd(_args(kind, recs, tmp), tmp / "run"),
+                capture_output=True,
+                text=True,
+                env=_env(),
+                cwd=ROOT,
+                timeout=600,
+            )
+            assert p.returncode == 0, p.stderr[-3000:]
+            runs[kind] = tmp / "run"
+        return runs[kind]
+
+    return get
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["map", "online"])
+def test_resume_after_sigkill_matches_an_uninterrupted_run(kind, recs, tmp_path, uninterrupted):
+    args, run = _args(kind, recs, tmp_path), tmp_path / "run"
+    log = open(tmp_path / "killed.log", "w")  # noqa: SIM115 - the child writes to it until killed
+    proc = subprocess.Popen(_cmd(args, run), stdout=log, stderr=log, env=_env(), cwd=ROOT)
+    last = run / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 300
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert last.exists(), (tmp_path / "killed.log").read_text()[-3000:]
+    first = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
+    # Kill a few steps past the first checkpoint, once rows after it are on disk (to be cut back).
+    while proc.poll() is None and time.time() < deadline and max(s for s, _ in _rows(run)) < first + 3:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    log.close()
+    saved = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
+    assert saved % EVERY == 0 and EVERY <= saved < STEPS
+    killed_rows = _rows(run)
+    assert max(s for s, _ in killed_rows) > saved  # the killed run had logged past its checkpoint
+
+    p = subprocess.run(
+        _cmd(args, run, "ckpt_path=last"), capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=600
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert f"Restored all states from the checkpoint at {last}" in p.stdout + p.stderr
+
+    reference = uninterrupted(kind)
+    ours, theirs = _weights(run), _weights(reference)
+    assert ours.keys() == theirs.keys()
+    diff = max(float((ours[k] - theirs[k]).abs().max()) for k in ours)
+    assert diff == 0.0, f"resumed from step {saved}: weights differ by up to {diff}"
+    assert _rows(run) == _rows(reference)  # every logged row once, in order
+    assert _losses(run) == _losses(reference)
+    assert _rows(run)[: len(killed_rows)] == killed_rows
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == STEPS
+
+
+def _cfg(recs: Path, tmp: Path, *extra: str):
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        return compose("train", overrides=[*overrides(recs, tmp), f"paths.output_dir={tmp / 'out'}", *extra])
+
+
+def test_step_checkpoints_land_on_their_interval_whatever_the_validation_schedule(recs, tmp_path):
+    # An epoch of this data is 8 batches and validation (monitored by the best checkpoint) comes
+    # every 7 steps: neither lines up with the interval of 5.
+    _, objects = train(
+        _cfg(
+            recs,
+            tmp_path,
+            "trainer.max_steps=23",
+            "trainer.val_check_interval=7",
+            "trainer.limit_val_batches=1",
+            "callbacks.step_checkpoint.every_n_train_steps=5",
+            "callbacks.step_checkpoint.keep=100",
+            "callbacks.closed_loop.episodes=0",
+        )
+    )
+    assert objects["trainer"].num_training_batches % 5 != 0
+    ckpts = tmp_path / "out" / "checkpoints"
+    steps = {
+        p.name: torch.load(p, map_location="cpu", weights_only=False)["global_step"]
+        for p in ckpts.glob("step_*.ckpt")
+    }
+    assert steps == {f"step_{s:06d}.ckpt": s for s in (5, 10, 15, 20, 23)}  # 23: the end of training
+    assert torch.load(ckpts / "last.ckpt", map_location="cpu", weights_only=False)["global_step"] == 23
+    assert len(list(ckpts.glob("best_step_*.ckpt"))) == 1  # the monitored one, apart
+
+
+def test_ckpt_path_last_with_nothing_to_resume_is_a_clear_error(recs, tmp_path):
+    with pytest.raises(FileNotFoundError) as e:
+        train(_cfg(recs, tmp_path, "ckpt_path=last", "trainer.max_steps=2"))
+    message = str(e.value)
+    assert str(tmp_path / "out") in message and "drop ckpt_path" in message and "ckpt_path=auto" in message
+    assert not (tmp_path / "out" / "checkpoints").exists()  # nothing trained
+
+
+def test_ckpt_path_auto_starts_fresh_when_there_is_nothing_to_resume(recs, tmp_path):
+    _, objects = train(
+        _cfg(recs, tmp_path, "ckpt_path=auto", "trainer.max_steps=2", "callbacks.closed_loop.episodes=0")
+    )
+    assert objects["summary"]["global_step"] == 2
+    assert (tmp_path / "out" / "checkpoints" / "last.ckpt").is_file()
