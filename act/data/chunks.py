@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset
+from torch.utils.data import DataLoader, Dataset, IterableDataset, RandomSampler
 
 from act.data.build import DatasetInfo, dataset_path
 from act.spaces.vocab import Vocabulary, tokenize
@@ -162,6 +162,28 @@ def split_episodes(num_episodes: int, val_fraction: float, seed: int = 0) -> tup
     return sorted(order[n_val:]), sorted(order[:n_val])
 
 
+class ResumableRandomSampler(RandomSampler):
+    """``RandomSampler`` (same draws: one seed per epoch from the torch RNG) that remembers the
+    epoch's seed and can start an epoch part-way through, for an exact mid-epoch resume."""
+
+    def __init__(self, data_source) -> None:
+        super().__init__(data_source)
+        self.epoch_seed: int | None = None  # the current epoch's seed, once its first index is drawn
+        self._resume: tuple[int, int] | None = None
+
+    def resume(self, seed: int, skip: int) -> None:
+        """The next epoch replays epoch ``seed``'s order from its ``skip``-th index, drawing nothing."""
+        self._resume = (seed, skip)
+
+    def __iter__(self):
+        resume, self._resume = self._resume, None
+        seed, skip = resume if resume else (int(torch.empty((), dtype=torch.int64).random_().item()), 0)
+        self.epoch_seed = seed
+        generator = torch.Generator()
+        generator.manual_seed(seed)
+        yield from torch.randperm(len(self.data_source), generator=generator).tolist()[skip:]
+
+
 try:
     import lightning as L
 
@@ -196,6 +218,8 @@ class ActDataModule(_Base):
         self.train_episodes, self.val_episodes = split_episodes(self.info.num_episodes, val_fraction, seed)
         self.train_set: ChunkDataset | None = None
         self.val_set: ChunkDataset | None = None
+        self.sampler: ResumableRandomSampler | None = None
+        self._resume: dict[str, Any] | None = None  # from load_state_dict, for the next train loader
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
@@ -206,7 +230,7 @@ class ActDataModule(_Base):
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            shuffle=shuffle,
+            sampler=self.sampler if shuffle else None,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             drop_last=shuffle and len(dataset) > self.batch_size,
@@ -214,14 +238,52 @@ class ActDataModule(_Base):
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
+        resume, self._resume = self._resume, None
+        key = "stream" if self.train_stream is not None else "sampler_seed"
+        if resume and resume.get("batches_done") and resume.get(key) is None:
+            import warnings
+
+            warnings.warn(
+                f"resuming {resume['batches_done']} batches into an epoch whose data position the "
+                "checkpoint does not hold (an online stream with data.num_workers > 0 keeps it in its "
+                "workers; DDP replaces the sampler): this epoch's data starts over, so the resumed run "
+                "differs from an uninterrupted one",
+                stacklevel=2,
+            )
         if self.train_stream is not None:
+            if hasattr(self.train_stream, "load_state_dict"):
+                self.train_stream.snapshot_every = self.batch_size  # a state per batch, for state_dict
+                if resume and resume.get("stream") is not None:
+                    self.train_stream.load_state_dict(resume["stream"])
             return DataLoader(
                 self.train_stream,
                 batch_size=self.batch_size,
                 num_workers=self.num_workers,
                 persistent_workers=self.num_workers > 0,
             )
+        self.sampler = ResumableRandomSampler(self.train_set)
+        if resume and resume.get("sampler_seed") is not None:
+            self.sampler.resume(resume["sampler_seed"], resume["batches_done"] * self.batch_size)
         return self._loader(self.train_set, shuffle=True)
+
+    # Exact resume, mid-epoch too: where the current epoch stands, saved with every checkpoint.
+    def state_dict(self) -> dict[str, Any]:
+        trainer = getattr(self, "trainer", None)
+        if trainer is None:
+            return {}
+        done = trainer.fit_loop.epoch_loop.batch_progress.current.completed  # batches trained this epoch
+        if done >= trainer.num_training_batches:  # the epoch is over: the next starts afresh
+            return {"batches_done": done, "sampler_seed": None, "stream": None}
+        state: dict[str, Any] = {"batches_done": done, "sampler_seed": None, "stream": None}
+        if self.train_stream is not None:
+            state_at = getattr(self.train_stream, "state_at", None)
+            state["stream"] = state_at(done * self.batch_size) if state_at else None
+        elif self.sampler is not None:
+            state["sampler_seed"] = self.sampler.epoch_seed
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._resume = dict(state_dict) if state_dict else None
 
     def val_dataloader(self) -> DataLoader:
         self.setup()

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from act.data import ActDataModule, DatasetInfo, build_dataset
 from act.eval.io_checks import ensure_writable
 from act.policy import ACTConfig
+from act.training.callbacks import StepCheckpoint
 from act.training.config import DataConfig, GenerateConfig, OptimConfig, TrainConfigError
 from act.training.module import ActLightningModule
 
@@ -175,6 +177,33 @@ def _instantiate_all(section: DictConfig | None) -> list[Any]:
     return [instantiate(c) for c in section.values() if c is not None and "_target_" in c]
 
 
+def _resolve_ckpt_path(ckpt_path: str | None, callbacks: list[Any], output_dir: Path) -> str | None:
+    """``ckpt_path``: "last" is this run dir's newest step checkpoint and an error when there is none;
+    "auto" is the same but starts fresh when there is none; a path must exist."""
+    if ckpt_path is None:
+        return None
+    ckpt_path = str(ckpt_path)
+    if ckpt_path in ("last", "auto"):
+        step = next((c for c in callbacks if isinstance(c, StepCheckpoint)), None)
+        last = step.last_path if step is not None else output_dir / "checkpoints" / "last.ckpt"
+        if last.is_file():
+            return str(last)
+        if ckpt_path == "auto":
+            print(f"ckpt_path=auto: no checkpoint at {last}: training from scratch", flush=True)
+            return None
+        raise FileNotFoundError(
+            f"ckpt_path=last: nothing to resume in the run dir {output_dir} (no {last}). "
+            "To start fresh, drop ckpt_path (or pass ckpt_path=null); ckpt_path=auto resumes when "
+            "there is a checkpoint and starts fresh when there is none; to resume another run, pass "
+            "its hydra.run.dir or the checkpoint's path"
+        )
+    if ckpt_path in ("best", "hpc", "registry") or ckpt_path.startswith("registry:"):
+        return ckpt_path  # Lightning's own names
+    if not Path(ckpt_path).is_file():
+        raise FileNotFoundError(f"ckpt_path={ckpt_path}: no such checkpoint file")
+    return ckpt_path
+
+
 def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str, float], dict[str, Any]]:
     """Build the data, the policy and the Lightning trainer from ``cfg``; fit; export; summarise.
 
@@ -209,11 +238,18 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
     )
     module = ActLightningModule(policy_cfg, optim)
     callbacks = [*_instantiate_all(cfg.get("callbacks")), *(callbacks or [])]
+    # StepCheckpoint first: it saves before any other callback logs for the next step
+    callbacks.sort(key=lambda c: not isinstance(c, StepCheckpoint))
+    ckpt_path = _resolve_ckpt_path(cfg.get("ckpt_path"), callbacks, output_dir)
     loggers = _instantiate_all(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
 
     start = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    with warnings.catch_warnings():
+        # The datamodule holds the epoch's data position (ActDataModule.state_dict), not the
+        # DataLoader Lightning checks for one.
+        warnings.filterwarnings("ignore", message=r".*resuming from a checkpoint that ended before the epoch")
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     seconds = time.perf_counter() - start
 
     metrics = {
