@@ -195,3 +195,32 @@ def test_act_train_refuses_a_bad_number_naming_its_key_with_exit_2(recs, tmp_pat
     if not_key:
         assert not_key not in lines[-1]
     assert not (tmp_path / "data").exists()  # stopped before any data work
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "cls", "key"),
+    [
+        ({"lr": float("nan")}, "OptimConfig", "optim.lr"),
+        ({"lr": 0.0}, "OptimConfig", "optim.lr"),
+        ({"betas": (0.9, 1.0)}, "OptimConfig", "optim.betas"),
+        ({"warmup_steps": -1}, "OptimConfig", "optim.warmup_steps"),
+        ({"min_lr_ratio": 2.0}, "OptimConfig", "optim.min_lr_ratio"),
+        ({"batch_size": 0}, "DataConfig", "data.batch_size"),
+        ({"val_fraction": 1.0}, "DataConfig", "data.val_fraction"),
+        ({"episodes": 0}, "GenerateConfig", "data.generate.episodes"),
+        ({"chunk_size": 0}, "ACTConfig", "chunk_size"),  # not n_action_steps, which follows from it
+        ({"n_heads": 0}, "ACTConfig", "n_heads"),  # was a ZeroDivisionError
+        ({"kl_weight": float("inf")}, "ACTConfig", "kl_weight"),
+        ({"dropout": 1.0}, "ACTConfig", "dropout"),
+        ({"latent_dim": 0}, "ACTConfig", "latent_dim"),
+    ],
+)
+def test_config_constructors_refuse_bad_numbers_naming_the_key_first(kwargs, cls, key):
+    import re
+
+    import act.policy
+    import act.training.config
+
+    make = getattr(act.policy, cls, None) or getattr(act.training.config, cls)
+    with pytest.raises(ValueError, match=rf"^{re.escape(key)}: "):
+        make(**kwargs)
