@@ -189,3 +189,45 @@ def test_ckpt_path_auto_starts_fresh_when_there_is_nothing_to_resume(recs, tmp_p
     )
     assert objects["summary"]["global_step"] == 2
     assert (tmp_path / "out" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_the_sampler_draws_as_random_sampler_and_replays_an_epoch_from_mid_way():
+    from torch.utils.data import RandomSampler
+
+    from act.data.chunks import ResumableRandomSampler
+
+    data = list(range(23))
+    torch.manual_seed(3)
+    expected = [list(RandomSampler(data)) for _ in range(2)]
+    after = torch.get_rng_state()
+    torch.manual_seed(3)
+    ours = ResumableRandomSampler(data)
+    assert [list(ours) for _ in range(2)] == expected  # a fresh run's numbers are unchanged
+    assert torch.equal(torch.get_rng_state(), after)
+    seed = ours.epoch_seed
+    ours.resume(seed, skip=8)
+    assert list(ours) == expected[1][8:] and torch.equal(torch.get_rng_state(), after)  # drew nothing
+
+
+def test_the_stream_continues_from_a_saved_state_as_if_never_stopped(tmp_path):
+    import itertools
+
+    from act.data import build_dataset
+    from act.training import ExpertStream
+
+    info = build_dataset(ROOT / "data" / "sample", tmp_path / "built")
+
+    def stream() -> ExpertStream:
+        s = ExpertStream(info, ["ClickButton", "MenuItem"], chunk_size=3, buffer=6, seed=1)
+        s.snapshot_every = 4
+        return s
+
+    whole = [s["image"] for s in itertools.islice(iter(stream()), 40)]
+    first = stream()
+    list(itertools.islice(iter(first), 20))
+    state = first.state_at(16)  # the DataLoader ran a batch ahead of what training had seen
+    assert state is not None and first.state_at(3) is None
+    resumed = stream()
+    resumed.load_state_dict(state)
+    rest = [s["image"] for s in itertools.islice(iter(resumed), 24)]
+    assert all(torch.equal(a, b) for a, b in zip(rest, whole[16:], strict=True))

@@ -79,7 +79,7 @@ class StepCheckpoint(L.Callback):
             for counts in (progress.total, progress.current):
                 counts.started = counts.ready - 1
         step = trainer.global_step
-        if step > self.last_step and step % self.every_n_train_steps == 0 and not trainer.sanity_checking:
+        if step > self.last_step and step % self.every_n_train_steps == 0:
             self._save(trainer, mid_batch=True)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
