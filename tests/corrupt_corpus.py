@@ -254,6 +254,7 @@ RECORDING_CASES: list[Case] = [
         "meta_width_fraction", edit_meta(screen_width=160.5), "meta.json", field="screen.width", schema=True
     ),
     Case("meta_scale_negative", edit_meta(screen_scale=-1), "meta.json", field="screen.scale", schema=True),
+    Case("meta_width_huge_int", edit_meta(screen_width=10**400), "meta.json", field="screen.width"),
     Case("meta_scale_huge_int", edit_meta(screen_scale=10**400), "meta.json", field="screen.scale"),
     Case(
         "meta_event_coords_bad",

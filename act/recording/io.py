@@ -344,8 +344,8 @@ class _Reader:
         self.unknown_fields(META, None, screen, _SCREEN_FIELDS, prefix="screen.")
         for key in ("width", "height"):
             v = screen.get(key)
-            if not (isinstance(v, int) and not isinstance(v, bool) and v > 0):
-                self.problem(META, None, f"screen.{key}", f"must be a positive integer, got {v!r}")
+            if not (isinstance(v, int) and _finite(v) and v > 0):  # _finite: not beyond float range
+                self.problem(META, None, f"screen.{key}", f"must be a positive integer, got {_short(v)}")
         scale = screen.get("scale", 1.0)
         if not (_finite(scale) and scale > 0):
             self.problem(META, None, "screen.scale", f"must be a positive finite number, got {scale!r}")
