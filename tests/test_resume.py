@@ -144,6 +144,48 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(kind, recs, tmp_path,
     assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == STEPS
 
 
+@pytest.mark.slow
+def test_ddp_resume_after_sigkill_matches_an_uninterrupted_run(recs, tmp_path):
+    # 2 ranks: 3 batches per rank and epoch, so the checkpoints at 10 and 20 fall mid-epoch.
+    args = [
+        *overrides(recs, tmp_path),
+        *COMMON,
+        "trainer=ddp_cpu",
+        "trainer.devices=2",
+        "trainer.max_steps=30",
+    ]
+    reference = tmp_path / "reference"
+    p = subprocess.run(
+        _cmd(args, reference), capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=600
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    run = tmp_path / "run"
+    last = run / "checkpoints" / "last.ckpt"
+    proc = subprocess.Popen(
+        _cmd(args, run),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_env(),
+        cwd=ROOT,
+        start_new_session=True,  # its own process group: both ranks get the SIGKILL
+    )
+    deadline = time.time() + 300
+    while not last.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    saved = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
+    assert saved in (10, 20)
+    p = subprocess.run(
+        _cmd(args, run, "ckpt_path=last"), capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=600
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
+    ours, theirs = _weights(run), _weights(reference)
+    diff = max(float((ours[k] - theirs[k]).abs().max()) for k in ours)
+    assert diff == 0.0, f"resumed from step {saved}: weights differ by up to {diff}"
+    assert _rows(run) == _rows(reference) and _losses(run) == _losses(reference)
+
+
 def _cfg(recs: Path, tmp: Path, *extra: str):
     with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
         return compose("train", overrides=[*overrides(recs, tmp), f"paths.output_dir={tmp / 'out'}", *extra])

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, IterableDataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler
 
 from act.data.build import DatasetInfo, dataset_path
 from act.spaces.vocab import Vocabulary, tokenize
@@ -184,6 +186,23 @@ class ResumableRandomSampler(RandomSampler):
         yield from torch.randperm(len(self.data_source), generator=generator).tolist()[skip:]
 
 
+class ResumableDistributedSampler(DistributedSampler):
+    """``DistributedSampler`` (the one Lightning would put in under DDP: an order per epoch from
+    ``seed``) that can start an epoch part-way through, for an exact mid-epoch resume."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._skip = 0
+
+    def resume(self, skip: int) -> None:
+        """The next epoch starts at this rank's ``skip``-th index."""
+        self._skip = skip
+
+    def __iter__(self):
+        skip, self._skip = self._skip, 0
+        return itertools.islice(super().__iter__(), skip, None)
+
+
 try:
     import lightning as L
 
@@ -218,7 +237,7 @@ class ActDataModule(_Base):
         self.train_episodes, self.val_episodes = split_episodes(self.info.num_episodes, val_fraction, seed)
         self.train_set: ChunkDataset | None = None
         self.val_set: ChunkDataset | None = None
-        self.sampler: ResumableRandomSampler | None = None
+        self.sampler: ResumableRandomSampler | ResumableDistributedSampler | None = None
         self._resume: dict[str, Any] | None = None  # from load_state_dict, for the next train loader
 
     def setup(self, stage: str | None = None) -> None:
@@ -239,15 +258,15 @@ class ActDataModule(_Base):
     def train_dataloader(self) -> DataLoader:
         self.setup()
         resume, self._resume = self._resume, None
-        key = "stream" if self.train_stream is not None else "sampler_seed"
+        key = "stream" if self.train_stream is not None else "sampler"
         if resume and resume.get("batches_done") and resume.get(key) is None:
             import warnings
 
             warnings.warn(
                 f"resuming {resume['batches_done']} batches into an epoch whose data position the "
                 "checkpoint does not hold (an online stream with data.num_workers > 0 keeps it in its "
-                "workers; DDP replaces the sampler): this epoch's data starts over, so the resumed run "
-                "differs from an uninterrupted one",
+                "workers): this epoch's data starts over, so the resumed run differs from an "
+                "uninterrupted one",
                 stacklevel=2,
             )
         if self.train_stream is not None:
@@ -261,9 +280,22 @@ class ActDataModule(_Base):
                 num_workers=self.num_workers,
                 persistent_workers=self.num_workers > 0,
             )
-        self.sampler = ResumableRandomSampler(self.train_set)
-        if resume and resume.get("sampler_seed") is not None:
-            self.sampler.resume(resume["sampler_seed"], resume["batches_done"] * self.batch_size)
+        saved = resume.get("sampler") if resume else None  # an epoch's seed or "distributed"
+        skip = resume["batches_done"] * self.batch_size if saved is not None else 0
+        trainer = getattr(self, "trainer", None)
+        ddp = trainer is not None and trainer.world_size > 1
+        if ddp and getattr(trainer._accelerator_connector, "use_distributed_sampler", True):
+            # DDP: the sampler and seed Lightning would put in (it leaves a DistributedSampler alone)
+            seed, shuffle = int(os.environ.get("PL_GLOBAL_SEED", 0)), not trainer.overfit_batches
+            self.sampler = ResumableDistributedSampler(
+                self.train_set, shuffle=shuffle, seed=seed, **trainer.distributed_sampler_kwargs
+            )
+            if saved == "distributed":
+                self.sampler.resume(skip)
+        else:
+            self.sampler = ResumableRandomSampler(self.train_set)
+            if isinstance(saved, int):
+                self.sampler.resume(saved, skip)
         return self._loader(self.train_set, shuffle=True)
 
     # Exact resume, mid-epoch too: where the current epoch stands, saved with every checkpoint.
@@ -273,13 +305,16 @@ class ActDataModule(_Base):
             return {}
         done = trainer.fit_loop.epoch_loop.batch_progress.current.completed  # batches trained this epoch
         if done >= trainer.num_training_batches:  # the epoch is over: the next starts afresh
-            return {"batches_done": done, "sampler_seed": None, "stream": None}
-        state: dict[str, Any] = {"batches_done": done, "sampler_seed": None, "stream": None}
+            return {"batches_done": done, "sampler": None, "stream": None}
+        # sampler: the epoch's seed (one process) or "distributed" (the order comes from the epoch)
+        state: dict[str, Any] = {"batches_done": done, "sampler": None, "stream": None}
         if self.train_stream is not None:
             state_at = getattr(self.train_stream, "state_at", None)
             state["stream"] = state_at(done * self.batch_size) if state_at else None
+        elif isinstance(self.sampler, ResumableDistributedSampler):
+            state["sampler"] = "distributed"
         elif self.sampler is not None:
-            state["sampler_seed"] = self.sampler.epoch_seed
+            state["sampler"] = self.sampler.epoch_seed
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
