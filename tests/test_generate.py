@@ -165,6 +165,13 @@ def test_act_generate_cli(tmp_path):
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, check=True)
     assert "ClickButton" in out.stdout and "expert success 100.0%" in out.stdout
     assert len(list((tmp_path / "rec" / "ClickButton").iterdir())) == 2
+    # the same out_dir with another perturbation: refused in one line, exit 2, nothing touched
+    before = _tree(tmp_path / "rec")
+    out = subprocess.run([*cmd, "env.perturbation=theme:0.5"], capture_output=True, text=True, cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("act-generate: ")
+    assert "perturbation" in out.stderr and "Traceback" not in out.stderr
+    assert _tree(tmp_path / "rec") == before
 
 
 def _tree(root: Path) -> dict[str, bytes]:

@@ -242,6 +242,12 @@ def test_a_frame_that_passes_the_checksums_but_does_not_decode_raises_recording_
     with pytest.raises(RecordingError) as e:
         ep.frame(1)
     assert e.value.file == str(frame) and "cannot be decoded" in str(e.value)
+    from act.data import build_dataset  # the builder gives back the reader's error, not `datasets`' wrapper
+
+    with pytest.raises(RecordingError) as e:
+        build_dataset(path, tmp_path / "built", image_size=(30, 40))
+    assert e.value.file == str(frame)
+    assert not (tmp_path / "built").exists()
 
 
 def test_documented_acceptances_are_counted_and_warned(tmp_path):

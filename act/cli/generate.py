@@ -8,6 +8,7 @@ import hydra
 from omegaconf import DictConfig
 
 from act.envs.generate import format_summary, run_generate
+from act.envs.generation import OutDirError
 from act.eval.io_checks import NotWritableError, ensure_writable
 
 
@@ -19,17 +20,21 @@ def main(cfg: DictConfig) -> None:
     except NotWritableError as err:
         print(f"act-generate: {err}", file=sys.stderr)
         sys.exit(2)
-    summary = run_generate(
-        env=e.env,
-        tasks=list(e.tasks),
-        episodes=e.episodes,
-        perturbation=e.perturbation,
-        seed=e.seed,
-        out_dir=cfg.out_dir,
-        num_workers=e.num_workers,
-        contact_sheet=cfg.contact_sheet,
-        progress=cfg.progress,
-    )
+    try:
+        summary = run_generate(
+            env=e.env,
+            tasks=list(e.tasks),
+            episodes=e.episodes,
+            perturbation=e.perturbation,
+            seed=e.seed,
+            out_dir=cfg.out_dir,
+            num_workers=e.num_workers,
+            contact_sheet=cfg.contact_sheet,
+            progress=cfg.progress,
+        )
+    except OutDirError as err:  # refused before any episode: the message says how to proceed
+        print(f"act-generate: {err}", file=sys.stderr)
+        sys.exit(2)
     print(format_summary(summary))
     if e.episodes > 0 and not summary.get("num_episodes"):
         print(f"act-generate: no episode was written to {cfg.out_dir}", file=sys.stderr)

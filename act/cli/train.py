@@ -1,7 +1,8 @@
 """`act-train`: a thin Hydra app around ``act.training.train``.
 
-A refused setting (``optim.lr=-1``, ``policy.chunk_size=0``, an unwritable ``paths.output_dir``) prints
-one line naming its key and exits 2, before any data work; Hydra's own composition errors exit 1.
+A refused setting (``optim.lr=-1``, ``policy.chunk_size=0``, an unwritable ``paths.output_dir``) or a
+refused dataset folder prints one line naming its key or folder and exits 2, before any training;
+Hydra's own composition errors exit 1.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+from act.data import DatasetError
 from act.eval.io_checks import NotWritableError
 from act.training import register_configs
 from act.training.config import TrainConfigError
@@ -23,7 +25,7 @@ register_configs()
 def main(cfg: DictConfig) -> float | None:
     try:
         metrics, objects = train(cfg)
-    except (TrainConfigError, NotWritableError) as e:  # raised before any work: the message names the key
+    except (TrainConfigError, NotWritableError, DatasetError) as e:  # before training: the message says why
         print(f"act-train: {e}", file=sys.stderr)
         sys.exit(2)
     if objects["trainer"].global_rank == 0:

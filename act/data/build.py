@@ -353,6 +353,7 @@ def build_dataset(
     function wrote.
     """
     from datasets import Dataset, disable_progress_bars, enable_progress_bars
+    from datasets.exceptions import DatasetGenerationError
     from tqdm.auto import tqdm
 
     out_dir = Path(out_dir)
@@ -465,14 +466,20 @@ def build_dataset(
     staging.mkdir()
     built = staging / "dataset"
     try:
-        ds = Dataset.from_generator(
-            _rows,
-            gen_kwargs=gen_kwargs,
-            features=_features(image_size),
-            cache_dir=str(staging / "cache"),
-            num_proc=num_proc if num_proc > 1 else None,
-            split="train",
-        )
+        try:
+            ds = Dataset.from_generator(
+                _rows,
+                gen_kwargs=gen_kwargs,
+                features=_features(image_size),
+                cache_dir=str(staging / "cache"),
+                num_proc=num_proc if num_proc > 1 else None,
+                split="train",
+            )
+        except DatasetGenerationError as e:  # `datasets` wraps what the reader raised: give back ours
+            cause = e.__cause__ or e.__context__
+            if isinstance(cause, RecordingError):
+                raise cause from None
+            raise
         disable_progress_bars()
         try:
             ds.save_to_disk(str(built))

@@ -199,6 +199,10 @@ def parameters(backend: Backend, tasks: Sequence[str], spec: str, seed: int, opt
     return {"env": backend.name, "tasks": list(tasks), "perturbation": spec, "seed": seed, "options": options}
 
 
+class OutDirError(ValueError):
+    """An out_dir that holds episodes this run must not mix with its own; nothing was deleted."""
+
+
 def check_resume(out: Path, params: dict[str, Any]) -> None:
     """Raise unless ``out`` is new, or was generated (or started) with ``params``.
 
@@ -210,7 +214,7 @@ def check_resume(out: Path, params: dict[str, Any]) -> None:
     if not report_file.is_file():
         episodes = sorted(p for p in out.glob("*/ep_*") if p.is_dir())
         if episodes:
-            raise ValueError(
+            raise OutDirError(
                 f"{out} holds episodes ({episodes[0].relative_to(out)}, ...) but no {REPORT}, so nothing "
                 "says what made them: generate into a new out_dir, or move them away (nothing was deleted)"
             )
@@ -218,7 +222,7 @@ def check_resume(out: Path, params: dict[str, Any]) -> None:
     try:
         old = json.loads(report_file.read_text())
     except ValueError as e:
-        raise ValueError(f"{report_file}: not valid JSON ({e}); cannot tell what made {out}") from None
+        raise OutDirError(f"{report_file}: not valid JSON ({e}); cannot tell what made {out}") from None
     old_params = {
         "env": old.get("env"),
         "tasks": list(old.get("tasks", {})),
@@ -231,7 +235,7 @@ def check_resume(out: Path, params: dict[str, Any]) -> None:
         same = sorted(was) == sorted(new) if key == "tasks" else was == new
         if not same:
             cli = f" (act-generate: env.{key})" if key != "options" else ""
-            raise ValueError(
+            raise OutDirError(
                 f"{report_file}: out_dir was generated with {key}={was!r}{cli}, this run asks for "
                 f"{key}={new!r}; its episodes would be kept as if made with the new {key}. Generate into "
                 f"a new out_dir, or rerun with {key}={was!r} to resume (nothing was deleted)"

@@ -125,7 +125,6 @@ def load_policy(spec: PolicySpec) -> Any:
         return MacroPolicy(**spec.options)
     if spec.kind == "expert":
         return ExpertPolicy(**spec.options)
-    import torch
 
     from act.policy import ACTPolicy
 
@@ -137,7 +136,7 @@ def load_policy(spec: PolicySpec) -> Any:
     if spec.cpu_inference is not None:  # on a CPU without bf16 instructions, bf16 warns and packs fp32
         policy.optimize_for_cpu(bf16=spec.cpu_inference == "bf16")
     policy.reset()
-    torch.set_grad_enabled(False)
+    policy.requires_grad_(False)  # its own parameters only: no process-wide autograd switch
     return policy
 
 

@@ -7,6 +7,7 @@
 from act.policy.backbones import ConvNet, ResNet18, build_backbone, sine_position_1d, sine_position_2d
 from act.policy.configuration_act import ACTConfig
 from act.policy.ensemble import TemporalEnsembler, ensemble_offline, ensemble_weights
+from act.policy.errors import ConfigError, PolicyLoadError, PolicyNotFoundError
 from act.policy.explain import Explanation, describe_steps
 from act.policy.modeling_act import ACT, ACTPolicy, WeightsFormatError
 
@@ -14,8 +15,11 @@ __all__ = [
     "ACT",
     "ACTConfig",
     "ACTPolicy",
+    "ConfigError",
     "ConvNet",
     "Explanation",
+    "PolicyLoadError",
+    "PolicyNotFoundError",
     "ResNet18",
     "TemporalEnsembler",
     "WeightsFormatError",

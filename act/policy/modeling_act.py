@@ -40,7 +40,7 @@ PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
-class WeightsFormatError(ValueError):
+class WeightsFormatError(PolicyLoadError):
     """A weights file that is not safetensors (pickles are refused: they can run code on load)."""
 
 
