@@ -19,15 +19,11 @@ from tests.conftest import write_episode
 from tests.test_training import ACT_TRAIN, CONFIGS, overrides
 
 ROOT = Path(__file__).resolve().parents[1]
-EVERY = 10  # checkpoint interval (steps)
 STEPS = 60
-# Validation every 7 steps: off the checkpoint interval, and with a monitored best checkpoint.
 COMMON = [
     f"trainer.max_steps={STEPS}",
-    "trainer.val_check_interval=7",
     "trainer.limit_val_batches=1",
     "trainer.log_every_n_steps=1",
-    f"callbacks.step_checkpoint.every_n_train_steps={EVERY}",
     "callbacks.closed_loop.episodes=0",
     "logger.csv.flush_logs_every_n_steps=1",  # rows past the checkpoint reach the disk before the kill
 ]
@@ -50,9 +46,13 @@ def recs(tmp_path_factory) -> Path:
     return root
 
 
-def _args(kind: str, recs: Path, tmp: Path) -> list[str]:
+def _args(kind: str, recs: Path, tmp: Path, val_every: int = 7, ckpt_every: int = 10) -> list[str]:
     base = overrides(recs, tmp) if kind == "map" else [*ONLINE, f"paths.data_dir={tmp / 'data'}"]
-    return [*base, *COMMON]
+    schedule = [
+        f"trainer.val_check_interval={val_every}",
+        f"callbacks.step_checkpoint.every_n_train_steps={ckpt_every}",
+    ]
+    return [*base, *COMMON, *schedule]
 
 
 def _cmd(args: list[str], run: Path, *extra: str) -> list[str]:
@@ -81,33 +81,22 @@ def _weights(run: Path) -> dict[str, torch.Tensor]:
     return load_file(run / "policies" / "last" / "model.safetensors")
 
 
-@pytest.fixture(scope="module")
-def uninterrupted(recs, tmp_path_factory) -> dict[str, Path]:
-    """One uninterrupted run per data kind, made on first use."""
-    runs: dict[str, Path] = {}
-
-    def get(kind: str) -> Path:
-        if kind not in runs:
-            tmp = tmp_path_factory.mktemp(f"uninterrupted_{kind}")
-            p = subprocess.run(
-                _cmd(_args(kind, recs, tmp), tmp / "run"),
-                capture_output=True,
-                text=True,
-                env=_env(),
-                cwd=ROOT,
-                timeout=600,
-            )
-            assert p.returncode == 0, p.stderr[-3000:]
-            runs[kind] = tmp / "run"
-        return runs[kind]
-
-    return get
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["map", "online"])
-def test_resume_after_sigkill_matches_an_uninterrupted_run(kind, recs, tmp_path, uninterrupted):
-    args, run = _args(kind, recs, tmp_path), tmp_path / "run"
+@pytest.mark.parametrize(
+    "kind, val_every, ckpt_every",
+    [
+        ("map", 7, 10),  # the checkpoint mid-epoch (8 batches an epoch), no validation at its step
+        ("map", 4, 8),  # the checkpoint at an epoch's end, a validation (monitored) at its step
+        ("online", 5, 10),  # the stream, a validation at the checkpoint's step
+    ],
+)
+def test_resume_after_sigkill_matches_an_uninterrupted_run(kind, val_every, ckpt_every, recs, tmp_path):
+    args, run = _args(kind, recs, tmp_path, val_every, ckpt_every), tmp_path / "run"
+    reference = tmp_path / "reference"
+    p = subprocess.run(
+        _cmd(args, reference), capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=600
+    )
+    assert p.returncode == 0, p.stderr[-3000:]
     log = open(tmp_path / "killed.log", "w")  # noqa: SIM115 - the child writes to it until killed
     proc = subprocess.Popen(_cmd(args, run), stdout=log, stderr=log, env=_env(), cwd=ROOT)
     last = run / "checkpoints" / "last.ckpt"
@@ -123,7 +112,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(kind, recs, tmp_path,
     assert proc.wait() == -signal.SIGKILL, "the run ended before it could be killed"
     log.close()
     saved = torch.load(last, map_location="cpu", weights_only=False)["global_step"]
-    assert saved % EVERY == 0 and EVERY <= saved < STEPS
+    assert saved % ckpt_every == 0 and ckpt_every <= saved < STEPS
     killed_rows = _rows(run)
     assert max(s for s, _ in killed_rows) > saved  # the killed run had logged past its checkpoint
 
@@ -133,7 +122,6 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(kind, recs, tmp_path,
     assert p.returncode == 0, p.stderr[-3000:]
     assert f"Restored all states from the checkpoint at {last}" in p.stdout + p.stderr
 
-    reference = uninterrupted(kind)
     ours, theirs = _weights(run), _weights(reference)
     assert ours.keys() == theirs.keys()
     diff = max(float((ours[k] - theirs[k]).abs().max()) for k in ours)
@@ -150,6 +138,8 @@ def test_ddp_resume_after_sigkill_matches_an_uninterrupted_run(recs, tmp_path):
     args = [
         *overrides(recs, tmp_path),
         *COMMON,
+        "trainer.val_check_interval=7",
+        "callbacks.step_checkpoint.every_n_train_steps=10",
         "trainer=ddp_cpu",
         "trainer.devices=2",
         "trainer.max_steps=30",

@@ -49,12 +49,14 @@ class StepCheckpoint(L.Callback):
     def _save(self, trainer: L.Trainer, mid_batch: bool) -> None:
         step = trainer.global_step
         tmp = self.dirpath / f".last.ckpt.tmp{os.getpid()}"
-        self._mid_batch = mid_batch
+        self._mid_batch, previous, self.last_step = mid_batch, self.last_step, step  # saved with it
         try:
             trainer.save_checkpoint(tmp)
+        except BaseException:
+            self.last_step = previous
+            raise
         finally:
             self._mid_batch = False
-        self.last_step = step
         if trainer.is_global_zero:
             os.replace(tmp, self.last_path)
             if self.keep > 0:

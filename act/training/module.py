@@ -134,12 +134,12 @@ class ActLightningModule(L.LightningModule):
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Applied in on_train_start, not now: between here and there Lightning builds the train
-        # DataLoader's iterator, which draws from the torch RNG (its base seed) where the
-        # uninterrupted run drew nothing, having built that iterator at the epoch's start.
+        # Applied at the first batch, not now: on the way there Lightning builds the train and
+        # validation DataLoaders' iterators, each drawing a base seed from the torch RNG where the
+        # uninterrupted run drew nothing (its iterators already existed).
         self._rng_to_restore = checkpoint.get("rng_states")
 
-    def on_train_start(self) -> None:
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         states, self._rng_to_restore = self._rng_to_restore, None
         if states:
             torch.set_rng_state(states["torch"])
