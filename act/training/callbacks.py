@@ -24,11 +24,12 @@ class StepCheckpoint(L.Callback):
     end of training. ``keep`` > 0 also keeps the newest ``keep`` of them as ``step_NNNNNN.ckpt``.
 
     It saves at the start of the batch after step N, once everything of step N (its logged row, a
-    validation due at N) is done, so a resumed run repeats and skips nothing. Lightning restores
-    such a checkpoint as "mid-batch" and counts the logger step once more than it should, so the
-    saved logger step is one lower. Writes go to a temporary file renamed into place: a kill
-    mid-write leaves the previous checkpoint intact. ``act-train`` puts this callback first, so no
-    other callback logs for step N + 1 before it saves."""
+    validation due at N) is done, so a resumed run repeats and skips nothing; the loop counters it
+    saves are adjusted so that Lightning resumes right there (see on_save_checkpoint). Loggers are
+    flushed first and the checkpoint records metrics.csv's row count, which a resume cuts the file
+    back to. Writes go to a temporary file renamed into place: a kill mid-write leaves the previous
+    checkpoint intact. ``act-train`` puts this callback first, so no other callback logs for step
+    N + 1 before it saves."""
 
     def __init__(self, dirpath: str, every_n_train_steps: int = 100, keep: int = 0):
         if every_n_train_steps < 1:
@@ -73,9 +74,8 @@ class StepCheckpoint(L.Callback):
         trainer.strategy.barrier("StepCheckpoint")
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if (
-            self._resumed_mid_batch
-        ):  # undo on_save_checkpoint's ``started`` (before Lightning counts this batch)
+        # After a resume: on_save_checkpoint's ``started`` undone, before Lightning counts this batch
+        if self._resumed_mid_batch:
             self._resumed_mid_batch = False
             progress = trainer.fit_loop.epoch_loop.batch_progress
             for counts in (progress.total, progress.current):
@@ -148,10 +148,12 @@ class _ResumableWriter(ExperimentWriter):
             rank_zero_warn(
                 f"{path}: {len(kept)} rows where the resumed checkpoint had logged {rows}: all kept"
             )
-        with open(path, "w", newline="") as f:
+        tmp = path.with_name(path.name + ".tmp")  # renamed into place: a kill now loses no row
+        with open(tmp, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=header)
             writer.writeheader()
             writer.writerows(kept)
+        os.replace(tmp, path)
         self.metrics_keys, self.rows = sorted(header), len(kept)
 
     def save(self) -> None:
