@@ -85,7 +85,8 @@ class StepCheckpoint(L.Callback):
             self._save(trainer, mid_batch=True)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if trainer.global_step > self.last_step and not trainer.fast_dev_run:
+        # fast_dev_run too: a quick run still leaves last.ckpt and policies/last (sweeps read them)
+        if trainer.global_step > self.last_step:
             self._save(trainer, mid_batch=False)
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict[str, Any]) -> None:
