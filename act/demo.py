@@ -17,7 +17,7 @@ QUICK = [
     "trainer.max_steps=10",
     "trainer.val_check_interval=5",
     "callbacks.closed_loop.episodes=0",
-    "callbacks.model_checkpoint.every_n_train_steps=5",
+    "callbacks.step_checkpoint.every_n_train_steps=5",
     "logger=csv",
     "trainer.log_every_n_steps=1",
 ]

@@ -70,9 +70,8 @@ def main() -> int:
         losses = run(args.steps, Path(tmp))
     if args.out:
         args.out.write_text(json.dumps(losses, indent=0) + "\n")
-    print(
-        f"{len(losses)} steps, first loss {float.fromhex(losses[0]):.6f}, last {float.fromhex(losses[-1]):.6f}"
-    )
+    first, last = float.fromhex(losses[0]), float.fromhex(losses[-1])
+    print(f"{len(losses)} steps, first loss {first:.6f}, last {last:.6f}")
     if args.compare:
         before = json.loads(args.compare.read_text())
         differ = [i for i, (a, b) in enumerate(zip(before, losses)) if a != b]

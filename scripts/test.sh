@@ -3,6 +3,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
+# Lint and format first: cheap, and a failure here says which file and line.
+.venv/bin/ruff format --check act tests scripts || exit 1
+.venv/bin/ruff check act tests scripts || exit 1
 .venv/bin/python -m pytest -q "$@"
 rc=$?
 if [ "$rc" = 5 ]; then

@@ -1,4 +1,4 @@
-"""ACTPolicy.optimize_for_cpu: packed-weight inference gives the plain fp32 results, and stays out of training."""
+"""ACTPolicy.optimize_for_cpu: packed-weight inference gives the plain fp32 results, outside training."""
 
 from __future__ import annotations
 

@@ -32,7 +32,8 @@ class Block:
     path: Path
     line: int  # 1-based line of the opening fence
     lang: str
-    marker: str  # the comment on the line before the fence ("runnable", "not runnable: why", "example: task"), or ""
+    # the comment on the line before the fence ("runnable", "not runnable: why", "example: task"), or ""
+    marker: str
     code: str
 
     def __str__(self) -> str:

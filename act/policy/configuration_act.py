@@ -239,7 +239,8 @@ class ACTConfig:
         """(rows, cols, stride) of the grid the heatmap pointer points on and the reading head reads."""
         if not self.pointer_stride:
             return (*self.feature_grid(), self.feature_stride())
-        return (*self._grid_after(self.convnet_strides[: self.pointer_level() + 1]), self.pointer_stride)  # type: ignore[operator]
+        strides = self.convnet_strides[: self.pointer_level() + 1]  # type: ignore[operator]
+        return (*self._grid_after(strides), self.pointer_stride)
 
     @classmethod
     def lerobot_equivalent(cls, **overrides: Any) -> ACTConfig:

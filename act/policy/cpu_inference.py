@@ -33,7 +33,7 @@ from torch import nn
 
 MAX_SHAPES = 4  # packed copies kept per layer (input shapes seen); the oldest is dropped first
 # A Linear's rows are padded to a multiple of this: instructions of 5 to 20 words then need 2-3 packed
-# copies, not one per length (packing at M=16 for 11 rows costs 9% over packing at 11).
+# copies, not one per length (docs/experiments.md#policy-timings).
 ROW_BUCKET = 8
 
 

@@ -1,4 +1,4 @@
-"""Training: the Lightning module, callbacks, structured configs, the online expert stream and ``train(cfg)``."""
+"""Training: the Lightning module, callbacks, structured configs, the online expert stream, ``train(cfg)``."""
 
 from act.training.config import DataConfig, GenerateConfig, OptimConfig, register_configs
 from act.training.module import ActLightningModule, NonFiniteLossError, fold_grad_clip

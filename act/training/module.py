@@ -125,7 +125,8 @@ class ActLightningModule(L.LightningModule):
     # Exact resume: Lightning restores step, optimizer and scheduler; RNG states are ours to keep.
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Plain tensors and numbers only, so the checkpoint loads with torch.load(weights_only=True).
-        name, keys, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002 - the global state is what workers and users seed
+        # the global numpy state is what workers and users seed
+        name, keys, pos, has_gauss, gauss = np.random.get_state()  # noqa: NPY002
         checkpoint["rng_states"] = {
             "torch": torch.get_rng_state(),
             "python": random.getstate(),

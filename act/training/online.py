@@ -1,10 +1,10 @@
 """Fresh demonstrations rendered on the fly: synthui's experts as an endless stream of training samples.
 
 A built dataset of a few thousand steps is memorised long before a pointer head learns to read
-labels (DESIGN.md: 97% click-in-box with fresh samples, chance on a small fixed set). synthui draws
-an episode in about a millisecond, so a training step can see episodes nobody saw before. The
-built dataset still supplies the vocabularies, the validation split and the macro's recordings;
-``ExpertStream`` yields samples in exactly ``ChunkDataset``'s format, tokenised with its vocabularies.
+labels (docs/experiments.md#online). synthui draws an episode in about a millisecond, so a
+training step can see episodes nobody saw before. The built dataset still supplies the
+vocabularies, the validation split and the macro's recordings; ``ExpertStream`` yields samples in
+exactly ``ChunkDataset``'s format, tokenised with its vocabularies.
 """
 
 from __future__ import annotations
@@ -36,16 +36,17 @@ class ExpertStream(IterableDataset):
     ``buffer`` samples (episodes are 1-10 steps; their steps should not share a batch). Samples have
     the keys and shapes of ``ChunkDataset``; with ``cells`` = (rows, cols, stride) of the policy's
     feature grid they also carry ``cell_words`` (rows * cols,): the instruction-vocabulary id of the
-    word written in each cell (0 none, 1 a word outside the vocabulary), read from the element tree (image uint8 (3, H, W), instruction (L,), kind/key (K,),
-    point/point2/scroll (K, 2), target (K, 4), is_pad (K,), intent, episode_index, step_index).
+    word written in each cell (0 none, 1 a word outside the vocabulary), read from the element tree
+    (image uint8 (3, H, W), instruction (L,), kind/key (K,), point/point2/scroll (K, 2), target (K, 4),
+    is_pad (K,), intent, episode_index, step_index).
     Every DataLoader worker (and every DDP rank) draws its own seeds.
 
     ``shift`` > 0 moves each episode's screens, actions and element boxes by a random offset of up
     to that fraction of the screen per axis (the window slides partly off screen; a random colour
     fills the strip it leaves), kept small enough that every pointer action stays on screen;
-    ``shift_share`` of the episodes (drawn per seed) are moved, the rest stay where the layout put them. Without
-    it the policy ties elements to the few positions the layouts put them at and misses a menu bar
-    moved by a few pixels (act-demo: 21% under window_size against 90% nominal).
+    ``shift_share`` of the episodes (drawn per seed) are moved, the rest stay where the layout put
+    them. Without it the policy ties elements to the few positions the layouts put them at and can
+    miss a menu bar moved by a few pixels (docs/experiments.md#shift).
     """
 
     def __init__(
@@ -239,7 +240,8 @@ class ExpertStream(IterableDataset):
 def task_probabilities(
     weights: Sequence[float], tasks: Sequence[str], name: str = "ExpertStream: task_weights"
 ) -> np.ndarray:
-    """Draw probabilities from one finite weight >= 0 per task, not all 0; else a ValueError naming ``name``."""
+    """Draw probabilities from one finite weight >= 0 per task, not all 0; else a ValueError naming
+    ``name``."""
     w = np.asarray(weights, dtype=float)
     if w.shape != (len(tasks),) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise ValueError(

@@ -152,7 +152,8 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
 
 
 def _check_task_weights(data: DataConfig) -> None:
-    """data.task_weights: one finite weight >= 0 per streamed task, not all 0, online only (before any data work)."""
+    """data.task_weights: one finite weight >= 0 per streamed task, not all 0, online only (checked
+    before any data work)."""
     if data.task_weights is None:
         return
     if not data.online:
@@ -285,7 +286,8 @@ def format_summary(summary: dict[str, Any]) -> str:
     keys = [k for k in ("train/loss", "val/loss", "val/acc_kind", "val/success") if k in m]
     lines = [
         f"trained {summary['global_step']} steps in {summary['train_seconds']} s "
-        f"({summary['parameters'] / 1e6:.2f} M parameters) on {summary['episodes']} episodes / {summary['steps']} steps",
+        f"({summary['parameters'] / 1e6:.2f} M parameters) "
+        f"on {summary['episodes']} episodes / {summary['steps']} steps",
         "  " + "   ".join(f"{k} {m[k]:.4g}" for k in keys),
         f"  policy: {summary['policy_dir']}",
         f"  summary: {summary['output_dir']}/train_summary.json",
