@@ -224,3 +224,18 @@ def test_chunk_dataset_and_datamodule_take_what_build_dataset_returns(recordings
     lost = DatasetInfo(**{**vars(info), "path": None})
     with pytest.raises(DatasetError, match="does not know its directory"):
         ChunkDataset(lost, chunk_size=4)
+
+
+@pytest.mark.parametrize("text", ["{not json", "[]", '{"image_size": 3}', '{"num_episodes": 1}'])
+def test_a_damaged_dataset_description_names_its_file(recordings, tmp_path, capsys, text):
+    """act_dataset.json that is not JSON, or not this library's: DatasetError naming the file, and
+    act-inspect exits 1 with that message instead of a traceback."""
+    from act.cli.inspection import main as inspect_main
+
+    out = tmp_path / "built"
+    build_dataset(recordings, out, image_size=(30, 40))
+    (out / "act_dataset.json").write_text(text)
+    with pytest.raises(DatasetError, match="act_dataset.json: not a dataset description"):
+        DatasetInfo.load(out)
+    assert inspect_main([str(out), "--out", str(tmp_path / "inspect")]) == 1
+    assert "act_dataset.json" in capsys.readouterr().err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from act.data import DatasetError
 from act.data.inspection import format_summary, inspect_path
 from act.recording import RecordingError
 
@@ -24,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in e.problems:
             print(f"  {p}", file=sys.stderr)
         return 1
-    except FileNotFoundError as e:
+    except (FileNotFoundError, DatasetError) as e:
         print(f"act-inspect: {e}", file=sys.stderr)
         return 1
     print(format_summary(summary))

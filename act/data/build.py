@@ -81,10 +81,16 @@ class DatasetInfo:
             raise FileNotFoundError(
                 f"{file} is missing: is {path} a dataset built by act.data.build_dataset?"
             )
-        data = json.loads(file.read_text())
-        data.pop("path", None)
-        data["image_size"] = tuple(data["image_size"])
-        return cls(**data, path=Path(path))
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+            data.pop("path", None)
+            data["image_size"] = tuple(data["image_size"])
+            return cls(**data, path=Path(path))
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as e:
+            raise DatasetError(
+                f"{file}: not a dataset description this library wrote ({type(e).__name__}: {e}); "
+                "rebuild the dataset into a new directory"
+            ) from None
 
     @property
     def space(self) -> ActionSpace:
