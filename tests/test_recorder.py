@@ -332,3 +332,21 @@ def test_cli_without_a_display_says_what_is_missing(tmp_path):
     )
     assert wayland.returncode == 1 and "Wayland" in wayland.stderr and "X11" in wayland.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_button_held_at_the_stop_is_released_there_and_the_episode_stays_valid(tmp_path):
+    """Stopping mid-drag used to write an unreleased press, which the reader refuses in a complete
+    episode; the recorder now releases it where the pointer was, and the drag is kept."""
+    from act.recording import validate
+
+    rec, writer = make_recorder(tmp_path, region=Region(0, 0, 200, 200), move_interval=0.0)
+    rec.start()
+    rec.on_click(20, 30, "left", True)
+    rec.on_move(80, 90)
+    rec.stop("hotkey")
+    ep, stats = finish(rec, writer)
+    ups = [e for e in ep.events if e.type == "mouse_up"]
+    assert len(ups) == 1 and (ups[0].x, ups[0].y, ups[0].button) == (80, 90, "left")
+    assert stats["released_at_stop"] == 1
+    assert [a.kind for a in ep.actions()] == ["drag"]
+    assert validate(ep.path) == []

@@ -92,6 +92,7 @@ class Recorder:
         self._last_t = 0.0
         self._last_move_t = -math.inf
         self._buttons: set[str] = set()  # mouse buttons pressed inside the region
+        self._pointer: tuple[float, float] | None = None  # last recorded pointer position (logical)
         self._keys: set[str] = set()  # keys seen pressed (lower case), so orphan releases are dropped
         self._held: set[str] = set()  # modifiers down
         self._pending: list[Event] = []  # key events held back: maybe the stop hotkey or a Ctrl-C
@@ -146,6 +147,12 @@ class Recorder:
             if self.stop_reason is None:
                 self.stop_reason = reason
             self._pending.clear()  # modifiers of the stop hotkey (or still undecided) are never written
+            # A button still held at the stop is released where the pointer was, so the episode stays
+            # valid (format v1: every press is released) and the drag or click it began is kept.
+            for button in sorted(self._buttons) if self._pointer else ():
+                self._emit(type="mouse_up", x=self._pointer[0], y=self._pointer[1], button=button)
+                self.stats["released_at_stop"] = self.stats.get("released_at_stop", 0) + 1
+            self._buttons.clear()
         self._stopped.set()
 
     @property
@@ -194,6 +201,8 @@ class Recorder:
         self._last_t = t
         if frame:
             self._capture_q.put(t)
+        if fields.get("x") is not None and fields.get("y") is not None:
+            self._pointer = (fields["x"], fields["y"])
         self._write_q.put(("event", Event(t=round(t, 6), **fields)))
         self.stats["events"] += 1
 
