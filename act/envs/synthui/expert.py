@@ -4,7 +4,10 @@ An expert reads the element tree in ``info`` (never the pixels), so it recovers 
 perturbations do: it dismisses pop-ups, confirms, waits out latency and clicks again when a click
 landed off target. Its behaviour varies from seed to seed: free orders, pointer positions inside
 targets, and occasional slips (a click beside the target, a typo, a slider dragged one step off)
-that it then corrects.
+that it then corrects. It acts from any state, not only those of its own episodes (DAgger labels
+the states a policy reaches): a wrong menu or tab open, a box ticked or a slider moved wrongly, a
+wrong commit waiting for confirmation (it answers No). ``Expert(env, slip=0, typo=0)`` makes no
+deliberate slips, typos or detours at all.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from act.envs.synthui.tasks.base import SUCCESS
 from act.recording.schema import Action
 
 if TYPE_CHECKING:
@@ -24,14 +28,20 @@ COMMON_INTENTS = (
     "confirm the action",
     "wait for the screen to update",
     "close the menu",
+    "cancel the wrong action",
 )
 WAIT = "wait for the screen to update"
 NEXT_FIELD = "move to the next field"
+CANCEL = "cancel the wrong action"
 MAX_SLIPS = 2
 
 
 class Expert:
-    """The scripted expert of a synthui env: ``act(obs, info) -> Action`` in logical pixels."""
+    """The scripted expert of a synthui env: ``act(obs, info) -> Action`` in logical pixels.
+
+    ``slip``, ``typo``: chances of a click beside the target and of a wrong letter; with ``slip`` 0
+    the tasks' own detours (a wrong menu first, a slider one step off, scrolling past) are off too.
+    """
 
     def __init__(self, env: Any, slip: float = 0.06, typo: float = 0.03):
         self.env: SynthUIEnv = env.unwrapped
@@ -65,8 +75,18 @@ class Expert:
                 ]
                 return ctx.click(buttons[int(ctx.rng.integers(len(buttons)))], "dismiss the pop-up")
             if top["kind"] == "confirm":
+                if not self._commit_succeeds():
+                    return ctx.click("confirm:no", CANCEL)
                 return ctx.click("confirm:yes", "confirm the action")
         return self.env.task.expert_step(ctx)
+
+    def _commit_succeeds(self) -> bool:
+        """Whether the commit waiting for confirmation is the right one (a policy's may not be).
+
+        The task judges a commit from the app state alone, so asking it changes nothing.
+        """
+        pending = getattr(self.env, "_pending_commit", None)
+        return pending is None or self.env.task.on_command(pending, self.env.ui) == SUCCESS
 
 
 class Ctx:

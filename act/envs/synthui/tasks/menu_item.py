@@ -121,7 +121,8 @@ class MenuItem(Task):
     def expert_step(self, ctx):
         if ctx.info["menu"] == self.menu:
             return ctx.click(self.target, CHOOSE)
-        if ctx.info["menu"] is None and ctx.choose("wrong_menu_first", (True, False), (0.1, 0.9)):
+        detour = ctx.expert.slip > 0  # a careful expert (slip 0) opens no wrong menu first
+        if detour and ctx.info["menu"] is None and ctx.choose("wrong_menu_first", (True, False), (0.1, 0.9)):
             others = [m for m in ctx.els if m.startswith("menu:") and "/" not in m and m != self.menu]
             if others and not ctx.expert.memo.get("wrong_done"):
                 ctx.expert.memo["wrong_done"] = True

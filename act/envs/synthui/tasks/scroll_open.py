@@ -99,7 +99,8 @@ class ScrollOpen(Task):
             return ctx.click(f"files#{i}", SELECT)
         if i >= top + rows:
             need = i - (top + rows - 1)
-            extra = rows + 1 if ctx.chance(0.08) else int(ctx.rng.integers(0, rows))
+            past = ctx.chance(0.08) and ctx.expert.slip > 0  # scroll past it, then back (not when careful)
+            extra = rows + 1 if past else int(ctx.rng.integers(0, rows))
             return ctx.scroll("files", -min(need + extra, 5, len(s["items"]) - rows - top), DOWN)
         need = top - i
         return ctx.scroll("files", min(need + int(ctx.rng.integers(0, rows)), 5, top), UP)

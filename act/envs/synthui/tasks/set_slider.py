@@ -101,27 +101,34 @@ class SetSlider(Task):
     def expert_step(self, ctx):
         if (a := close_menu(ctx)) is not None:
             return a
+        for key, value in self.initial.items():  # another slider moved (a policy's drag): put it back
+            o = ctx.state(key)
+            if key != self.target and o["value"] != value:
+                x, y = _track_point(ctx, o, value)
+                return ctx.drag(ctx.point_in(o["thumb"]), (round(float(x), 1), round(float(y), 1)), FIX)
         s = ctx.state(self.target)
         if s["value"] == self.value:
             return ctx.click("commit", APPLY)
-        tx0, tx1, yc = s["track"]
-        per = (tx1 - tx0) * s["step"] / (s["max"] - s["min"])  # pixels per step
         value = self.value
         fixing = ctx.expert.memo.get("moved", False)
         intent = FIX if fixing else DRAG
-        if not fixing and ctx.chance(0.08) and ctx.expert.slips < 2:  # a slip: one step off, fixed next
+        # a slip: one step off, fixed next (not when careful: slip 0)
+        if not fixing and ctx.expert.slip > 0 and ctx.chance(0.08) and ctx.expert.slips < 2:
             ctx.expert.slips += 1
             value += s["step"] if value < s["max"] else -s["step"]
         ctx.expert.memo["moved"] = True
-        x = (
-            tx0
-            + (value - s["min"]) / (s["max"] - s["min"]) * (tx1 - tx0)
-            + ctx.rng.uniform(-0.25, 0.25) * per
-        )
-        y = yc + ctx.rng.uniform(-2, 2)
+        x, y = _track_point(ctx, s, value)
         if ctx.choose("method", ("drag", "click"), (0.8, 0.2)) == "click" and not fixing:
             thumb = s["thumb"]
             if not (thumb[0] <= x < thumb[2]):
                 return Action("click", round(float(x), 1), round(float(y), 1), intent=CLICK)
         start = ctx.point_in(s["thumb"])
         return ctx.drag(start, (round(float(x), 1), round(float(y), 1)), intent)
+
+
+def _track_point(ctx, s, value) -> tuple[float, float]:
+    """A point on slider state ``s``'s track within a quarter step of ``value`` (unrounded)."""
+    tx0, tx1, yc = s["track"]
+    per = (tx1 - tx0) * s["step"] / (s["max"] - s["min"])  # pixels per step
+    x = tx0 + (value - s["min"]) / (s["max"] - s["min"]) * (tx1 - tx0) + ctx.rng.uniform(-0.25, 0.25) * per
+    return x, yc + ctx.rng.uniform(-2, 2)
