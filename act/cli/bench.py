@@ -1,12 +1,12 @@
 """`act-bench`: many checkpoints and baselines side by side on one or more suites.
 
 act-bench outputs/train/runs/*/policies/best --suites nominal layout --episodes 10
+act-bench 'mine=outputs/train/multiruns/*/*/policies/best' --suites nominal   # seeds of one config: one row
 """
 
 from __future__ import annotations
 
 import argparse
-import glob
 import sys
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from act.eval import (
     load_results,
     load_suite,
 )
-from act.eval.bench import bench
+from act.eval.bench import bench, policy_groups
 
 
 def _fail(message: str) -> int:
@@ -33,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="act-bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument(
-        "policies", nargs="*", help="policy directories (save_pretrained) or globs; NAME=DIR names one"
+        "policies",
+        nargs="*",
+        help="policy directories (save_pretrained) or globs; NAME=DIR names one; NAME=GLOB makes the "
+        "matches training seeds of one configuration (one row: mean, spread, pooled interval)",
     )
     p.add_argument("--suites", nargs="+", default=["nominal"], help="suite names from act/configs/eval/suite")
     p.add_argument(
@@ -44,23 +47,16 @@ def main(argv: list[str] | None = None) -> int:
         nargs="*",
         default=[],
         metavar="KEY=VALUE",
-        help="suite overrides, e.g. episodes=5 'tasks=[ClickButton]'",
+        help="suite overrides, e.g. episodes=5 'tasks=[ClickButton]' split=validation",
     )
     p.add_argument("--num-workers", type=int, default=None)
     p.add_argument("--latency-steps", type=int, default=50)
     p.add_argument("--out", default="outputs/bench")
     args = p.parse_args(argv)
-    specs = []
-    for item in args.policies:
-        name, _, pattern = item.rpartition("=")
-        paths = sorted(glob.glob(pattern)) or [pattern]
-        for path in paths:
-            if not (Path(path) / "config.json").is_file():
-                return _fail(f"{path} is not a policy directory (no config.json)")
-            label = name or "/".join(
-                Path(path).parts[-4:-2] if "policies" in Path(path).parts else Path(path).parts[-1:]
-            )
-            specs.append(PolicySpec(label if label not in {s.name for s in specs} else path, "act", path))
+    try:
+        specs, groups = policy_groups(args.policies)
+    except ValueError as e:  # not a policy directory, or "seeds" that differ in more than the seed
+        return _fail(str(e))
     specs += [PolicySpec(b, b) for b in args.baselines]
     if not specs:
         return _fail("nothing to bench: name policy directories and/or --baselines")
@@ -71,10 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     try:  # before the first episode: the output folder, every suite's tasks, every policy (loaded once)
         ensure_writable(args.out, "--out")
         for i, suite in enumerate(suites):
-            check_evaluation(specs if i == 0 else [], suite)
+            check_evaluation(specs, suite, load=i == 0)  # held-out checks on every suite
     except (EvalSetupError, NotWritableError) as e:
         return _fail(str(e))
-    board = bench(specs, suites, args.out, num_workers=args.num_workers, latency_steps=args.latency_steps)
+    board = bench(
+        specs, suites, args.out, groups=groups, num_workers=args.num_workers, latency_steps=args.latency_steps
+    )
     print(board["text"])
     out = Path(args.out)
     print(f"\nleaderboard: {out / 'leaderboard.md'}  json: {out / 'leaderboard.json'}  plot: {board['plot']}")

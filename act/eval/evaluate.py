@@ -14,7 +14,7 @@ from act.eval.io_checks import ensure_writable
 from act.eval.metrics import robustness_auc, wilson_interval
 from act.eval.policies import EvalSetupError, PolicySpec, check_policy
 from act.eval.rollout import EpisodeResult, Job, run_jobs
-from act.eval.suites import Suite
+from act.eval.suites import TRAINING_DATA, Suite, heldout_violations, load_training_data, training_marks
 
 
 def _rate(episodes: Sequence[EpisodeResult]) -> dict[str, Any]:
@@ -107,9 +107,36 @@ def check_tasks(suite: Suite) -> None:
             ) from e
 
 
-def check_evaluation(policies: Sequence[PolicySpec], suite: Suite, out_dir: str | Path | None = None) -> None:
+def policy_training_data(spec: PolicySpec) -> dict[str, Any] | None:
+    """The training_data.json of an ACT policy's directory; None for baselines and older policies."""
+    if spec.kind != "act":
+        return None
+    try:
+        return load_training_data(spec.path)
+    except ValueError as e:
+        raise EvalSetupError(f"policy {spec.name!r}: {e}") from e
+
+
+def check_heldout(spec: PolicySpec, suite: Suite) -> None:
+    """Raise EvalSetupError when the policy's training data contains a family or task ``suite`` holds out
+    (a policy without training_data.json cannot be checked and passes, marked "unknown")."""
+    data = policy_training_data(spec)
+    found = heldout_violations(data, suite)
+    if found:
+        raise EvalSetupError(
+            f"suite {suite.name!r} holds out {', '.join(found)}, but policy {spec.name!r} ({spec.path}) "
+            f"was trained on it: its {TRAINING_DATA} lists perturbations {data['perturbations']} and tasks "
+            f"{data['tasks']}. Evaluate a policy trained without them, or a suite that holds out nothing "
+            "this policy saw"
+        )
+
+
+def check_evaluation(
+    policies: Sequence[PolicySpec], suite: Suite, out_dir: str | Path | None = None, *, load: bool = True
+) -> None:
     """Everything ``evaluate`` checks before its first episode: unique names, a writable ``out_dir``,
-    registered tasks, loadable policies. Raises EvalSetupError or NotWritableError naming the culprit."""
+    registered tasks, loadable policies (unless not ``load``: checked already), no held-out family or
+    task in a policy's training data. Raises EvalSetupError or NotWritableError naming the culprit."""
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise EvalSetupError(f"policy names must be unique, got {names}")
@@ -122,7 +149,9 @@ def check_evaluation(policies: Sequence[PolicySpec], suite: Suite, out_dir: str 
         )
     check_tasks(suite)
     for spec in policies:
-        check_policy(spec)
+        if load:
+            check_policy(spec)
+        check_heldout(spec, suite)
 
 
 def all_errored(results: dict[str, Any]) -> dict[str, str]:
@@ -175,7 +204,14 @@ def evaluate(
     start = time.perf_counter()
     episodes = run_jobs(jobs, num_workers, progress=progress)
     results = {
-        "suite": {k: v for k, v in vars(suite).items()},
+        "suite": suite.to_json(),
+        # which seeds ran: tuning looks at validation seeds only, tables report test seeds
+        "protocol": {
+            "split": suite.split,
+            "seeds": suite.seed_range.to_json(),
+            "validation_seeds": suite.validation_seeds.to_json(),
+            "test_seeds": suite.test_seeds.to_json(),
+        },
         "policies": {
             p.name: {
                 "kind": p.kind,
@@ -183,6 +219,8 @@ def evaluate(
                 "ensemble": p.ensemble,
                 "n_action_steps": p.n_action_steps,
                 "cpu_inference": p.cpu_inference,
+                # what its training data contained, and the suite's families and tasks marked seen or not
+                "training": training_marks(policy_training_data(p), suite) if p.kind == "act" else None,
             }
             for p in policies
         },

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from act.eval.suites import task_name
+
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.0f}%"
@@ -17,6 +19,69 @@ def _cell(c: dict[str, Any] | None) -> str:
     lo, hi = c["ci95"]
     err = f" ({c['errors']} err)" if c.get("errors") else ""
     return f"{_pct(c['success'])} [{100 * lo:.0f}–{100 * hi:.0f}]{err}"
+
+
+def seeds_line(suite: dict[str, Any]) -> str:
+    """Which seeds ran: the split and its range, and the other split's range."""
+    split = suite.get("split")
+    if not split:  # results.json from before the protocol
+        return f"{suite['episodes']} seeds per task and condition (from {suite.get('seed')})"
+    other = "validation" if split == "test" else "test"
+    r, o = suite[f"{split}_seeds"], suite[f"{other}_seeds"]
+    use = "what tables report" if split == "test" else "for tuning, not for tables"
+    return (
+        f"{r['count']} {split} seeds per task and condition, [{r['start']}, {r['stop']}) ({use}; "
+        f"{other} seeds: [{o['start']}, {o['stop']}))"
+    )
+
+
+def _training(results: dict[str, Any], policy: str) -> dict[str, Any] | None:
+    return (results.get("policies", {}).get(policy) or {}).get("training")
+
+
+def _family_mark(results: dict[str, Any], policy: str, family: str) -> str:
+    """ " (seen at 0.5)", " (unseen)" or " (training data unknown)"; "" for a baseline."""
+    training = _training(results, policy)
+    if not training:
+        return ""
+    if training["training_data"] is None:
+        return " (training data unknown)"
+    severities = training.get("trained_families", {}).get(family)
+    return f" (seen at {', '.join(f'{v:g}' for v in severities)})" if severities else " (unseen)"
+
+
+def _task_mark(results: dict[str, Any], policy: str, task: str) -> str:
+    training = _training(results, policy)
+    return " (unseen)" if training and training["tasks"].get(task) == "unseen" else ""
+
+
+def training_section(results: dict[str, Any]) -> list[str]:
+    """What each ACT policy was trained on (its training_data.json), for the seen/unseen marks."""
+    lines = []
+    for name, p in results.get("policies", {}).items():
+        training = p.get("training")
+        if not training:
+            continue
+        data = training["training_data"]
+        if data is None:
+            lines.append(f"- {name}: unknown (no training_data.json beside its config.json)")
+            continue
+        specs = ", ".join(s or "nominal" for s in data["perturbations"])
+        how = "online stream" if data.get("online") else "recorded episodes"
+        lines.append(
+            f"- {name}: tasks {', '.join(data['tasks'])}; perturbations {specs}; {how}; "
+            f"training seed {data.get('seed')}"
+        )
+    if not lines:
+        return []
+    return [
+        "## Training data",
+        "",
+        "Families and tasks are marked seen or unseen by what each policy's training data contained.",
+        "",
+        *lines,
+        "",
+    ]
 
 
 def summary_table(results: dict[str, Any]) -> list[list[str]]:
@@ -92,8 +157,8 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path
     md = [
         f"# Evaluation: suite `{suite['name']}`",
         "",
-        f"Tasks: {', '.join(suite['tasks'])}; {suite['episodes']} seeds per task and condition "
-        f"(from {suite['seed']}); {len(results['episodes'])} episodes in {results['wall_time']:.0f} s.",
+        f"Tasks: {', '.join(suite['tasks'])}; {seeds_line(suite)}; {len(results['episodes'])} episodes "
+        f"in {results['wall_time']:.0f} s.",
         "",
         "Success rate with Wilson 95% interval. AUC: area under success vs severity, nominal at 0.",
         "",
@@ -111,7 +176,7 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path
                 f = s["families"].get(family)
                 if not f:
                     continue
-                label = family + (" (held out)" if f["heldout"] else "")
+                label = family + (" (held out)" if f["heldout"] else "") + _family_mark(results, name, family)
                 rows.append(
                     [
                         label,
@@ -143,12 +208,13 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path
                     name,
                     "nominal",
                     *[
-                        _pct(nominal["tasks"].get(t.split("/")[-1].rsplit("-v", 1)[0]))
+                        _pct(nominal["tasks"].get(task_name(t))) + _task_mark(results, name, task_name(t))
                         for t in suite["tasks"]
                     ],
                 ]
             )
     md += ["## Per task (nominal)", "", markdown(tasks_rows), ""]
+    md += training_section(results)
     explained = [e for e in results["episodes"] if e.get("explanations")][:8]
     if explained:
         md += ["## What the policies said they were doing (first step)", ""]
@@ -208,7 +274,8 @@ def plot_severity(results: dict[str, Any], path: str | Path) -> Path:
 def format_summary(results: dict[str, Any], out_dir: str | Path | None = None) -> str:
     lines = [
         f"suite {results['suite']['name']}: {len(results['episodes'])} episodes"
-        f" in {results['wall_time']:.0f} s",
+        f" in {results['wall_time']:.0f} s"
+        + (f"; {seeds_line(results['suite'])}" if results["suite"].get("split") else ""),
         "",
         text_table(summary_table(results)),
     ]

@@ -1,7 +1,14 @@
-"""Robustness suites: which tasks, which perturbation conditions, how many seeds."""
+"""Robustness suites and the evaluation protocol: which tasks, which perturbation conditions, which seeds.
+
+The protocol: every suite has two disjoint seed ranges, ``validation_seeds`` (what any tuning may look
+at) and ``test_seeds`` (what tables report); ``split`` chooses which one an evaluation runs. A policy
+directory may hold ``training_data.json`` (written by act-train): what the policy was trained on, so
+that reports mark each family and task seen or unseen and a suite's held-out families are enforced.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +17,57 @@ from act.envs.perturbations import FAMILIES, format_spec, parse_spec
 
 SEVERITIES = (0.25, 0.5, 0.75, 1.0)
 SUITE_DIR = Path(__file__).resolve().parents[1] / "configs" / "eval"
+SPLITS = ("test", "validation")
+TRAINING_DATA = "training_data.json"  # beside config.json in an exported policy directory
+
+
+@dataclass(frozen=True)
+class SeedRange:
+    """The seeds ``start``, ``start + 1``, ..., ``start + count - 1``: [start, stop)."""
+
+    start: int
+    count: int
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.count
+
+    def seeds(self) -> list[int]:
+        return list(range(self.start, self.stop))
+
+    def overlaps(self, other: SeedRange) -> bool:
+        return self.start < other.stop and other.start < self.stop
+
+    def to_json(self) -> dict[str, int]:
+        return {"start": self.start, "count": self.count, "stop": self.stop}
+
+    def __str__(self) -> str:
+        return f"[{self.start}, {self.stop})"
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> SeedRange:
+        """A SeedRange from {start, count}, {start, stop} or [start, stop); ValueError naming ``where``."""
+        if isinstance(value, SeedRange):
+            return value
+        try:
+            if isinstance(value, dict) or hasattr(value, "keys"):
+                keys = set(value.keys())
+                if keys - {"start", "count", "stop"} or "start" not in keys or not keys & {"count", "stop"}:
+                    raise ValueError(f"keys {sorted(keys)}")
+                start = int(value["start"])
+                count = int(value["count"]) if "count" in keys else int(value["stop"]) - start
+                if "count" in keys and "stop" in keys and start + count != int(value["stop"]):
+                    raise ValueError(f"start + count = {start + count} is not stop = {value['stop']}")
+            else:
+                start, stop = (int(v) for v in value)
+                count = stop - start
+        except (TypeError, ValueError) as e:
+            raise ValueError(
+                f"{where}: {value!r} is not a seed range ({e}): give {{start: S, count: N}} or [start, stop)"
+            ) from None
+        if start < 0 or count < 1:
+            raise ValueError(f"{where}: {value!r} must start at a seed >= 0 and hold at least one seed")
+        return cls(start, count)
 
 
 @dataclass(frozen=True)
@@ -26,21 +84,27 @@ class Condition:
 class Suite:
     """Every condition runs the same seeds of every task, so policies are compared on paired episodes.
 
-    ``heldout_families`` / ``heldout_tasks`` name what the training experiment excluded; the report
-    marks them.
+    The seeds are ``test_seeds`` or ``validation_seeds`` (``split``); the two ranges never overlap.
+    ``episodes``, when given, sets the count of the chosen split's range (afterwards it is that
+    count). ``heldout_families`` / ``heldout_tasks`` name what the training experiment excluded: a
+    policy whose training_data.json contains one is refused, and the report marks them.
     """
 
     name: str = "nominal"
     env: str = "synthui"
     tasks: list[str] = field(default_factory=lambda: ["ClickButton"])
-    episodes: int = 20
+    episodes: int | None = None
     nominal: bool = True
     families: list[str] = field(default_factory=list)
     severities: list[float] = field(default_factory=lambda: list(SEVERITIES))
     compositions: list[str] = field(default_factory=list)
     heldout_families: list[str] = field(default_factory=list)
     heldout_tasks: list[str] = field(default_factory=list)
-    seed: int = 1000
+    split: str = "test"
+    # Far from generation's seeds (0 upwards, +100_000 per perturbation spec), act-train's closed-loop
+    # validation (100_000) and the online stream (10_000_000 upwards).
+    validation_seeds: Any = SeedRange(5_000_000, 20)
+    test_seeds: Any = SeedRange(1000, 20)
     max_steps: int | None = None
 
     def __post_init__(self) -> None:
@@ -54,8 +118,28 @@ class Suite:
                 raise ValueError(f"suite {self.name!r}: severity {s} is outside [0, 1]")
         for c in self.compositions:
             parse_spec(c)  # raises naming the bad family or severity
-        if self.episodes < 1:
-            raise ValueError(f"suite {self.name!r}: episodes must be >= 1")
+        if self.split not in SPLITS:
+            raise ValueError(f"suite {self.name!r}: split {self.split!r} is not one of {list(SPLITS)}")
+        self.validation_seeds = SeedRange.parse(
+            self.validation_seeds, f"suite {self.name!r}: validation_seeds"
+        )
+        self.test_seeds = SeedRange.parse(self.test_seeds, f"suite {self.name!r}: test_seeds")
+        chosen = f"{self.split}_seeds"
+        if self.episodes is not None:
+            if self.episodes < 1:
+                raise ValueError(f"suite {self.name!r}: episodes must be >= 1 (the count of {chosen})")
+            setattr(self, chosen, SeedRange(getattr(self, chosen).start, int(self.episodes)))
+        self.episodes = getattr(self, chosen).count
+        if self.validation_seeds.overlaps(self.test_seeds):
+            raise ValueError(
+                f"suite {self.name!r}: validation_seeds {self.validation_seeds} and test_seeds "
+                f"{self.test_seeds} overlap: tuning would see test episodes; move one range"
+            )
+
+    @property
+    def seed_range(self) -> SeedRange:
+        """The range of the chosen split."""
+        return self.test_seeds if self.split == "test" else self.validation_seeds
 
     def conditions(self) -> list[Condition]:
         out = [Condition("nominal")] if self.nominal else []
@@ -71,7 +155,95 @@ class Suite:
         return [t if "/" in t else f"{self.env}/{t}-v0" for t in self.tasks]
 
     def seeds(self) -> list[int]:
-        return list(range(self.seed, self.seed + self.episodes))
+        return self.seed_range.seeds()
+
+    def to_json(self) -> dict[str, Any]:
+        """Every field, the seed ranges as {start, count, stop}: what results.json records."""
+        out = dict(vars(self))
+        out["validation_seeds"] = self.validation_seeds.to_json()
+        out["test_seeds"] = self.test_seeds.to_json()
+        return out
+
+
+def task_name(task: str) -> str:
+    """``synthui/ClickButton-v0`` or ``ClickButton`` -> ``ClickButton``."""
+    return task.split("/")[-1].rsplit("-v", 1)[0]
+
+
+def load_training_data(policy_dir: str | Path | None) -> dict[str, Any] | None:
+    """The policy's training_data.json, or None for a policy without one (trained before it existed).
+
+    Raises ValueError naming the file when it is not a JSON object with ``tasks`` and ``perturbations``."""
+    if not policy_dir:
+        return None
+    path = Path(policy_dir) / TRAINING_DATA
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: unreadable ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(data).__name__}")
+    for key in ("tasks", "perturbations"):
+        if not isinstance(data.get(key), list):
+            raise ValueError(f"{path}: {key!r} must be a list, got {data.get(key)!r}")
+    return data
+
+
+def trained_families(training_data: dict[str, Any]) -> dict[str, list[float]]:
+    """family -> the severities it had in the training data's perturbation specs ("" = nominal)."""
+    out: dict[str, set[float]] = {}
+    for spec in training_data["perturbations"]:
+        for name, severity in parse_spec(spec or None):
+            out.setdefault(name, set()).add(severity)
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def training_marks(training_data: dict[str, Any] | None, suite: Suite) -> dict[str, Any]:
+    """Seen or unseen, for each of the suite's families, conditions and tasks, by ``training_data``.
+
+    A condition is seen when every family in it was in the training data (at any severity); nominal
+    when the training data had unperturbed episodes. Without training data everything is "unknown".
+    """
+    conditions = suite.conditions()
+    if training_data is None:
+        return {
+            "training_data": None,
+            "families": {f: "unknown" for f in suite.families},
+            "conditions": {c.name: "unknown" for c in conditions},
+            "tasks": {task_name(t): "unknown" for t in suite.tasks},
+        }
+    fams = trained_families(training_data)
+    nominal = any(not parse_spec(s or None) for s in training_data["perturbations"])
+    tasks = {task_name(str(t)) for t in training_data["tasks"]}
+
+    def seen(ok: bool) -> str:
+        return "seen" if ok else "unseen"
+
+    return {
+        "training_data": training_data,
+        "trained_families": fams,
+        "families": {f: seen(f in fams) for f in suite.families},
+        "conditions": {
+            c.name: seen(
+                nominal if not c.perturbation else all(n in fams for n, _ in parse_spec(c.perturbation))
+            )
+            for c in conditions
+        },
+        "tasks": {task_name(t): seen(task_name(t) in tasks) for t in suite.tasks},
+    }
+
+
+def heldout_violations(training_data: dict[str, Any] | None, suite: Suite) -> list[str]:
+    """The suite's held-out families and tasks that ``training_data`` contains (none when unknown)."""
+    if training_data is None:
+        return []
+    fams = trained_families(training_data)
+    tasks = {task_name(str(t)) for t in training_data["tasks"]}
+    return [f"family {f!r}" for f in suite.heldout_families if f in fams] + [
+        f"task {t!r}" for t in suite.heldout_tasks if task_name(t) in tasks
+    ]
 
 
 def load_suite(name: str, overrides: list[str]) -> Suite:

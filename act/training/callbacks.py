@@ -181,16 +181,28 @@ class ResumableCSVLogger(CSVLogger):
 
 class ExportPolicy(L.Callback):
     """Writes ``dirpath/last`` (every checkpoint and at the end) and ``dirpath/best`` (lowest ``monitor``)
-    with ``save_pretrained``: what users and ``act-eval`` load, no Lightning needed."""
+    with ``save_pretrained``: what users and ``act-eval`` load, no Lightning needed.
 
-    def __init__(self, dirpath: str, monitor: str = "val/loss"):
+    ``training_data`` (act-train sets it: tasks, perturbation specs, online, seed) goes beside each
+    export as training_data.json, for act-eval's seen/unseen marks and held-out checks; loading a
+    policy never needs it."""
+
+    def __init__(self, dirpath: str, monitor: str = "val/loss", training_data: dict[str, Any] | None = None):
         self.dirpath = Path(dirpath)
         self.monitor = monitor
+        self.training_data = training_data
         self.best: float | None = None
 
     @rank_zero_only
     def _export(self, pl_module: L.LightningModule, name: str) -> None:
+        import json
+
+        from act.eval.suites import TRAINING_DATA
+
         pl_module.policy.save_pretrained(self.dirpath / name)
+        if self.training_data is not None:
+            path = self.dirpath / name / TRAINING_DATA
+            path.write_text(json.dumps(self.training_data, indent=1, default=str) + "\n")
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or trainer.fast_dev_run:

@@ -16,7 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 from act.data import ActDataModule, DatasetInfo, build_dataset
 from act.eval.io_checks import ensure_writable
 from act.policy import ACTConfig
-from act.training.callbacks import StepCheckpoint
+from act.training.callbacks import ExportPolicy, StepCheckpoint
 from act.training.config import DataConfig, GenerateConfig, OptimConfig, TrainConfigError
 from act.training.module import ActLightningModule
 
@@ -151,6 +151,38 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
     )
 
 
+def _episode_spec(perturbation: Any) -> str:
+    """A dataset episode's perturbation (meta.json's {"spec": ...} or a spec string): "" = nominal."""
+    if isinstance(perturbation, dict):
+        return str(perturbation.get("spec") or "")
+    return str(perturbation or "")
+
+
+def _training_data(cfg: DictConfig, data: DataConfig, info: DatasetInfo) -> dict[str, Any]:
+    """training_data.json, beside each exported policy: the tasks and perturbation specs it was trained
+    on (the online stream's, else the built dataset's), whether online, the seed, and a digest of the
+    config without seed and paths (the seeds of one configuration share it; act-bench groups by it)."""
+    if data.online and data.generate is not None:
+        from act.envs.generate import resolve_tasks
+
+        tasks, specs = resolve_tasks(data.generate.tasks), list(data.generate.perturbations)
+    else:
+        tasks = sorted(info.tasks)
+        specs = sorted({_episode_spec(e.get("perturbation")) for e in info.episodes})
+    config = OmegaConf.to_container(cfg, resolve=False)
+    for key in ("seed", "paths", "ckpt_path", "hydra"):
+        config.pop(key, None)
+    digest = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return {
+        "tasks": tasks,
+        "perturbations": specs,
+        "online": bool(data.online),
+        "seed": cfg.get("seed"),
+        "dataset": str(info.path) if info.path else None,
+        "config_digest": digest,
+    }
+
+
 def _check_task_weights(data: DataConfig) -> None:
     """data.task_weights: one finite weight >= 0 per streamed task, not all 0, online only (checked
     before any data work)."""
@@ -241,6 +273,9 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
     callbacks = [*_instantiate_all(cfg.get("callbacks")), *(callbacks or [])]
     # StepCheckpoint first: it saves before any other callback logs for the next step
     callbacks.sort(key=lambda c: not isinstance(c, StepCheckpoint))
+    for c in callbacks:  # what the exported policies were trained on, for act-eval's seen/unseen marks
+        if isinstance(c, ExportPolicy):
+            c.training_data = _training_data(cfg, data_cfg, info)
     ckpt_path = _resolve_ckpt_path(cfg.get("ckpt_path"), callbacks, output_dir)
     loggers = _instantiate_all(cfg.get("logger"))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
