@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from act.policy.errors import ConfigError
+from act.policy.execution import parse_execution
 from act.spaces.action_space import ActionSpace
 
 BACKBONES = ("convnet", "resnet18")
@@ -75,6 +76,9 @@ class ACTConfig:
     # Steps executed open loop per chunk when not ensembling; None = chunk_size (so sweeps compose).
     n_action_steps: int | None = None
     temporal_ensemble_coeff: float | None = None  # m in w_i = exp(-m * i); None = action queue
+    # How select_action executes chunks, one setting (act.policy.execution): "replan", "chunk:N",
+    # "ensemble:M", "adaptive" or "adaptive:T". None = the two fields above decide (as before).
+    execution: str | None = None
 
     # CVAE.
     use_vae: bool = True
@@ -195,6 +199,14 @@ class ACTConfig:
             raise ValueError(f"dropout: {self.dropout!r} must be in [0, 1)")
         if self.temporal_ensemble_coeff is not None:
             _finite_at_least("temporal_ensemble_coeff", self.temporal_ensemble_coeff, " or None")
+        if self.execution is not None:
+            parse_execution(self.execution, self.chunk_size)  # ValueError naming execution
+            if self.temporal_ensemble_coeff is not None:
+                raise ValueError(
+                    f"execution: {self.execution!r} and temporal_ensemble_coeff="
+                    f"{self.temporal_ensemble_coeff} both say how chunks execute; set one "
+                    f"(execution='ensemble:{self.temporal_ensemble_coeff:g}' ensembles)"
+                )
         for name in (
             "kl_weight",
             "chunk_decay",

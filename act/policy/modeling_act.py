@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,8 +26,8 @@ from torch import nn
 
 from act.policy.backbones import build_backbone, sine_position_1d, sine_position_2d
 from act.policy.configuration_act import ACTConfig
-from act.policy.ensemble import TemporalEnsembler
 from act.policy.errors import PolicyLoadError, PolicyNotFoundError
+from act.policy.execution import build_executor, from_config
 from act.policy.explain import Explanation
 from act.recording.schema import POINTER_KINDS
 from act.spaces.action_space import ActionSpace
@@ -551,8 +550,9 @@ class ACTPolicy(nn.Module):
     """An ACT policy for UIs: losses for training, and a stateful controller for envs.
 
     ``forward(batch)`` -> (loss, terms); ``predict_chunk(obs)`` plans K steps and never ensembles;
-    ``select_action(obs)`` returns one env action, from the action queue or, when
-    ``config.temporal_ensemble_coeff`` is set, by temporal ensembling; call ``reset()`` per episode.
+    ``select_action(obs)`` returns one env action, executing chunks as ``config.execution`` says
+    (``act.policy.execution``; by default from the action queue or, when
+    ``config.temporal_ensemble_coeff`` is set, by temporal ensembling); call ``reset()`` per episode.
     """
 
     def __init__(self, config: ACTConfig):
@@ -799,26 +799,31 @@ class ACTPolicy(nn.Module):
         """Nothing to do: the policy never reads the env, only its observations."""
 
     def reset(self) -> None:
-        """Forget the action queue and the ensembler: call at every episode start."""
-        self._queue: deque[dict[str, Any]] = deque()
-        coeff = self.config.temporal_ensemble_coeff
-        self._ensembler = None if coeff is None else TemporalEnsembler(coeff, self.config.chunk_size)
+        """Start an episode: a fresh executor for ``config.execution`` (its queue, ensembler or
+        reference screen forgotten) and ``policy_calls`` back to 0. Call at every episode start."""
+        self._executor = build_executor(
+            from_config(self.config),
+            self.config.chunk_size,
+            self.pointer_kinds.tolist(),
+            self.key_kind,
+            self.drag_kind,
+        )
+
+    @property
+    def policy_calls(self) -> int:
+        """Chunks planned by ``select_action`` (model calls) since ``reset()`` (act.eval.protocol.Policy)."""
+        return self._executor.calls
 
     def select_action(self, obs: dict[str, Any]) -> dict[str, Any]:
-        """One env action. Ensembles over overlapping chunks (a model call per step) when
-        ``temporal_ensemble_coeff`` is set; otherwise pops the queue of n_action_steps planned steps."""
-        fields = ("kind_probs", "key_probs", "point", "point2", "scroll")
-        if self._ensembler is not None:
-            p = self.predict_chunk_batch(*self._observation(obs))
-            step = self._ensembler.update({k: p[k] for k in fields})  # (1, ...)
-            return self._env_action({k: v[0].cpu().numpy() for k, v in step.items()})
-        if not self._queue:
-            p = self.predict_chunk_batch(*self._observation(obs))
-            chunk = {k: p[k][0, : self.config.n_action_steps].cpu().numpy() for k in fields}
-            self._queue.extend(
-                self._env_action({k: v[i] for k, v in chunk.items()}) for i in range(len(chunk["point"]))
-            )
-        return self._queue.popleft()
+        """One env action, from the chunks planned so far or a new one, as ``config.execution`` says:
+        a queue of n_action_steps planned steps by default, a model call per step when
+        ``temporal_ensemble_coeff`` is set (act.policy.execution)."""
+        return self._executor.act(obs, lambda: self._plan(obs), self._env_action)
+
+    def _plan(self, obs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """One model call: the chunk's executed fields, (1, K, ...) each."""
+        p = self.predict_chunk_batch(*self._observation(obs))
+        return {k: p[k] for k in ("kind_probs", "key_probs", "point", "point2", "scroll")}
 
     def explain(self, obs: dict[str, Any], steps: int | None = None) -> Explanation:
         """The intent and the first ``steps`` (default n_action_steps) planned steps, in logical pixels

@@ -1,0 +1,231 @@
+"""How ``ACTPolicy.select_action`` executes chunks: one setting, ``ACTConfig.execution``, four strategies.
+
+- ``replan``: a model call every step, its first planned step executed (``chunk:1``).
+- ``chunk:N``: a model call every N steps, its first N planned steps executed open loop (ACT's queue).
+- ``ensemble:M``: a model call every step; the step executed averages every chunk that planned it,
+  weights exp(-M * i), i = 0 the oldest (ACT's temporal ensembling, ``act.policy.ensemble``):
+  points and scrolls directly, kinds and keys as probabilities, then the argmax.
+- ``adaptive`` or ``adaptive:T``: a model call, then its steps executed while they stay within one
+  intent and the screen is still the one the chunk was planned on; then a new call.
+
+The adaptive rule. The policy names one intent per chunk, so the steps' kinds stand in for a
+per-step intent: the chunk's first intent ends where its steps switch between pointer actions
+(click, drag, scroll, ...) and keys, either way (a key run after a click starts a new intent, and
+so does a click after it); noop and wait belong to either. Typing a word is one key run: one call.
+Before each step after the first, the current screen is compared with the screen the chunk was
+planned on, as mean absolute pixel difference in [0, 1]: over the whole frame, and over a window
+around each point a pointer action of this chunk has acted on (an eighth of the frame's width and
+height). When either exceeds T (``ADAPTIVE_THRESHOLD`` by default) the chunk stops, so it never
+runs past a pointer action's screen change (a menu that opened, a page that scrolled); the
+characters a key run types change the frame by less than a page change does.
+
+Every executor counts its model calls (``calls``): what ``ACTPolicy.policy_calls`` reports.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from act.policy.ensemble import TemporalEnsembler
+
+MODES = ("replan", "chunk", "ensemble", "adaptive")
+SYNTAX = "replan, chunk:N, ensemble:M, adaptive or adaptive:T"
+# adaptive's default T: above what typing a word changes on a frame, below a pointer action's
+# visible effect in its window (docs/evaluating.md, "Executing chunks").
+ADAPTIVE_THRESHOLD = 0.02
+WINDOW = 1 / 16  # half the side of the window around a pointer action, as a fraction of the frame's
+
+Chunk = dict[str, torch.Tensor]  # field -> (1, K, ...): one plan, as predict_chunk_batch returns it
+Plan = Callable[[], Chunk]  # plans from the current observation: one model call
+ToAction = Callable[[dict[str, np.ndarray]], dict[str, Any]]  # one planned step -> an env action
+
+
+@dataclass(frozen=True)
+class Execution:
+    """A parsed strategy: ``mode`` and its parameter (``steps`` for chunk, ``coeff`` for ensemble,
+    ``threshold`` for adaptive)."""
+
+    mode: str
+    steps: int = 1
+    coeff: float = 0.0
+    threshold: float = ADAPTIVE_THRESHOLD
+
+    def __str__(self) -> str:
+        if self.mode == "chunk":
+            return f"chunk:{self.steps}"
+        if self.mode == "ensemble":
+            return f"ensemble:{self.coeff:g}"
+        if self.mode == "adaptive" and self.threshold != ADAPTIVE_THRESHOLD:
+            return f"adaptive:{self.threshold:g}"
+        return self.mode
+
+
+def parse_execution(text: Any, chunk_size: int | None = None, name: str = "execution") -> Execution:
+    """``"replan"``, ``"chunk:N"`` (1 <= N <= chunk_size), ``"ensemble:M"`` (M >= 0), ``"adaptive"`` or
+    ``"adaptive:T"`` (T >= 0) -> an Execution; ValueError naming ``name`` otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(f"{name}: {text!r} must be a string, one of {SYNTAX}")
+    mode, sep, arg = text.strip().partition(":")
+    bad = f"{name}: {text!r} is not one of {SYNTAX}"
+    if mode not in MODES or (mode == "replan" and sep) or (mode in ("chunk", "ensemble") and not arg):
+        raise ValueError(bad)
+    if sep and not arg:
+        raise ValueError(bad)
+    if mode == "replan":
+        return Execution("replan")
+    if mode == "chunk":
+        try:
+            steps = int(arg)
+        except ValueError:
+            raise ValueError(f"{name}: {text!r}: N in chunk:N must be an integer") from None
+        high = chunk_size if chunk_size is not None else steps
+        if not 1 <= steps <= high:
+            raise ValueError(f"{name}: {text!r}: N must be in [1, chunk_size={chunk_size}]")
+        return Execution("chunk", steps=steps)
+    value = ADAPTIVE_THRESHOLD
+    if arg:
+        try:
+            value = float(arg)
+        except ValueError:
+            raise ValueError(f"{name}: {text!r}: the value after ':' must be a number") from None
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"{name}: {text!r}: the value after ':' must be a finite number >= 0")
+    return (
+        Execution("ensemble", coeff=value) if mode == "ensemble" else Execution("adaptive", threshold=value)
+    )
+
+
+def from_config(config: Any) -> Execution:
+    """The strategy an ACTConfig sets: ``execution`` when set, else from the older fields
+    (``ensemble:temporal_ensemble_coeff`` when that is set, else ``chunk:n_action_steps``)."""
+    if config.execution is not None:
+        return parse_execution(config.execution, config.chunk_size)
+    if config.temporal_ensemble_coeff is not None:
+        return Execution("ensemble", coeff=float(config.temporal_ensemble_coeff))
+    return Execution("chunk", steps=int(config.n_action_steps or config.chunk_size))
+
+
+class Executor:
+    """One episode's execution: ``act(obs, plan, to_action)`` returns one env action, calling ``plan``
+    (the model) when the strategy needs a new chunk. ``calls`` counts those calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def _plan(self, plan: Plan) -> Chunk:
+        self.calls += 1
+        return plan()
+
+    def act(self, obs: dict[str, Any], plan: Plan, to_action: ToAction) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class QueueExecutor(Executor):
+    """replan and chunk:N: a call whenever the queue of planned steps is empty, then N steps from it."""
+
+    def __init__(self, steps: int):
+        super().__init__()
+        self.steps = steps
+        self.queue: deque[dict[str, Any]] = deque()
+
+    def act(self, obs: dict[str, Any], plan: Plan, to_action: ToAction) -> dict[str, Any]:
+        if not self.queue:
+            chunk = {k: v[0, : self.steps].cpu().numpy() for k, v in self._plan(plan).items()}
+            self.queue.extend(
+                to_action({k: v[i] for k, v in chunk.items()}) for i in range(len(chunk["point"]))
+            )
+        return self.queue.popleft()
+
+
+class EnsembleExecutor(Executor):
+    """ensemble:M: a call every step, the steps planned for now averaged (``TemporalEnsembler``)."""
+
+    def __init__(self, coeff: float, chunk_size: int):
+        super().__init__()
+        self.ensembler = TemporalEnsembler(coeff, chunk_size)
+
+    def act(self, obs: dict[str, Any], plan: Plan, to_action: ToAction) -> dict[str, Any]:
+        step = self.ensembler.update(self._plan(plan))  # (1, ...)
+        return to_action({k: v[0].cpu().numpy() for k, v in step.items()})
+
+
+def intent_end(kinds: Sequence[int], pointer: Sequence[bool], key_kind: int) -> int:
+    """How many leading steps of a chunk's kinds form its first intent: up to the first switch
+    between pointer steps and key steps (noop, wait and other kinds belong to either)."""
+    group = None
+    for i, kind in enumerate(kinds):
+        g = "key" if kind == key_kind else "pointer" if pointer[kind] else None
+        if g is not None and group is not None and g != group:
+            return i
+        group = group or g
+    return len(kinds)
+
+
+def screen_change(reference: np.ndarray, frame: np.ndarray, points: Sequence[np.ndarray]) -> float:
+    """The largest mean absolute difference in [0, 1] between two (H, W, C) uint8 screens, over the
+    whole frame and over a window around each point ((x, y) in [0, 1]); 1 when their shapes differ."""
+    if reference.shape != frame.shape:
+        return 1.0
+    diff = np.abs(reference.astype(np.int16) - frame.astype(np.int16)).mean(-1) / 255.0  # (H, W)
+    h, w = diff.shape
+    change = float(diff.mean())
+    ry, rx = max(1, round(h * WINDOW)), max(1, round(w * WINDOW))
+    for x, y in points:
+        cx, cy = min(int(x * w), w - 1), min(int(y * h), h - 1)  # the pixel the env acts on
+        window = diff[max(0, cy - ry) : cy + ry + 1, max(0, cx - rx) : cx + rx + 1]
+        change = max(change, float(window.mean()))
+    return change
+
+
+class AdaptiveExecutor(Executor):
+    """adaptive: a chunk's steps while they stay within its first intent and the screen stays within
+    ``threshold`` of the one it was planned on (see the module docstring); then a new call."""
+
+    def __init__(self, threshold: float, pointer: Sequence[bool], key_kind: int, drag_kind: int):
+        super().__init__()
+        self.threshold, self.pointer, self.key_kind, self.drag_kind = threshold, pointer, key_kind, drag_kind
+        self.chunk: dict[str, np.ndarray] | None = None
+        self.reference = np.zeros((0, 0, 3), np.uint8)  # the screen the chunk was planned on
+        self.points: list[np.ndarray] = []  # where this chunk's executed pointer actions acted
+        self.next = self.end = 0  # the next step to execute; the end of the chunk's first intent
+
+    def _keeps_going(self, frame: np.ndarray) -> bool:
+        return (
+            self.chunk is not None
+            and self.next < self.end
+            and screen_change(self.reference, frame, self.points) <= self.threshold
+        )
+
+    def act(self, obs: dict[str, Any], plan: Plan, to_action: ToAction) -> dict[str, Any]:
+        frame = np.asarray(obs["screen"])
+        if not self._keeps_going(frame):
+            self.chunk = {k: v[0].cpu().numpy() for k, v in self._plan(plan).items()}
+            kinds = self.chunk["kind_probs"].argmax(-1)
+            self.end = intent_end([int(k) for k in kinds], self.pointer, self.key_kind)
+            self.reference, self.points, self.next = frame.copy(), [], 0
+        action = to_action({k: v[self.next] for k, v in self.chunk.items()})  # type: ignore[union-attr]
+        self.next += 1
+        kind = int(action["kind"])
+        if self.pointer[kind]:
+            self.points.append(action["point"])
+            if kind == self.drag_kind:
+                self.points.append(action["point2"])
+        return action
+
+
+def build_executor(
+    execution: Execution, chunk_size: int, pointer: Sequence[bool], key_kind: int, drag_kind: int
+) -> Executor:
+    """A fresh executor for one episode. ``pointer``: per action kind, whether it acts at a point."""
+    if execution.mode == "ensemble":
+        return EnsembleExecutor(execution.coeff, chunk_size)
+    if execution.mode == "adaptive":
+        return AdaptiveExecutor(execution.threshold, pointer, key_kind, drag_kind)
+    return QueueExecutor(1 if execution.mode == "replan" else execution.steps)
