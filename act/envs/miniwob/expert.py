@@ -16,14 +16,18 @@ from typing import Any
 import numpy as np
 
 from act.envs.miniwob.tasks import (
+    ADJUST,
     CLICK_BUTTON,
     CLICK_LINK,
     CLOSE_DIALOG,
     DISMISS,
+    DRAG,
     ERASE,
+    EXPAND,
     FOCUS,
     NEXT_FIELD,
     OPEN_TAB,
+    PICK,
     SUBMIT,
     TICK,
     TYPE,
@@ -32,6 +36,18 @@ from act.envs.miniwob.tasks import (
 from act.recording.schema import Action
 
 Element = dict[str, Any]
+DOM_QUERY = """
+var out = [], names = arguments[1];
+document.querySelectorAll(arguments[0]).forEach(function (el) {
+  var r = el.getBoundingClientRect(), s = window.getComputedStyle(el), a = {};
+  names.forEach(function (n) { a[n] = el.getAttribute(n); });
+  var cls = el.className && el.className.baseVal !== undefined ? el.className.baseVal : el.className;
+  out.push({bbox: [r.left, r.top, r.right, r.bottom], text: (el.textContent || '').trim(),
+            tag: el.tagName.toLowerCase(), classes: String(cls || ''), attrs: a,
+            shown: r.width > 0 && r.height > 0 && s.visibility !== 'hidden'});
+});
+return out;
+"""
 FOCUSABLE = ("button", "textbox", "checkbox", "radio", "link", "select", "input")
 
 
@@ -155,6 +171,21 @@ class Ctx:
             return self.key(target[len(value)], TYPE)
         return self.key("backspace", ERASE)
 
+    def drag(self, src: Element | dict, x2: float, y2: float, intent: str) -> Action:
+        """Press inside ``src``'s box, move to (x2, y2) and release there."""
+        x, y = self.point_in(src["bbox"])
+        return Action("drag", x, y, x2=round(float(x2), 1), y2=round(float(y2), 1), intent=intent)
+
+    def dom(self, selector: str, attrs: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        """Elements matching a CSS selector, read from the page: bbox (task-area pixels), text, tag,
+        class, ``shown`` (has a box and is not hidden) and the named attributes. For what
+        ``info["elements"]`` leaves out: boxes without text (colour swatches, SVG shapes, handles)."""
+        return self.expert.env.browser.script(DOM_QUERY, selector, list(attrs), what="query the DOM")
+
+    def js(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the task page (a widget's state, e.g. a slider's value)."""
+        return self.expert.env.browser.script(f"return ({expression});", what="read the page")
+
     def _next_focusable(self, el: Element) -> Element | None:
         ids = [e["id"] for e in self.els]
         i = ids.index(el["id"]) if el["id"] in ids else -1
@@ -258,6 +289,315 @@ def multi_layouts(ctx: Ctx) -> Action:
     return ctx.click(submit, SUBMIT)
 
 
+def click_test(ctx: Ctx) -> Action:
+    return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "button"), CLICK_BUTTON)
+
+
+def click_test_2(ctx: Ctx) -> Action:
+    (label,) = ctx.parse(r"Click button (ONE|TWO)\.")
+    return ctx.click(
+        ctx.need(lambda e: e["role"] == "button" and e["text"] == label, f"button {label!r}"), CLICK_BUTTON
+    )
+
+
+def click_button_sequence(ctx: Ctx) -> Action:
+    first, second = ctx.parse(r"Click button (\w+), then click button (\w+)\.")
+    label = second if ctx.expert.memo.get("clicked") else first
+    ctx.expert.memo["clicked"] = True
+    return ctx.click(
+        ctx.need(lambda e: e["role"] == "button" and e["text"] == label, f"button {label!r}"), CLICK_BUTTON
+    )
+
+
+def click_dialog_2(ctx: Ctx) -> Action:
+    (label,) = ctx.parse(r'Click the button in the dialog box labeled "(.+)"\.')
+    if label == "x":
+        return click_dialog(ctx)
+    button = ctx.need(
+        lambda e: (
+            e["role"] == "button" and e["text"] == label and "ui-dialog-titlebar-close" not in e["classes"]
+        ),
+        f"button {label!r}",
+    )
+    return ctx.click(button, CLICK_BUTTON)
+
+
+def click_option(ctx: Ctx) -> Action:
+    (name,) = ctx.parse(r"Select (.*) and click Submit\.")
+    radio = ctx.need(lambda e: e["role"] == "radio" and e["label"] == name, f"option {name!r}")
+    if not radio["checked"]:
+        return ctx.click(radio, TICK)
+    return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button"), SUBMIT)
+
+
+# click-widget's widget types -> how the DOM reader sees them
+_WIDGETS: dict[str, Callable[[Element], bool]] = {
+    "radio": lambda e: e["role"] == "radio",
+    "checkbox": lambda e: e["role"] == "checkbox",
+    "text": lambda e: e["tag"] == "input" and e["role"] in ("input", "textbox"),
+    "textarea": lambda e: e["tag"] == "textarea",
+    "button": lambda e: e["tag"] == "button",
+}
+
+
+def click_widget(ctx: Ctx) -> Action:
+    (kind,) = ctx.parse(r'Click on a "(\w+)" widget\.')
+    if kind not in _WIDGETS:
+        raise ExpertStuck(f"click-widget: unknown widget type {kind!r}")
+    return ctx.click(ctx.need(_WIDGETS[kind], f"{kind} widget"), PICK)
+
+
+def _find_link_behind(ctx: Ctx, label: str, headers: list[Element], intent: str) -> Action:
+    """Click the shown link ``label``; else open the next header (tab, section) not yet opened."""
+    link = ctx.first(lambda e: e["role"] == "link" and "alink" in e["classes"] and e["text"] == label)
+    if link is not None and link["visible"]:
+        return ctx.click(link, CLICK_LINK)
+    opened = ctx.expert.memo.setdefault("opened", [])
+    rest = [h for h in headers if h["text"] not in opened]
+    if not rest:
+        raise ExpertStuck(f"{ctx.expert.task}: no link {label!r} behind any of {len(headers)} headers")
+    opened.append(rest[0]["text"])
+    return ctx.click(rest[0], intent)
+
+
+def click_tab_2(ctx: Ctx) -> Action:
+    (label,) = ctx.parse(r'Switch between the tabs to find and click on the link "(.+)"\.')
+    tabs = ctx.find(lambda e: e["role"] == "tab")
+    active = ctx.dom(".ui-tabs-nav li.ui-tabs-active a")
+    opened = ctx.expert.memo.setdefault("opened", [])
+    if active and active[0]["text"] not in opened:
+        opened.append(active[0]["text"])
+    # click-tab-2-medium empties Tab #2; when that removed every copy of the link, Tab #2 is the answer.
+    medium = ctx.expert.task == "click-tab-2-medium"
+    if medium and not any(d["text"] == label for d in ctx.dom(".alink")):
+        tab2 = ctx.need(lambda e: e["role"] == "tab" and e["text"] == "Tab #2", "Tab #2")
+        return ctx.click(tab2, OPEN_TAB)
+    return _find_link_behind(ctx, label, tabs, OPEN_TAB)
+
+
+def click_collapsible(ctx: Ctx) -> Action:
+    submit = ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button")
+    if ctx.dom(".ui-accordion-content-active"):
+        return ctx.click(submit, SUBMIT)
+    header = ctx.need(lambda e: "ui-accordion-header" in e["classes"], "section header")
+    return ctx.click(header, EXPAND)
+
+
+def click_collapsible_2(ctx: Ctx) -> Action:
+    (label,) = ctx.parse(r'Expand the sections below, to find and click on the link "(.+)"\.')
+    headers = ctx.find(lambda e: "ui-accordion-header" in e["classes"])
+    return _find_link_behind(ctx, label, headers, EXPAND)
+
+
+# click-checkboxes-soft's word groups: a box is wanted when its word shares a group with a named word
+_SYNONYMS = (
+    ("big", "large", "huge", "enormous", "gigantic"),
+    ("small", "tiny", "little", "mini", "petite"),
+    ("red", "scarlet", "crimson", "vermillion"),
+    ("happy", "cheerful", "joyful", "gleeful", "delighted"),
+    ("sad", "unhappy", "sorrowful", "miserable", "tragic"),
+    ("angry", "mad", "furious", "irritated"),
+    ("evil", "wicked", "immoral", "sinful", "corrupt", "depraved"),
+    ("wrong", "incorrect", "mistaken", "erroneous"),
+    ("real", "genuine", "actual"),
+    ("strange", "odd", "peculiar", "unusual", "weird"),
+    ("stop", "cease", "halt", "end", "finish"),
+    ("scared", "terrified", "panicked", "fearful", "frightened", "afraid"),
+    ("quiet", "calm", "peaceful", "serene", "mild"),
+    ("old", "aged", "archaic"),
+    ("love", "like", "adore", "favor"),
+    ("kill", "murder", "assassinate"),
+    ("keep", "retain", "preserve", "sustain", "maintain"),
+    ("hide", "conceal", "camouflage"),
+    ("hate", "despise", "loathe", "detest", "dislike"),
+    ("funny", "humorous", "amusing", "comical", "laughable"),
+    ("fat", "fleshy", "plump", "chubby"),
+    ("stupid", "dumb", "dull", "unwise"),
+    ("delicious", "savory", "delectable", "appetizing"),
+    ("cut", "slice", "carve", "chop"),
+    ("brave", "courageous", "fearless"),
+    ("begin", "start", "initiate", "launch"),
+    ("answer", "reply", "response"),
+    ("television", "televisions", "TV", "TVs"),
+    ("house", "home", "houses", "homes"),
+    ("fire", "flame", "fires", "flames"),
+    ("pig", "pork", "swine"),
+    ("rabbit", "rabbits", "bunny", "bunnies"),
+    ("car", "cars", "automobile", "automobiles", "vehicle", "vehicles"),
+    ("water",),
+)
+
+
+def _tick_then_submit(ctx: Ctx, wanted: Callable[[Element], bool]) -> Action:
+    boxes = ctx.find(lambda e: e["role"] == "checkbox")
+    wrong = [b for b in boxes if b["checked"] != wanted(b)]
+    if wrong:
+        order = ctx.choose("order", ("top", "random"), (0.7, 0.3))
+        return ctx.click(wrong[0] if order == "top" else wrong[int(ctx.rng.integers(len(wrong)))], TICK)
+    return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button"), SUBMIT)
+
+
+def click_checkboxes_soft(ctx: Ctx) -> Action:
+    (names,) = ctx.parse(r"Select words similar to (.*) and click Submit\.")
+    named = set() if names == "nothing" else set(names.split(", "))
+    groups = [set(g) for g in _SYNONYMS if named & set(g)]
+    return _tick_then_submit(ctx, lambda b: any(b["label"] in g for g in groups))
+
+
+def click_color(ctx: Ctx) -> Action:
+    (color,) = ctx.parse(r"Click on the (.+) colored box\.")
+    boxes = [d for d in ctx.dom("#area .color", ("data-color",)) if d["shown"]]
+    match = [d for d in boxes if d["attrs"]["data-color"] == color]
+    if not match:
+        raise ExpertStuck(f"click-color: no {color} box among {[d['attrs']['data-color'] for d in boxes]}")
+    return ctx.click(match[0], PICK)
+
+
+def click_shades(ctx: Ctx) -> Action:
+    (color,) = ctx.parse(r"Select all the shades of (\w+) and press Submit\.")
+    spans = [d for d in ctx.dom("#area span", ("data-color",)) if d["shown"]]
+    wrong = [d for d in spans if ("selected" in d["classes"].split()) != (d["attrs"]["data-color"] == color)]
+    if wrong:
+        order = ctx.choose("order", ("top", "random"), (0.7, 0.3))
+        return ctx.click(wrong[0] if order == "top" else wrong[int(ctx.rng.integers(len(wrong)))], PICK)
+    return ctx.click(ctx.need(lambda e: e["elem_id"] == "submit", "Submit button"), SUBMIT)
+
+
+def unicode_test(ctx: Ctx) -> Action:
+    (label,) = ctx.parse(r'Click on the "(.+)" button\.')
+    return ctx.click(
+        ctx.need(lambda e: e["role"] == "button" and e["text"] == label, f"button {label!r}"), CLICK_BUTTON
+    )
+
+
+def _type_then_submit(ctx: Ctx, field_id: str, text: str) -> Action:
+    field = ctx.need(lambda e: e["role"] == "textbox" and e["elem_id"] == field_id, "text field")
+    step = ctx.fill(field, text)
+    if step is not None:
+        return step
+    return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button"), SUBMIT)
+
+
+def enter_text_2(ctx: Ctx) -> Action:
+    text, case = ctx.parse(
+        r'Type "(.+)" in all (upper|lower) case letters in the text input and press Submit\.'
+    )
+    return _type_then_submit(ctx, "tt", text.upper() if case == "upper" else text.lower())
+
+
+def text_transform(ctx: Ctx) -> Action:
+    if "text" not in ctx.expert.memo:  # the skewed letters of #captcha, read once
+        ctx.expert.memo["text"] = "".join(d["text"] for d in ctx.dom("#captcha span"))
+    if not ctx.expert.memo["text"]:
+        raise ExpertStuck("text-transform: no captcha text on the page")
+    return _type_then_submit(ctx, "tt", ctx.expert.memo["text"])
+
+
+def _problem(ctx: Ctx) -> str:
+    problem = ctx.dom("#math-problem")
+    if not problem:
+        raise ExpertStuck(f"{ctx.expert.task}: no #math-problem on the page")
+    return problem[0]["text"]
+
+
+def simple_arithmetic(ctx: Ctx) -> Action:
+    m = re.fullmatch(r"(\d+) ([-+x]) (\d+) =", _problem(ctx))
+    if m is None:
+        raise ExpertStuck(f"simple-arithmetic: cannot read {_problem(ctx)!r}")
+    a, op, b = int(m[1]), m[2], int(m[3])
+    answer = a + b if op == "+" else a - b if op == "-" else a * b
+    return _type_then_submit(ctx, "math-answer", str(answer))
+
+
+def simple_algebra(ctx: Ctx) -> Action:
+    text = _problem(ctx)
+    m1 = re.fullmatch(r"x ([-+]) (\d+) = (\d+)", text)
+    m2 = re.fullmatch(r"(\d+) ([-+]) x = (\d+)", text)
+    if m1:
+        op, d, total = m1[1], int(m1[2]), int(m1[3])
+        answer = total - d if op == "+" else total + d
+    elif m2:
+        d, op, total = int(m2[1]), m2[2], int(m2[3])
+        answer = total - d if op == "+" else d - total
+    else:
+        raise ExpertStuck(f"simple-algebra: cannot read {text!r}")
+    return _type_then_submit(ctx, "math-answer", str(answer))
+
+
+def navigate_tree(ctx: Ctx) -> Action:
+    (name,) = ctx.parse(
+        r'Navigate through the file tree\. Find and click on the folder or file named "(.+)"\.'
+    )
+    spans = [d for d in ctx.dom("#tree span.folder, #tree span.file") if d["shown"]]
+    hit = [d for d in spans if d["text"] == name]
+    if hit:
+        return ctx.click(hit[0], PICK)
+    closed = [d for d in ctx.dom("#tree li.expandable > span.folder") if d["shown"]]
+    if not closed:
+        raise ExpertStuck(f"navigate-tree: {name!r} is not in the opened tree")
+    return ctx.click(closed[0], EXPAND)
+
+
+def grid_coordinate(ctx: Ctx) -> Action:
+    (coords,) = ctx.parse(r"Click on the grid coordinate (\(-?\d,-?\d\))\.")
+    point = [d for d in ctx.dom("circle", ("id",)) if d["attrs"]["id"] == coords]
+    if not point:
+        raise ExpertStuck(f"grid-coordinate: no point {coords}")
+    return ctx.click(point[0], PICK)
+
+
+_SHAPE_TAGS = {"rect": "rectangle", "circle": "circle", "polygon": "triangle"}
+
+
+def identify_shape(ctx: Ctx) -> Action:
+    shown = ctx.dom("#area_svg > *")
+    if not shown:
+        raise ExpertStuck("identify-shape: no figure")
+    fig = shown[0]
+    kind = _SHAPE_TAGS.get(fig["tag"]) or ("digit" if fig["text"].isdigit() else "letter")
+    label = {"rectangle": "Rectangle", "circle": "Circle", "triangle": "Triangle", "letter": "Letter"}
+    return ctx.click(
+        ctx.need(lambda e: e["role"] == "button" and e["text"] == label.get(kind, "Number"), kind), PICK
+    )
+
+
+def use_slider(ctx: Ctx) -> Action:
+    (n,) = ctx.parse(r"Select (-?\d+) with the slider and hit Submit\.")
+    target = int(n)
+    value = int(ctx.js("$('#slider').slider('value')"))
+    if value == target:
+        return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button"), SUBMIT)
+    vertical = ctx.js("$('#slider').slider('option', 'orientation')") == "vertical"
+    if not ctx.expert.memo.get("dragged"):
+        ctx.expert.memo["dragged"] = True
+        lo, hi = (
+            ctx.js("$('#slider').slider('option', 'min')"),
+            ctx.js("$('#slider').slider('option', 'max')"),
+        )
+        track, handle = ctx.dom("#slider")[0], ctx.dom("#slider .ui-slider-handle")[0]
+        x0, y0, x1, y1 = track["bbox"]
+        frac = (target - lo) / max(hi - lo, 1)
+        hx, hy = (handle["bbox"][0] + handle["bbox"][2]) / 2, (handle["bbox"][1] + handle["bbox"][3]) / 2
+        if vertical:
+            return Action("drag", hx, hy, x2=hx, y2=round(y1 - frac * (y1 - y0), 1), intent=DRAG)
+        return Action("drag", hx, hy, x2=round(x0 + frac * (x1 - x0), 1), y2=hy, intent=DRAG)
+    # the handle has focus after the drag: arrow keys move it one step
+    up = target > value
+    return ctx.key(("up" if up else "down") if vertical else ("right" if up else "left"), ADJUST)
+
+
+def drag_box(ctx: Ctx) -> Action:
+    small = ctx.need(lambda e: e["elem_id"] == "draggableSmall", "small box")
+    large = ctx.need(lambda e: e["elem_id"] == "draggableLarge", "large box")
+    dx, dy = small["bbox"][0] - large["bbox"][0], small["bbox"][1] - large["bbox"][1]
+    big = large["bbox"][2] - large["bbox"][0] - (small["bbox"][2] - small["bbox"][0])
+    if 1 < dx < big - 1 and 1 < dy < big - 1:
+        return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button"), SUBMIT)
+    sx, sy = (small["bbox"][0] + small["bbox"][2]) / 2, (small["bbox"][1] + small["bbox"][3]) / 2
+    lx, ly = (large["bbox"][0] + large["bbox"][2]) / 2, (large["bbox"][1] + large["bbox"][3]) / 2
+    return Action("drag", round(sx, 1), round(sy, 1), x2=round(lx, 1), y2=round(ly, 1), intent=DRAG)
+
+
 EXPERTS: dict[str, Callable[[Ctx], Action]] = {
     "click-button": click_button,
     "click-link": click_link,
@@ -271,6 +611,33 @@ EXPERTS: dict[str, Callable[[Ctx], Action]] = {
     "login-user-popup": login_user,
     "multi-layouts": multi_layouts,
     "multi-orderings": multi_layouts,
+    "click-test": click_test,
+    "click-test-2": click_test_2,
+    "click-test-transfer": click_test_2,
+    "click-button-sequence": click_button_sequence,
+    "click-dialog-2": click_dialog_2,
+    "click-option": click_option,
+    "click-widget": click_widget,
+    "click-tab-2": click_tab_2,
+    "click-tab-2-easy": click_tab_2,
+    "click-tab-2-medium": click_tab_2,
+    "click-tab-2-hard": click_tab_2,
+    "click-collapsible-nodelay": click_collapsible,
+    "click-collapsible-2-nodelay": click_collapsible_2,
+    "click-checkboxes-large": click_checkboxes,
+    "click-checkboxes-soft": click_checkboxes_soft,
+    "click-color": click_color,
+    "click-shades": click_shades,
+    "unicode-test": unicode_test,
+    "enter-text-2": enter_text_2,
+    "text-transform": text_transform,
+    "simple-arithmetic": simple_arithmetic,
+    "simple-algebra": simple_algebra,
+    "navigate-tree": navigate_tree,
+    "grid-coordinate": grid_coordinate,
+    "identify-shape": identify_shape,
+    "use-slider": use_slider,
+    "drag-box": drag_box,
 }
 
 
