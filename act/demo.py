@@ -257,7 +257,8 @@ def run_demo(
         ]
         print(
             f"[demo] evaluating {len(specs)} policies on suite {suite.name}: "
-            f"{len(suite.conditions())} conditions x {len(suite.tasks)} tasks x {suite.episodes} seeds"
+            f"{len(suite.conditions())} conditions x {len(suite.tasks)} tasks x {suite.episodes} "
+            f"{suite.split} seeds {suite.seed_range}"
         )
         results = evaluate(specs, suite, num_workers=num_workers, out_dir=eval_dir, gif_failures=1)
     results["demo"] = {
