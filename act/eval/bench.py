@@ -130,12 +130,13 @@ def policy_groups(items: Sequence[str]) -> tuple[list[PolicySpec], dict[str, lis
 def _check_seeds(item: str, data: Mapping[str, dict[str, Any] | None]) -> None:
     """Refuse directories given as seeds of one configuration that training_data.json says are not."""
     known = {p: d for p, d in data.items() if d}
-    digests = {p: d.get("config_digest") for p, d in known.items() if d.get("config_digest")}
-    if len(set(digests.values())) > 1:
-        a, b = [p for p in digests if digests[p] != next(iter(digests.values()))][0], next(iter(digests))
+    digests = {p: d["config_digest"] for p, d in known.items() if d.get("config_digest")}
+    first = next(iter(digests), None)
+    other = next((p for p in digests if digests[p] != digests[first]), None)
+    if other is not None:
         raise ValueError(
-            f"{item}: {b} and {a} differ in more than the seed (their training_data.json config digests "
-            "differ): they are not seeds of one configuration; name them separately"
+            f"{item}: {first} and {other} differ in more than the seed (their training_data.json config "
+            "digests differ): they are not seeds of one configuration; name them separately"
         )
     seen: dict[Any, str] = {}
     for p, d in known.items():
