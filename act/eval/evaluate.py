@@ -28,6 +28,19 @@ def _rate(episodes: Sequence[EpisodeResult]) -> dict[str, Any]:
         "ci95": [lo, hi],
         "errors": sum(e.error is not None for e in episodes),
         "steps_to_success": mean(wins) if wins else None,
+        **_cost(episodes),
+    }
+
+
+def _cost(episodes: Sequence[EpisodeResult]) -> dict[str, Any]:
+    """Policy calls per episode and actions (steps) per call, over the episodes of a policy that plans
+    chunks (None for baselines); wall time per episode with the simulated UI's response time."""
+    planned = [e for e in episodes if e.policy_calls is not None]
+    calls = sum(e.policy_calls or 0 for e in planned)
+    return {
+        "policy_calls_per_episode": calls / len(planned) if planned else None,
+        "actions_per_call": sum(e.steps for e in planned) / calls if calls else None,
+        "wall_time_per_episode": mean(e.wall_time + e.ui_time for e in episodes) if episodes else None,
     }
 
 
@@ -219,6 +232,7 @@ def evaluate(
                 "ensemble": p.ensemble,
                 "n_action_steps": p.n_action_steps,
                 "cpu_inference": p.cpu_inference,
+                "execution": p.execution,
                 # what its training data contained, and the suite's families and tasks marked seen or not
                 "training": training_marks(policy_training_data(p), suite) if p.kind == "act" else None,
             }

@@ -23,10 +23,12 @@ CPU_INFERENCE = (None, "fp32", "bf16")
 class PolicySpec:
     """``kind``: act (a save_pretrained dir at ``path``), macro, random or expert.
 
-    For act: ``ensemble`` sets temporal_ensemble_coeff (None keeps the saved setting, a negative
-    value turns ensembling off), ``n_action_steps`` overrides open-loop steps per chunk,
-    ``cpu_inference`` "fp32" or "bf16" runs it through ``ACTPolicy.optimize_for_cpu`` (packed
-    weights; bf16 copies halve the bytes a chunk reads).
+    For act: ``execution`` sets how chunks execute ("replan", "chunk:N", "ensemble:M", "adaptive" or
+    "adaptive:T", ``act.policy.execution``; None keeps the saved setting) and then ``ensemble`` must
+    not ensemble; ``ensemble`` sets temporal_ensemble_coeff (None keeps the saved setting, a negative
+    value turns ensembling off), ``n_action_steps`` overrides open-loop steps per chunk (both drop
+    a saved ``execution`` that would override them), ``cpu_inference`` "fp32" or "bf16" runs it
+    through ``ACTPolicy.optimize_for_cpu`` (packed weights; bf16 copies halve the bytes a chunk reads).
     """
 
     name: str
@@ -36,6 +38,7 @@ class PolicySpec:
     n_action_steps: int | None = None
     cpu_inference: str | None = None
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    execution: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -46,6 +49,15 @@ class PolicySpec:
             raise ValueError(
                 f"policy {self.name!r}: cpu_inference {self.cpu_inference!r} is not one of {CPU_INFERENCE}"
             )
+        if self.execution is not None:
+            from act.policy.execution import parse_execution
+
+            parse_execution(self.execution, name=f"policy {self.name!r}: execution")  # its syntax
+            if self.ensemble is not None and self.ensemble >= 0:
+                raise ValueError(
+                    f"policy {self.name!r}: execution {self.execution!r} and ensemble {self.ensemble} both "
+                    f"say how chunks execute; set one (execution='ensemble:{self.ensemble:g}' ensembles)"
+                )
 
 
 class EvalSetupError(ValueError):
@@ -64,8 +76,20 @@ def policy_specs_from_config(cfg: Mapping[str, Any]) -> list[PolicySpec]:
         names = ", ".join("null" if c is None else c for c in CPU_INFERENCE)
         raise ValueError(f"cpu_inference: {cpu!r} is not one of {names}")
     policy, name, ensemble = cfg.get("policy"), str(cfg.get("name") or "act"), cfg.get("ensemble")
+    execution = cfg.get("execution")
+    # one strategy: the policy's row runs it; a list: one row per strategy, named <name>@<strategy>
+    strategies = [execution] if execution is None or isinstance(execution, str) else list(execution)
+    for s in strategies:
+        if s is not None:
+            from act.policy.execution import parse_execution
+
+            parse_execution(s, name="execution")
+    if execution is not None and not policy:
+        raise ValueError(f"execution: {execution} needs policy=DIR (the policy to execute)")
     if policy:
-        specs.append(PolicySpec(name, "act", str(policy), ensemble=-1.0, cpu_inference=cpu))
+        for s in strategies:
+            label = name if len(strategies) == 1 or s is None else f"{name}@{s}"
+            specs.append(PolicySpec(label, "act", str(policy), ensemble=-1.0, cpu_inference=cpu, execution=s))
         if ensemble is not None:
             m = float(ensemble)
             specs.append(PolicySpec(f"{name}+ens{m:g}", "act", str(policy), ensemble=m, cpu_inference=cpu))
@@ -115,6 +139,13 @@ def check_policy(spec: PolicySpec) -> None:
             f"policy {spec.name!r}: n_action_steps {spec.n_action_steps} must be in "
             f"[1, chunk_size={chunk_size}] of {path}"
         )
+    if spec.execution is not None:
+        from act.policy.execution import parse_execution
+
+        try:
+            parse_execution(spec.execution, chunk_size)
+        except ValueError as e:
+            raise EvalSetupError(f"policy {spec.name!r}: {e} of {path}") from e
 
 
 def load_policy(spec: PolicySpec) -> Any:
@@ -133,6 +164,14 @@ def load_policy(spec: PolicySpec) -> Any:
         policy.config.temporal_ensemble_coeff = None if spec.ensemble < 0 else float(spec.ensemble)
     if spec.n_action_steps is not None:
         policy.config.n_action_steps = int(spec.n_action_steps)
+    saved = policy.config.execution
+    if spec.execution is not None:  # the one setting for how chunks execute: it replaces the saved one
+        policy.config.execution, policy.config.temporal_ensemble_coeff = spec.execution, None
+    elif saved is not None:  # it would override the older fields: drop it where they ask otherwise
+        asks_ensemble = spec.ensemble is not None and spec.ensemble >= 0
+        ensembling_off = spec.ensemble is not None and spec.ensemble < 0 and saved.startswith("ensemble")
+        if asks_ensemble or ensembling_off or spec.n_action_steps is not None:
+            policy.config.execution = None
     if spec.cpu_inference is not None:  # on a CPU without bf16 instructions, bf16 warns and packs fp32
         policy.optimize_for_cpu(bf16=spec.cpu_inference == "bf16")
     policy.reset()

@@ -1,9 +1,10 @@
 """What a rollout may call on a policy: the ``Policy`` protocol, its no-op defaults, and one episode's start.
 
 A policy must have ``reset()`` and ``select_action(obs)``. The hooks ``begin_episode``, ``bind``,
-``explain`` and the flag ``needs_info`` are part of the protocol too; ``PolicyDefaults`` gives them
-as no-ops, and ``as_policy`` wraps an object that lacks some (a test double, a third-party
-controller) so that rollouts call every hook unconditionally.
+``explain``, the flag ``needs_info`` and the counter ``policy_calls`` are part of the protocol too;
+``PolicyDefaults`` gives them as no-ops (``policy_calls`` None), and ``as_policy`` wraps an object
+that lacks some (a test double, a third-party controller) so that rollouts call every hook
+unconditionally.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ class Policy(Protocol):
 
     # True: the rollout calls select_action(obs, info) with the env's info dict (the scripted expert).
     needs_info: bool
+    # Chunks planned (model calls) since reset(), read at the episode's end; None for a policy that
+    # plans no chunks (the baselines).
+    policy_calls: int | None
 
     def begin_episode(self, env_id: str, seed: int, perturbation: str) -> None:
         """Which episode starts, before reset (a replaying macro needs the seed)."""
@@ -49,6 +53,7 @@ class PolicyDefaults:
     """No-op defaults for the optional hooks of ``Policy``: baselines inherit it, override what they use."""
 
     needs_info = False
+    policy_calls: int | None = None
 
     def begin_episode(self, env_id: str, seed: int, perturbation: str) -> None:
         pass
@@ -71,6 +76,10 @@ class _WithDefaults(PolicyDefaults):
             hook = getattr(policy, name, None)
             if hook is not None:
                 setattr(self, name, hook)
+
+    @property
+    def policy_calls(self) -> int | None:  # type: ignore[override]
+        return getattr(self.policy, "policy_calls", None)
 
     def reset(self) -> None:
         self.policy.reset()

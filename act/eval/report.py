@@ -85,7 +85,9 @@ def training_section(results: dict[str, Any]) -> list[str]:
 
 
 def summary_table(results: dict[str, Any]) -> list[list[str]]:
-    """Rows: policy, nominal, mean over families per severity, mean AUC, error recovery, errors.
+    """Rows: policy, nominal, mean over families per severity, mean AUC, error recovery, errors, and the
+    nominal episodes' cost: policy calls per episode (steps per call, wall seconds per episode with
+    the simulated UI's response time).
 
     Errored episodes count as failures; the errors column makes sure nobody mistakes them for a
     policy that merely fails."""
@@ -98,6 +100,7 @@ def summary_table(results: dict[str, Any]) -> list[list[str]]:
         "mean AUC",
         "recovery",
         "errors",
+        "calls/ep (steps/call, s/ep)",
     ]
     rows = [header]
     for name, s in summary.items():
@@ -110,9 +113,22 @@ def summary_table(results: dict[str, Any]) -> list[list[str]]:
                 "–" if s["mean_auc"] is None else f"{s['mean_auc']:.2f}",
                 _pct(s["error_recovery"]),
                 str(sum(c["errors"] for c in s["conditions"].values())),
+                _cost(nominal),
             ]
         )
     return rows
+
+
+def _cost(c: dict[str, Any] | None) -> str:
+    """'calls (steps per call, seconds)' of a condition's summary; '–' for what it lacks (a baseline
+    plans no chunks; results written before these fields have none)."""
+    if not c or c.get("wall_time_per_episode") is None:
+        return "–"
+    seconds = f"{c['wall_time_per_episode']:.1f} s"
+    if c.get("policy_calls_per_episode") is None:
+        return f"– ({seconds})"
+    per_call = "–" if c.get("actions_per_call") is None else f"{c['actions_per_call']:.1f}"
+    return f"{c['policy_calls_per_episode']:.1f} ({per_call}, {seconds})"
 
 
 def family_table(results: dict[str, Any], severity: float = 0.5) -> list[list[str]]:

@@ -20,6 +20,11 @@ from act.eval.metrics import wilson_interval
 from act.eval.policies import PolicySpec, load_policy
 from act.eval.protocol import Policy, as_policy, select_action, start_episode
 
+# The simulated UI's response time to one action, in seconds: an assumed figure, not a measured one.
+# An episode's ui_time is its steps times this, so a policy that waits out a late screen (the latency
+# perturbation delays an action's effect by whole steps) pays for every step it waits.
+UI_STEP_S = 0.1
+
 
 @dataclass
 class EpisodeResult:
@@ -31,7 +36,10 @@ class EpisodeResult:
     success: bool = False
     error: str | None = None
     steps: int = 0
-    wall_time: float = 0.0
+    wall_time: float = 0.0  # measured: the env and the policy, start to end
+    policy_calls: int | None = None  # chunks the policy planned (None: it plans none, a baseline)
+    policy_time: float = 0.0  # measured: seconds inside select_action
+    ui_time: float = 0.0  # simulated: steps * UI_STEP_S, what the UI's responses would add to wall_time
     off_target: int = 0
     actions: list[str] = field(default_factory=list)
     explanations: list[str] = field(default_factory=list)
@@ -93,26 +101,32 @@ def run_episode(
     condition: str = "nominal",
     gif_dir: str | Path | None = None,
     explain: bool = False,
+    ui_step_s: float = UI_STEP_S,
 ) -> EpisodeResult:
     """One closed-loop episode of ``policy`` (see ``act.eval.protocol.Policy``). ``gif_dir``: write a GIF
-    there if the episode fails."""
+    there if the episode fails. Records the policy's ``policy_calls``, the time inside select_action
+    and ``ui_time`` = steps * ``ui_step_s`` (the simulated UI's response to each action)."""
     from act.envs import make
 
     policy = as_policy(policy)
     result = EpisodeResult(name, env_id, int(seed), perturbation or "", condition)
     frames: list[Any] = []
     env = None
+    started = False  # reset() ran: policy_calls counts this episode's calls
     start = time.perf_counter()
     try:
         kwargs = {"max_steps": max_steps} if max_steps else {}
         env = make(env_id, perturbation=perturbation or None, **kwargs)
         obs, info = start_episode(policy, env, env_id, seed, perturbation)
+        started = True
         while True:
             if explain and result.steps == 0:
                 explanation = policy.explain(obs)
                 if explanation is not None:
                     result.explanations.append(str(explanation))
+            t0 = time.perf_counter()
             action = select_action(policy, obs, info)
+            result.policy_time += time.perf_counter() - t0
             if gif_dir is not None:
                 frames.append((obs["screen"], action))
             obs, _, terminated, truncated, info = env.step(action)
@@ -130,6 +144,9 @@ def run_episode(
             with contextlib.suppress(Exception):
                 env.close()
     result.wall_time = time.perf_counter() - start
+    result.ui_time = result.steps * ui_step_s
+    if started:
+        result.policy_calls = policy.policy_calls
     if gif_dir is not None and not result.success and frames:
         result.gif = str(
             _write_gif(

@@ -1,0 +1,395 @@
+"""How chunks execute (act.policy.execution): the adaptive rule on hand-made chunks and screens,
+ensembling of discrete heads, policy-call counts per strategy, and act-eval's cost figures."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from act.eval import PolicySpec, load_policy, policy_specs_from_config
+from act.eval.policies import EvalSetupError, check_policy
+from act.eval.rollout import UI_STEP_S, run_episode
+from act.policy import ACTConfig, ACTPolicy, ConfigError
+from act.policy.execution import (
+    AdaptiveExecutor,
+    EnsembleExecutor,
+    Execution,
+    QueueExecutor,
+    intent_end,
+    parse_execution,
+    screen_change,
+)
+from act.spaces.action_space import KIND_ID, ActionSpace
+
+N_KINDS, N_KEYS = len(ActionSpace().kinds), ActionSpace().num_keys
+POINTER = [k in ("click", "double_click", "right_click", "drag", "scroll") for k in ActionSpace().kinds]
+CLICK, KEY, WAIT, DRAG = KIND_ID["click"], KIND_ID["key"], KIND_ID["wait"], KIND_ID["drag"]
+H, W = 120, 160
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_config(**overrides) -> ACTConfig:
+    base = dict(
+        image_size=(24, 32),
+        convnet_channels=(8, 16),
+        convnet_strides=(2, 2),
+        dim_model=32,
+        n_heads=4,
+        dim_feedforward=64,
+        n_encoder_layers=1,
+        n_vae_encoder_layers=1,
+        latent_dim=8,
+        chunk_size=4,
+        dropout=0.0,
+        instruction_vocab=["click", "the", "button"],
+        instruction_max_len=4,
+    )
+    return ACTConfig(**{**base, **overrides})
+
+
+def chunk(kinds: list[int], points: list[tuple[float, float]] | None = None) -> dict[str, torch.Tensor]:
+    """A hand-made plan (1, K, ...): one-hot kinds, key 2, the given points (default the centre)."""
+    k = len(kinds)
+    points = points or [(0.5, 0.5)] * k
+    kind_probs = torch.zeros(1, k, N_KINDS)
+    kind_probs[0, torch.arange(k), torch.tensor(kinds)] = 1.0
+    key_probs = torch.zeros(1, k, N_KEYS)
+    key_probs[..., 2] = 1.0
+    return {
+        "kind_probs": kind_probs,
+        "key_probs": key_probs,
+        "point": torch.tensor([points], dtype=torch.float32),
+        "point2": torch.tensor([points], dtype=torch.float32),
+        "scroll": torch.zeros(1, k, 2),
+    }
+
+
+def to_action(step: dict[str, np.ndarray]) -> dict:
+    kind = int(step["kind_probs"].argmax())
+    return {
+        "kind": kind,
+        "point": step["point"],
+        "point2": step["point2"],
+        "key": int(step["key_probs"].argmax()) if kind == KEY else 0,
+    }
+
+
+class Planner:
+    """Hands out the given chunks in turn, one per model call."""
+
+    def __init__(self, *chunks):
+        self.chunks, self.calls = list(chunks), 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.chunks[min(self.calls, len(self.chunks)) - 1]
+
+
+def screen(value: int = 0) -> dict:
+    return {"screen": np.full((H, W, 3), value, np.uint8)}
+
+
+def with_patch(x: float, y: float, size: int = 10) -> dict:
+    """A blank screen with a white size x size square centred on (x, y), normalised."""
+    obs = screen()
+    cx, cy = int(x * W), int(y * H)
+    obs["screen"][cy - size // 2 : cy + size // 2, cx - size // 2 : cx + size // 2] = 255
+    return obs
+
+
+# ------------------------------------------------------------------------------------------ parsing
+
+
+def test_parse_execution_and_errors_name_the_field():
+    assert parse_execution("replan") == Execution("replan")
+    assert parse_execution("chunk:3", chunk_size=4) == Execution("chunk", steps=3)
+    assert parse_execution("ensemble:0.01").coeff == 0.01
+    assert parse_execution("adaptive:0.05").threshold == 0.05
+    assert str(parse_execution("adaptive")) == "adaptive" and str(parse_execution("chunk:2")) == "chunk:2"
+    for bad, why in [
+        ("chunky", "is not one of"),
+        ("chunk", "is not one of"),
+        ("replan:2", "is not one of"),
+        ("chunk:x", "must be an integer"),
+        ("chunk:5", r"\[1, chunk_size=4\]"),
+        ("chunk:0", r"\[1, chunk_size=4\]"),
+        ("ensemble:-1", ">= 0"),
+        ("adaptive:nan", ">= 0"),
+    ]:
+        with pytest.raises(ValueError, match=f"^execution: .*{why}"):
+            parse_execution(bad, chunk_size=4)
+    with pytest.raises(ValueError, match="^execution: 'chunk:5'"):
+        tiny_config(execution="chunk:5")
+    with pytest.raises(ValueError, match="^execution: 'adaptive' and temporal_ensemble_coeff"):
+        tiny_config(execution="adaptive", temporal_ensemble_coeff=0.1)
+    with pytest.raises(ConfigError, match="execution: must be a string"):
+        ACTConfig.from_dict({"execution": 3})
+    with pytest.raises(ValueError, match="^policy 'a': execution: 'nope'"):
+        PolicySpec("a", "act", "somewhere", execution="nope")
+    with pytest.raises(ValueError, match="^policy 'a': execution 'replan' and ensemble 0.1"):
+        PolicySpec("a", "act", "somewhere", ensemble=0.1, execution="replan")
+
+
+def test_default_execution_is_the_older_fields():
+    assert str(tiny_config().execution) == "None"
+    policy = ACTPolicy(tiny_config(n_action_steps=3))
+    assert isinstance(policy._executor, QueueExecutor) and policy._executor.steps == 3
+    policy = ACTPolicy(tiny_config(temporal_ensemble_coeff=0.2))
+    assert isinstance(policy._executor, EnsembleExecutor)
+    assert isinstance(ACTPolicy(tiny_config(execution="adaptive"))._executor, AdaptiveExecutor)
+
+
+# ----------------------------------------------------------------------------------------- adaptive
+
+
+def test_intent_end_splits_pointer_runs_from_key_runs():
+    assert intent_end([CLICK, CLICK, DRAG, CLICK], POINTER, KEY) == 4  # pointer actions only: one intent
+    assert intent_end([CLICK, KEY, KEY], POINTER, KEY) == 1  # a key run after a click starts a new one
+    assert intent_end([KEY, KEY, WAIT, KEY, CLICK], POINTER, KEY) == 4  # waits belong to either
+    assert intent_end([WAIT, KEY, CLICK], POINTER, KEY) == 2
+
+
+def test_screen_change_over_the_frame_and_around_pointer_actions():
+    blank, patch = screen()["screen"], with_patch(0.25, 0.25)["screen"]
+    assert screen_change(blank, blank, []) == 0.0
+    whole = screen_change(blank, patch, [])  # 100 white pixels of 120 x 160
+    assert whole == pytest.approx(100 / (H * W))
+    near = screen_change(blank, patch, [np.array([0.25, 0.25])])
+    assert near > 10 * whole  # the same pixels weigh more in the window around the click
+    assert screen_change(blank, patch, [np.array([0.9, 0.9])]) == pytest.approx(whole)  # far away
+    assert screen_change(blank, np.zeros((60, 80, 3), np.uint8), []) == 1.0
+
+
+def test_adaptive_stops_after_a_pointer_action_changes_the_screen_near_it():
+    points = [(0.25, 0.25), (0.5, 0.5), (0.75, 0.75), (0.1, 0.9)]
+    plan = Planner(chunk([CLICK] * 4, points), chunk([CLICK] * 4))
+    ex = AdaptiveExecutor(0.02, POINTER, KEY, DRAG)
+    first = ex.act(screen(), plan, to_action)  # planned on the blank screen
+    np.testing.assert_allclose(first["point"], points[0])
+    # A change far from the click, small over the frame: the chunk goes on
+    second = ex.act(with_patch(0.9, 0.1), plan, to_action)
+    assert ex.calls == 1
+    np.testing.assert_allclose(second["point"], points[1])
+    # The same change where the first click acted: a new plan from this screen
+    ex.act(with_patch(0.25, 0.25), plan, to_action)
+    assert ex.calls == 2 and plan.calls == 2
+    assert ex.next == 1 and np.array_equal(ex.reference, with_patch(0.25, 0.25)["screen"])
+
+
+def test_adaptive_stops_when_the_whole_screen_changes_during_a_key_run():
+    plan = Planner(chunk([KEY] * 4), chunk([CLICK] * 4))
+    ex = AdaptiveExecutor(0.02, POINTER, KEY, DRAG)
+    ex.act(screen(), plan, to_action)
+    ex.act(screen(1), plan, to_action)  # a typed character's worth: below the threshold
+    assert ex.calls == 1
+    action = ex.act(screen(60), plan, to_action)  # a new page
+    assert ex.calls == 2 and action["kind"] == CLICK
+
+
+def test_adaptive_stops_where_the_intent_changes_and_types_a_word_in_one_call():
+    plan = Planner(
+        chunk([CLICK, KEY, KEY, KEY]),  # click the field, then type: two intents
+        chunk([KEY, KEY, KEY, CLICK]),  # type the word, then click Submit
+        chunk([CLICK, CLICK, CLICK, CLICK]),
+    )
+    ex = AdaptiveExecutor(0.02, POINTER, KEY, DRAG)
+    kinds, calls = [], []
+    for _ in range(5):  # an unchanging screen: only the intents end the chunks
+        kinds.append(ex.act(screen(), plan, to_action)["kind"])
+        calls.append(ex.calls)
+    assert kinds == [CLICK, KEY, KEY, KEY, CLICK]
+    assert calls == [1, 2, 2, 2, 3]  # the three keys: one call
+
+
+def test_adaptive_through_the_policy_never_runs_past_a_pointer_actions_screen_change(monkeypatch):
+    policy = ACTPolicy(tiny_config(execution="adaptive")).eval()
+    plan = Planner(chunk([CLICK] * 4, [(0.25, 0.25)] * 4))
+    monkeypatch.setattr(policy, "predict_chunk_batch", lambda *a: plan())
+    obs = {**screen(), "instruction": "click the button"}
+    policy.select_action(obs)
+    policy.select_action(obs)
+    assert policy.policy_calls == 1
+    policy.select_action({**with_patch(0.25, 0.25), "instruction": "click the button"})
+    assert policy.policy_calls == 2
+    policy.reset()
+    assert policy.policy_calls == 0
+
+
+# ----------------------------------------------------------------------------------------- ensemble
+
+
+def test_ensembling_averages_discrete_heads_as_probabilities(monkeypatch):
+    """K = 2, m = ln 2: step 1 averages the first chunk's step 1 (weight 1) and the second chunk's step 0
+    (weight 1/2). Kinds: the first says click (.5), the second scroll (.6); the average says key
+    ((.4 + .5 * .4) / 1.5 = .4 against click .333, scroll .267): neither chunk's own choice."""
+    policy = ACTPolicy(tiny_config(chunk_size=2, execution=f"ensemble:{math.log(2)}")).eval()
+    scroll = KIND_ID["scroll"]
+
+    def plan(kinds: list[dict[int, float]], keys: list[dict[int, float]], points) -> dict:
+        p = chunk([CLICK, CLICK], points)
+        p["kind_probs"].zero_()
+        p["key_probs"].zero_()
+        for i, (kp, keyp) in enumerate(zip(kinds, keys)):
+            for k, v in kp.items():
+                p["kind_probs"][0, i, k] = v
+            for k, v in keyp.items():
+                p["key_probs"][0, i, k] = v
+        return p
+
+    first = plan(
+        [{CLICK: 1.0}, {CLICK: 0.5, KEY: 0.4, scroll: 0.1}],
+        [{2: 1.0}, {2: 0.55, 3: 0.45}],
+        [(0.5, 0.5), (0.2, 0.2)],
+    )
+    second = plan(
+        [{KEY: 0.4, scroll: 0.6}, {CLICK: 1.0}],
+        [{2: 0.2, 4: 0.8}, {2: 1.0}],
+        [(0.8, 0.8), (0.5, 0.5)],
+    )
+    plans = Planner(first, second)
+    monkeypatch.setattr(policy, "predict_chunk_batch", lambda *a: plans())
+    obs = {**screen(), "instruction": "click"}
+    assert policy.select_action(obs)["kind"] == CLICK  # step 0: the first chunk alone
+    action = policy.select_action(obs)
+    assert action["kind"] == KEY
+    # keys: 2 gets (.55 + .5 * .2) / 1.5 = .433, 3 gets .3, 4 gets .267 (the second chunk's choice)
+    assert action["key"] == 2
+    np.testing.assert_allclose(action["point"], [0.4, 0.4], rtol=1e-6)  # (0.2 + 0.5 * 0.8) / 1.5
+    assert policy.policy_calls == 2
+
+
+# ----------------------------------------------------------------------------------- policy calls
+
+
+@pytest.mark.parametrize("execution", [None, "replan", "chunk:3", "ensemble:0.1", "adaptive", "adaptive:0"])
+def test_policy_calls_add_up_to_the_steps(execution):
+    torch.manual_seed(0)
+    policy = ACTPolicy(tiny_config(execution=execution)).eval()
+    result = run_episode(policy, "synthui/ClickButton-v0", 3, max_steps=9, name="act")
+    steps, calls = result.steps, result.policy_calls
+    assert result.error is None and steps > 0 and calls is not None
+    expected = {
+        None: math.ceil(steps / 4),  # chunk:n_action_steps = chunk_size
+        "replan": steps,
+        "chunk:3": math.ceil(steps / 3),
+        "ensemble:0.1": steps,
+    }
+    if execution in expected:
+        assert calls == expected[execution]
+    else:
+        assert math.ceil(steps / 4) <= calls <= steps
+    assert result.ui_time == pytest.approx(steps * UI_STEP_S)
+    assert 0 < result.policy_time <= result.wall_time
+    again = run_episode(policy, "synthui/ClickButton-v0", 3, max_steps=9, name="act")
+    assert again.policy_calls == calls  # reset() starts the count again
+
+
+def test_baselines_plan_no_chunks():
+    result = run_episode(
+        load_policy(PolicySpec("random", "random")), "synthui/ClickButton-v0", 1, max_steps=3
+    )
+    assert result.policy_calls is None and result.steps > 0
+
+
+# ---------------------------------------------------------------------------------------- act-eval
+
+
+@pytest.fixture(scope="module")
+def policy_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    config = tiny_config(image_size=(60, 80), convnet_channels=(8, 16, 16, 16), convnet_strides=(2, 2, 2, 1))
+    path = tmp_path_factory.mktemp("policy") / "tiny"
+    ACTPolicy(config).save_pretrained(path)
+    return path
+
+
+def test_specs_and_load_policy_apply_execution(policy_dir):
+    specs = policy_specs_from_config(
+        {"policy": str(policy_dir), "execution": ["replan", "adaptive"], "baselines": ["random"]}
+    )
+    assert [(s.name, s.execution) for s in specs] == [
+        ("act@replan", "replan"),
+        ("act@adaptive", "adaptive"),
+        ("random", None),
+    ]
+    one = policy_specs_from_config({"policy": str(policy_dir), "execution": "chunk:2"})
+    assert [(s.name, s.execution) for s in one] == [("act", "chunk:2")]
+    with pytest.raises(ValueError, match="^execution: 'chunky'"):
+        policy_specs_from_config({"policy": str(policy_dir), "execution": "chunky"})
+    with pytest.raises(ValueError, match="^execution: adaptive needs policy=DIR"):
+        policy_specs_from_config({"execution": "adaptive", "baselines": ["random"]})
+    with pytest.raises(EvalSetupError, match=r"policy 'act': execution: 'chunk:9'.*chunk_size=4"):
+        check_policy(PolicySpec("act", "act", str(policy_dir), execution="chunk:9"))
+    policy = load_policy(PolicySpec("act", "act", str(policy_dir), execution="adaptive"))
+    assert policy.config.execution == "adaptive" and isinstance(policy._executor, AdaptiveExecutor)
+    policy = load_policy(PolicySpec("act", "act", str(policy_dir), ensemble=0.1))
+    assert isinstance(policy._executor, EnsembleExecutor)
+
+
+def test_act_eval_writes_policy_calls_per_episode_for_each_strategy(policy_dir, tmp_path):
+    strategies = ["replan", "chunk:3", "ensemble:0.1", "adaptive"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "act.cli.eval",
+        f"policy={policy_dir}",
+        f"execution=[{','.join(strategies)}]",
+        "suite=nominal",
+        "suite.tasks=[ClickButton]",
+        "suite.episodes=2",
+        "suite.max_steps=8",
+        "baselines=[random]",
+        "num_workers=1",
+        f"hydra.run.dir={tmp_path}",
+    ]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "calls/ep" in p.stdout
+    results = json.loads((tmp_path / "results.json").read_text())
+    for s in strategies:
+        assert results["policies"][f"act@{s}"]["execution"] == s
+    by_policy: dict[str, list[dict]] = {}
+    for e in results["episodes"]:
+        assert e["error"] is None
+        by_policy.setdefault(e["policy"], []).append(e)
+    assert sorted(by_policy) == sorted([f"act@{s}" for s in strategies] + ["random"])
+    for name, episodes in by_policy.items():
+        assert len(episodes) == 2
+        for e in episodes:
+            steps, calls = e["steps"], e["policy_calls"]
+            if name == "random":
+                assert calls is None
+            elif name in ("act@replan", "act@ensemble:0.1"):
+                assert calls == steps
+            elif name == "act@chunk:3":
+                assert calls == math.ceil(steps / 3)
+            else:
+                assert math.ceil(steps / 4) <= calls <= steps
+            assert e["ui_time"] == pytest.approx(steps * UI_STEP_S)
+        nominal = results["summary"][name]["conditions"]["nominal"]
+        if name == "random":
+            assert nominal["policy_calls_per_episode"] is None and nominal["actions_per_call"] is None
+        else:
+            calls = [e["policy_calls"] for e in episodes]
+            assert nominal["policy_calls_per_episode"] == pytest.approx(sum(calls) / 2)
+            assert nominal["actions_per_call"] == pytest.approx(
+                sum(e["steps"] for e in episodes) / sum(calls)
+            )
+        assert nominal["wall_time_per_episode"] == pytest.approx(
+            sum(e["wall_time"] + e["ui_time"] for e in episodes) / 2
+        )
+    report = (tmp_path / "report.md").read_text()
+    assert "calls/ep (steps/call, s/ep)" in report
