@@ -97,3 +97,18 @@ def test_select_action_ensembles_like_offline():
     policy.reset()  # a new episode starts from the new plan alone
     first = policy.select_action(observations[3])
     np.testing.assert_allclose(first["point"], chunks[3]["point"][0, 0].numpy(), rtol=1e-6)
+
+
+def test_discrete_heads_are_averaged_as_probabilities_by_hand():
+    """K = 2, m = ln 2, three kinds: step 1 averages the first chunk's step 1 (weight 1) and the second
+    chunk's step 0 (weight 1/2). The first prefers kind 0, the second kind 2; the mean of their
+    probabilities prefers kind 1, which neither chunk chose (a vote would keep the oldest's 0)."""
+    first = {"kind_probs": torch.tensor([[[1.0, 0.0, 0.0], [0.5, 0.4, 0.1]]])}
+    second = {"kind_probs": torch.tensor([[[0.0, 0.4, 0.6], [1.0, 0.0, 0.0]]])}
+    ens = TemporalEnsembler(math.log(2), 2)
+    torch.testing.assert_close(ens.update(first)["kind_probs"], torch.tensor([[1.0, 0.0, 0.0]]))
+    step = ens.update(second)["kind_probs"]
+    expected = torch.tensor([[0.5 / 1.5, (0.4 + 0.2) / 1.5, (0.1 + 0.3) / 1.5]])
+    torch.testing.assert_close(step, expected)
+    assert int(step.argmax(-1)) == 1
+    torch.testing.assert_close(ensemble_offline([first, second], math.log(2))[1]["kind_probs"], expected)
