@@ -10,6 +10,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from act.envs import desktop as _desktop  # desktop/<Task>-v0: a real Tk app under X11, started on make
 from act.envs import miniwob as _miniwob  # registers act-miniwob/<task>-v0; Selenium loads only on make
 from act.envs.expert_loop import ExpertSteps
 from act.envs.perturbations import FAMILIES, format_spec, parse_spec
@@ -24,6 +25,7 @@ def _register() -> None:
 
 
 _register()
+_desktop.register()
 
 
 def env_id(name: str) -> str:

@@ -1,0 +1,218 @@
+"""Expert demonstrations recorded by ``act-record``: the expert drives the real app, the recorder watches.
+
+``record_expert("Login", seed=3, out="data/recordings/desktop")`` starts the env (its own Xvfb with
+the RECORD extension), resets it, starts ``act-record`` as a child process on that display over the
+app's window, runs the expert (each action real input events through xdotool, which the recorder
+sees like a user's), then stops the recorder with SIGINT. The episode is what the recorder wrote,
+format v1; afterwards its meta.json gets the app's verdict (``success``) and ``extra["desktop"]``
+(task, seed, steps, error), and the app's element snapshots of the episode are copied beside it as
+``desktop_elements.jsonl`` (not part of format v1; readers ignore the file).
+
+The recorder runs as a process (the CLI), not imported: ``act.envs`` does not depend on
+``act.recorder``, and the recorder process is exactly what a person recording a demonstration runs.
+If the display or the app goes away mid-episode, everything the recorder wrote stays on disk and
+meta.json says ``extra["desktop"]["error"]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from act.envs.desktop import TASKS
+from act.envs.desktop.env import DesktopEnv, DesktopError, x_env
+
+ELEMENTS_FILE = "desktop_elements.jsonl"
+
+
+@dataclass
+class RecordedEpisode:
+    """One recorded expert episode: where it is, the app's verdict, and what went wrong if anything."""
+
+    path: Path | None
+    success: bool
+    steps: int
+    error: str | None = None
+    recorder: dict[str, Any] = field(default_factory=dict)  # act-record's summary line
+
+
+def _task_name(task: str) -> str:
+    """'Login', 'login' or 'desktop/Login-v0' -> the gymnasium task name 'Login'."""
+    name = task.removeprefix("desktop/").removesuffix("-v0")
+    for gym_name, app_task in TASKS.items():
+        if name in (gym_name, app_task):
+            return gym_name
+    raise ValueError(f"unknown desktop task {task!r}; known tasks: {', '.join(TASKS)}")
+
+
+class _Stream:
+    """A child's text stream read in a thread, so lines can be waited for with a timeout."""
+
+    def __init__(self, stream: Any):
+        self.q: queue.Queue[str | None] = queue.Queue()
+        self.lines: list[str] = []
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream: Any) -> None:
+        for line in stream:
+            self.q.put(line)
+        self.q.put(None)
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            try:
+                line = self.q.get(timeout=left)
+            except queue.Empty:
+                return False
+            if line is None:
+                return False
+            self.lines.append(line)
+            if text in line:
+                return True
+        return False
+
+    def rest(self, timeout: float = 2.0) -> str:
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            try:
+                line = self.q.get(timeout=left)
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.lines.append(line)
+        return "".join(self.lines)
+
+
+def record_expert(
+    task: str | DesktopEnv,
+    seed: int,
+    out: str | Path,
+    *,
+    expert: Any = None,
+    fps: float = 5.0,
+    pause: float = 0.1,
+    settle: float = 0.4,
+    timeout: float = 60.0,
+    env_kwargs: dict[str, Any] | None = None,
+) -> RecordedEpisode:
+    """Record one expert episode of ``task`` (a name or a ``DesktopEnv``) into ``out/ep_NNNNNN``.
+
+    ``pause``: seconds between an action's input and the next, so the recorder's frames show each
+    state; ``settle``: seconds recorded after the last action (the final screen).
+    An env passed in is reset here and left open; one made here is closed.
+    """
+    own = not isinstance(task, DesktopEnv)
+    env = DesktopEnv(TASKS[_task_name(task)], pause=pause, **(env_kwargs or {})) if own else task
+    try:
+        return _record(env, seed, Path(out), expert, fps, settle, timeout)
+    finally:
+        if own:
+            env.close()
+
+
+def _record(
+    env: DesktopEnv, seed: int, out: Path, expert: Any, fps: float, settle: float, timeout: float
+) -> RecordedEpisode:
+    from act.envs.desktop import expert_for
+
+    expert = expert or expert_for(env)
+    obs, info = env.reset(seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    before = set(out.iterdir())
+    x0, y0, x1, y1 = info["window"]
+    gym_task = next(name for name, t in TASKS.items() if t == env.task_name)
+    cmd = [sys.executable, "-m", "act.cli.record", "--out", str(out), "--task", f"desktop/{gym_task}"]
+    cmd += [
+        "--instruction",
+        info["instruction"],
+        "--fps",
+        f"{fps:g}",
+        "--region",
+        f"{x0},{y0},{x1 - x0},{y1 - y0}",
+    ]
+    proc = subprocess.Popen(
+        cmd, env=x_env(env.display), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    err, stdout = _Stream(proc.stderr), _Stream(proc.stdout)
+    try:
+        if not err.wait_for("act-record: recording started.", timeout):
+            proc.kill()
+            proc.wait()
+            raise DesktopError(
+                f"act-record did not start: `{shlex.join(cmd)}` (status {proc.returncode}): "
+                f"{err.rest().strip()[-800:]}"
+            )
+        t_started = time.monotonic()
+        steps = 0
+        while not env.done:
+            action = expert.act(obs, info)
+            obs, _, terminated, truncated, info = env.step(env.to_env_action(action))
+            steps += 1
+            if terminated or truncated:
+                break
+        if info["error"] is None:
+            time.sleep(settle)
+        proc.send_signal(signal.SIGINT)  # act-record stops cleanly on SIGINT
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    summary: dict[str, Any] = {}
+    lines = [line for line in stdout.rest(0.5).splitlines() if line.startswith("{")]
+    if proc.returncode == 0 and lines:
+        summary = json.loads(lines[-1])
+    error = info["error"]
+    if proc.returncode != 0:
+        said = [line for line in err.rest().splitlines() if line.startswith("act-record: error")]
+        recorder_error = f"act-record exited with status {proc.returncode}: " + (
+            " ".join(said) or err.rest().strip()[-500:]  # its own message, else the end of its stderr
+        )
+        error = f"{error}; {recorder_error}" if error else recorder_error
+    made = sorted(set(out.iterdir()) - before)
+    path = Path(summary["episode"]) if "episode" in summary else (made[-1] if made else None)
+    success = bool(info["success"]) and error is None
+    if path is not None and (path / "meta.json").exists():
+        _annotate(path, env, seed, steps, success, error, t_started)
+    return RecordedEpisode(path, success, steps, error, summary)
+
+
+def _annotate(
+    path: Path, env: DesktopEnv, seed: int, steps: int, success: bool, error: str | None, t_started: float
+) -> None:
+    """Write the app's verdict into meta.json (atomically) and copy the element snapshots beside it."""
+    meta_file = path / "meta.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta["success"] = None if error else success
+    meta.setdefault("extra", {})["desktop"] = {
+        "task": env.task_name,
+        "seed": seed,
+        "steps": steps,
+        "error": error,
+        "display": env.display,
+        # the app's snapshot times (its "t") minus this give seconds since about the recording's start
+        "t_recording_started": round(t_started, 6),
+        "elements_file": ELEMENTS_FILE,
+    }
+    tmp = path / "meta.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, meta_file)
+    if env.state_path.exists():
+        shutil.copyfile(env.state_path, path / ELEMENTS_FILE)
