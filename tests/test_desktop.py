@@ -28,7 +28,7 @@ if not all(importlib.util.find_spec(m) for m in ("tkinter", "mss")):
     pytest.skip("tkinter or mss is missing (pip install 'act[record]')", allow_module_level=True)
 
 from act.envs.desktop import ENV_IDS, TASKS, expert_for  # noqa: E402
-from act.envs.desktop.env import DesktopEnv, DesktopError  # noqa: E402
+from act.envs.desktop.env import DesktopEnv, DesktopError, Xvfb  # noqa: E402
 from act.envs.desktop.record import ELEMENTS_FILE, record_expert  # noqa: E402
 
 # widgets each task shows at the start: id -> role
@@ -182,3 +182,21 @@ def test_an_app_that_cannot_start_says_which_command_and_why():
         env.close()
     with pytest.raises(ValueError, match="unknown desktop task 'paint'"):
         DesktopEnv("paint")
+
+
+def test_an_existing_display_and_a_window_away_from_the_corner():
+    """``display=`` uses a running X server; boxes are screen pixels, actions relative to the window."""
+    xvfb = Xvfb(900, 700)
+    env = DesktopEnv("settings", display=xvfb.display, position=(120, 90))
+    try:
+        assert env.xvfb is None and env.display == xvfb.display
+        obs, reward, info, seen = run_expert(env, seed=8)
+        assert info["success"] and reward == 1.0, (info["reason"], info["error"])
+        assert seen[0]["window"] == [120, 90, 760, 570]
+        assert all(e["box"][0] >= 120 and e["box"][1] >= 90 for e in seen[0]["elements"])
+        tab = next(e for e in info["elements"] if e["id"] == "tab:general")
+        x0, y0, x1, y1 = (v - o for v, o in zip(tab["box"], (120, 90, 120, 90)))
+        assert obs["screen"][y0:y1, x0:x1].std() > 0  # the grab is of the window, not the corner
+    finally:
+        env.close()
+        xvfb.stop()

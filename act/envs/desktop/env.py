@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,7 @@ class Xvfb:
             err = self.proc.communicate(timeout=timeout)[1]
             raise DesktopError(f"Xvfb did not start: `{shlex.join(cmd)}`: {err.strip()[-800:]}")
         self.display = f":{number}"
+        self._finalizer = weakref.finalize(self, _stop, self.proc)  # no Xvfb outlives an unclosed env
 
     def stop(self) -> None:
         _stop(self.proc)
@@ -201,6 +203,8 @@ class DesktopEnv(gym.Env):
     ``width`` x ``height`` for the env's lifetime. ``command``: the app command without task and
     seed arguments (default ``python -m act.envs.desktop.app``). ``pause``: seconds to wait after
     each input before syncing (slower apps, or a screen recorder that should see each state).
+    ``position``: where the app's window goes on the screen (observations and actions are relative
+    to the window, element boxes are screen pixels).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 5}
@@ -218,6 +222,7 @@ class DesktopEnv(gym.Env):
         command: list[str] | None = None,
         pause: float = 0.0,
         timeout: float = 15.0,
+        position: tuple[int, int] = (0, 0),
     ):
         if task not in MAX_STEPS:
             raise ValueError(f"unknown desktop task {task!r}; known tasks: {', '.join(MAX_STEPS)}")
@@ -229,6 +234,7 @@ class DesktopEnv(gym.Env):
         self.max_steps = int(max_steps or MAX_STEPS[task])
         self.render_mode, self.pause, self.timeout = render_mode, float(pause), float(timeout)
         self.command = list(command or [sys.executable, "-m", "act.envs.desktop.app"])
+        self.position = (int(position[0]), int(position[1]))
         self.space = ActionSpace()
         self.observation_space = spaces.Dict(
             {
@@ -238,7 +244,8 @@ class DesktopEnv(gym.Env):
         )
         self.action_space = self.space.gym_space()
         require_tools()
-        self.xvfb = Xvfb(self.width, self.height) if display is None else None
+        size = (self.width + self.position[0], self.height + self.position[1])
+        self.xvfb = Xvfb(*size) if display is None else None
         self.display = display or self.xvfb.display
         self._x_env = x_env(self.display)
         self._dir = Path(tempfile.mkdtemp(prefix="act-desktop-"))
@@ -258,6 +265,7 @@ class DesktopEnv(gym.Env):
         self.state_path = self._dir / f"episode_{self.episodes:04d}.jsonl"
         cmd = [*self.command, "--task", self.task_name, "--seed", str(self.episode_seed)]
         cmd += ["--state", str(self.state_path), "--width", str(self.width), "--height", str(self.height)]
+        cmd += ["--x", str(self.position[0]), "--y", str(self.position[1])]
         self.app = AppProcess(cmd, self._x_env, self.state_path, self.timeout)  # DesktopError if it fails
         self.steps, self.error = 0, None
         self.snap = self.app.sync(self.timeout)
