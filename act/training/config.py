@@ -142,9 +142,85 @@ class DataConfig:
             )
 
 
+BETA_SCHEDULES = ("exponential", "linear")
+
+
+@dataclass
+class DaggerConfig:
+    """`act-dagger`'s rounds (act.training.dagger): roll the last policy out, label with the expert, retrain.
+
+    beta_i is the chance that round i's env executes the expert's action instead of the policy's
+    (round 0, the demonstrations, is the expert's alone): ``exponential`` beta_decay ** i,
+    ``linear`` 1 - i / rounds; ``betas`` (one per round 1..rounds) overrides the schedule.
+    """
+
+    rounds: int = 3
+    episodes_per_task: int = 10  # rolled out per task and round
+    beta_schedule: str = "exponential"
+    beta_decay: float = 0.5
+    betas: list[float] | None = None
+    retrain_steps: int | None = None  # trainer.max_steps of rounds 1..rounds; None: trainer.max_steps
+    tasks: list[str] | None = None  # None: the demonstrations' tasks
+    perturbations: list[str] | None = None  # specs, cycled over episodes; None: the demonstrations'
+    # Episode k of round i has seed seed + 10_000 i + k: apart from generated demonstrations' seeds
+    # (from data.generate.seed, 100_000 apart per perturbation) and closed-loop validation's (100_000).
+    seed: int = 500_000
+    max_steps: int | None = None  # per episode; None: the env's own limit
+
+    def __post_init__(self) -> None:
+        _require(self.rounds >= 1, "dagger.rounds", self.rounds, "must be >= 1")
+        _require(
+            1 <= self.episodes_per_task < 10_000,
+            "dagger.episodes_per_task",
+            self.episodes_per_task,
+            "must be in [1, 10000)",
+        )
+        _require(
+            self.beta_schedule in BETA_SCHEDULES,
+            "dagger.beta_schedule",
+            self.beta_schedule,
+            f"is not one of {', '.join(BETA_SCHEDULES)}",
+        )
+        _require(
+            _finite(self.beta_decay) and 0 <= self.beta_decay <= 1,
+            "dagger.beta_decay",
+            self.beta_decay,
+            "must be in [0, 1]",
+        )
+        if self.betas is not None:
+            betas = list(self.betas)
+            _require(
+                len(betas) == self.rounds and all(_finite(b) and 0 <= b <= 1 for b in betas),
+                "dagger.betas",
+                betas,
+                f"must be {self.rounds} value(s) in [0, 1], one per round 1..dagger.rounds",
+            )
+        _require(
+            self.retrain_steps is None or self.retrain_steps >= 1,
+            "dagger.retrain_steps",
+            self.retrain_steps,
+            "must be >= 1 or null (trainer.max_steps)",
+        )
+        _require(self.seed >= 0, "dagger.seed", self.seed, "must be >= 0")
+        _require(
+            self.max_steps is None or self.max_steps >= 1,
+            "dagger.max_steps",
+            self.max_steps,
+            "must be >= 1 or null (the env's limit)",
+        )
+        _require(self.tasks is None or len(self.tasks) > 0, "dagger.tasks", self.tasks, "names no task")
+        _require(
+            self.perturbations is None or len(self.perturbations) > 0,
+            "dagger.perturbations",
+            self.perturbations,
+            'is empty ("" = nominal; null: the demonstrations\' specs)',
+        )
+
+
 def register_configs() -> None:
     """Register the structured configs (idempotent)."""
     cs = ConfigStore.instance()
     cs.store(group="policy", name="base_act", node=ACTConfig)
     cs.store(group="optim", name="base_optim", node=OptimConfig)
     cs.store(group="data", name="base_data", node=DataConfig)
+    cs.store(group="dagger", name="base_dagger", node=DaggerConfig)
