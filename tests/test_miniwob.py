@@ -12,6 +12,7 @@ import pytest
 import act.envs
 from act.envs import miniwob
 from act.envs.miniwob import INTENTS, SUPPORTED_FAMILIES, TASKS
+from act.envs.miniwob.tasks import CORE_TASKS
 from act.recording import Action
 from act.spaces.action_space import ActionError
 
@@ -79,6 +80,17 @@ def test_perturbation_draws_depend_only_on_seed_and_family():
     assert a[1].params == b[1].params and a[1].params != c[0].params
 
 
+def test_shape_descriptions_match_as_shapes_js_does():
+    from act.envs.miniwob.expert import _matches
+
+    big_red_circle = {"size": "large", "color": "red", "type": "shape", "name": "circle"}
+    small_blue_q = {"size": "small", "color": "blue", "type": "letter", "name": "q"}
+    assert _matches(big_red_circle, "large red circle") and _matches(big_red_circle, "shape")
+    assert _matches(big_red_circle, "red item") and not _matches(big_red_circle, "small item")
+    assert _matches(small_blue_q, "q") and _matches(small_blue_q, "small letter")
+    assert not _matches(small_blue_q, "blue digit") and not _matches(small_blue_q, "red item")
+
+
 # ---------------------------------------------------------------- with a browser
 @needs_browser
 def test_observation_action_and_info():
@@ -103,7 +115,7 @@ def test_observation_action_and_info():
 
 
 @needs_browser
-@pytest.mark.parametrize("task", list(TASKS))
+@pytest.mark.parametrize("task", CORE_TASKS)
 def test_expert_solves_task(task):
     env = act.envs.make(task)
     try:
@@ -116,11 +128,26 @@ def test_expert_solves_task(task):
 
 
 @needs_browser
+@pytest.mark.parametrize("task", [t for t in TASKS if t not in CORE_TASKS])
+def test_expert_solves_more_pix2act_tasks(task):
+    """One seed each for the experts beyond the core set: the episode ends in MiniWoB's own success."""
+    env = act.envs.make(task)
+    try:
+        info, actions = run_expert(env, 3)
+        assert info["success"] and info["raw_reward"] > 0, (task, info["reason"])
+        assert all(a.intent in INTENTS for a in actions)
+        assert len(actions) <= TASKS[task]
+    finally:
+        env.close()
+
+
+@needs_browser
 @pytest.mark.slow
 def test_expert_success_rate_at_least_95_percent():
-    """The issue's bar: each expert succeeds on >= 95% of seeds (20 seeds per task here)."""
+    """The issue's bar: each expert succeeds on >= 95% of seeds (20 seeds per core task here; the other
+    tasks' rates come from scripts/bench_miniwob_experts.py, recorded in docs/experiments.md)."""
     rates = {}
-    for task in TASKS:
+    for task in CORE_TASKS:
         env = act.envs.make(task)
         try:
             rates[task] = sum(run_expert(env, 100 + s)[0]["success"] for s in range(20)) / 20

@@ -137,6 +137,25 @@ class Ctx:
         y = y0 + h * self.rng.uniform(0.3, 0.7) if h > 6 else (y0 + y1) / 2
         return round(float(x), 1), round(float(y), 1)
 
+    def click_clear(self, el: Element | dict, over: list, intent: str) -> Action:
+        """A click inside ``el`` outside the boxes of ``over`` (elements that may lie on top of it)."""
+
+        def clear(p: tuple[float, float]) -> bool:
+            return not any(
+                o["bbox"][0] <= p[0] <= o["bbox"][2] and o["bbox"][1] <= p[1] <= o["bbox"][3] for o in over
+            )
+
+        for _ in range(20):
+            p = self.point_in(el["bbox"])
+            if clear(p):
+                return Action("click", *p, intent=intent)
+        x0, y0, x1, y1 = el["bbox"]
+        for gy in np.linspace(y0 + 1, y1 - 1, 8):
+            for gx in np.linspace(x0 + 1, x1 - 1, 8):
+                if clear((gx, gy)):
+                    return Action("click", round(float(gx), 1), round(float(gy), 1), intent=intent)
+        return self.click(el, intent)
+
     def click(self, el: Element, intent: str) -> Action:
         return Action("click", *self.point_in(el["bbox"]), intent=intent)
 
@@ -293,20 +312,24 @@ def click_test(ctx: Ctx) -> Action:
     return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "button"), CLICK_BUTTON)
 
 
+def _click_button_uncovered(ctx: Ctx, label: str) -> Action:
+    """The two buttons are placed at random and may overlap: click where no later (upper) one lies."""
+    buttons = ctx.find(lambda e: e["role"] == "button")
+    target = ctx.need(lambda e: e["role"] == "button" and e["text"] == label, f"button {label!r}")
+    above = buttons[buttons.index(target) + 1 :] if target in buttons else []
+    return ctx.click_clear(target, above, CLICK_BUTTON)
+
+
 def click_test_2(ctx: Ctx) -> Action:
     (label,) = ctx.parse(r"Click button (ONE|TWO)\.")
-    return ctx.click(
-        ctx.need(lambda e: e["role"] == "button" and e["text"] == label, f"button {label!r}"), CLICK_BUTTON
-    )
+    return _click_button_uncovered(ctx, label)
 
 
 def click_button_sequence(ctx: Ctx) -> Action:
     first, second = ctx.parse(r"Click button (\w+), then click button (\w+)\.")
     label = second if ctx.expert.memo.get("clicked") else first
     ctx.expert.memo["clicked"] = True
-    return ctx.click(
-        ctx.need(lambda e: e["role"] == "button" and e["text"] == label, f"button {label!r}"), CLICK_BUTTON
-    )
+    return _click_button_uncovered(ctx, label)
 
 
 def click_dialog_2(ctx: Ctx) -> Action:
@@ -344,7 +367,8 @@ def click_widget(ctx: Ctx) -> Action:
     (kind,) = ctx.parse(r'Click on a "(\w+)" widget\.')
     if kind not in _WIDGETS:
         raise ExpertStuck(f"click-widget: unknown widget type {kind!r}")
-    return ctx.click(ctx.need(_WIDGETS[kind], f"{kind} widget"), PICK)
+    is_kind = _WIDGETS[kind]
+    return ctx.click(ctx.need(lambda e: is_kind(e) and not e["decoy"], f"{kind} widget"), PICK)
 
 
 def _find_link_behind(ctx: Ctx, label: str, headers: list[Element], intent: str) -> Action:
@@ -524,6 +548,33 @@ def simple_algebra(ctx: Ctx) -> Action:
     return _type_then_submit(ctx, "math-answer", str(answer))
 
 
+def visual_addition(ctx: Ctx) -> Action:
+    if "sum" not in ctx.expert.memo:  # count the blocks either side of the plus once
+        ctx.expert.memo["sum"] = len(ctx.dom("#visual-1 .addition-block")) + len(
+            ctx.dom("#visual-2 .addition-block")
+        )
+    return _type_then_submit(ctx, "math-answer", str(ctx.expert.memo["sum"]))
+
+
+# a CSS colour name -> '#rrggbb', as the browser resolves it
+_COLOR_HEX = (
+    "(function (n) { var c = document.createElement('canvas').getContext('2d');"
+    " c.fillStyle = n; return c.fillStyle; })"
+)
+
+
+def use_colorwheel(ctx: Ctx) -> Action:
+    """Type the named colour's hex code into the picker's field (replacing what is there), then submit."""
+    (name,) = ctx.parse(r"Select (\w+) with the color picker and hit Submit\.")
+    memo = ctx.expert.memo
+    if "hex" not in memo:
+        memo["hex"] = str(ctx.js(f"{_COLOR_HEX}({name!r})")).lstrip("#").upper()
+    field = ctx.need(lambda e: e["elem_id"] == "col", "colour field")
+    if (field.get("value") or "").upper() != memo["hex"]:
+        return ctx.fill(field, memo["hex"]) or ctx.wait()
+    return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button"), SUBMIT)
+
+
 def navigate_tree(ctx: Ctx) -> Action:
     (name,) = ctx.parse(
         r'Navigate through the file tree\. Find and click on the folder or file named "(.+)"\.'
@@ -561,6 +612,91 @@ def identify_shape(ctx: Ctx) -> Action:
     )
 
 
+_SHAPE_COLORS = ("red", "green", "blue", "aqua", "black", "magenta", "yellow")
+
+
+def _svg_figures(ctx: Ctx) -> list[dict[str, Any]]:
+    """The figures of a shapes.js grid: box, colour, size (large/small), type and text, from the SVG."""
+    out = []
+    for d in ctx.dom("#area_svg > *", ("fill", "font-size", "width", "r", "points")):
+        a = d["attrs"]
+        if d["tag"] == "text":
+            dim = float((a["font-size"] or "0").rstrip("px"))
+            kind, text = ("digit" if d["text"].isdigit() else "letter"), d["text"]
+        elif d["tag"] in _SHAPE_TAGS:
+            kind, text = "shape", _SHAPE_TAGS[d["tag"]]
+            if d["tag"] == "rect":
+                dim = float(a["width"])
+            elif d["tag"] == "circle":
+                dim = 2 * float(a["r"])
+            else:
+                xs = [float(p.split(",")[0]) for p in a["points"].split()]
+                dim = max(xs) - min(xs)
+        else:
+            continue
+        # shapes.js draws size 0 at MAX_SIZE/2 and size 1 at MAX_SIZE (20 px by default)
+        size = "large" if dim > 15 else "small"
+        out.append({**d, "color": a["fill"], "size": size, "type": kind, "name": text})
+    return out
+
+
+def _matches(fig: dict[str, Any], desc: str) -> bool:
+    """shapes.shapeMatchesText on the description's words ([size] [colour] thing)."""
+    words = desc.split()
+    size = words.pop(0) if words and words[0] in ("large", "small") else ""
+    color = words.pop(0) if len(words) > 1 and words[0] in _SHAPE_COLORS else ""
+    thing = " ".join(words)
+    return (
+        (not size or fig["size"] == size)
+        and (not color or fig["color"] == color)
+        and (thing == "item" or thing in (fig["name"], fig["type"]))
+    )
+
+
+def _click_figure(ctx: Ctx, fig: dict[str, Any], intent: str) -> Action:
+    """Click a figure on its paint: a triangle near its base's middle, others in their middle."""
+    x0, y0, x1, y1 = fig["bbox"]
+    w, h = x1 - x0, y1 - y0
+    if fig["name"] == "triangle":
+        x, y = x0 + w * ctx.rng.uniform(0.4, 0.6), y0 + h * ctx.rng.uniform(0.6, 0.8)
+    else:
+        x, y = x0 + w * ctx.rng.uniform(0.35, 0.65), y0 + h * ctx.rng.uniform(0.35, 0.65)
+    return Action("click", round(float(x), 1), round(float(y), 1), intent=intent)
+
+
+def click_shape(ctx: Ctx) -> Action:
+    (desc,) = ctx.parse(r"Click on a (.+?)\.?")
+    hits = [f for f in _svg_figures(ctx) if _matches(f, desc)]
+    if not hits:
+        raise ExpertStuck(f"click-shape: no figure matches {desc!r}")
+    return _click_figure(ctx, hits[0], PICK)
+
+
+def count_shape(ctx: Ctx) -> Action:
+    (desc,) = ctx.parse(r"How many (.+)s are there\?")
+    n = sum(_matches(f, desc) for f in _svg_figures(ctx))
+    button = ctx.need(
+        lambda e: e["role"] == "button" and e["text"] == str(n) and not e["decoy"], f"button {n}"
+    )
+    return ctx.click(button, PICK)
+
+
+def click_pie(ctx: Ctx) -> Action:
+    """Open the pie menu with the button at its centre, then click the labelled slice's title."""
+    (label,) = ctx.parse(r'Expand the pie menu below and click on the item labeled "(.+)"\.')
+    memo = ctx.expert.memo
+    if not memo.get("spread"):
+        spreader = [d for d in ctx.dom("#wheelnav-divWheel-spreader") if d["shown"]]
+        if not spreader:
+            raise ExpertStuck("click-pie: no pie menu button")
+        memo["spread"] = True
+        return _click_figure(ctx, {**spreader[0], "name": ""}, EXPAND)
+    titles = [d for d in ctx.dom('[id^="wheelnav-divWheel-title-"]') if d["shown"] and d["text"] == label]
+    if not titles:
+        raise ExpertStuck(f"click-pie: no slice {label!r}")
+    return _click_figure(ctx, {**titles[0], "name": ""}, PICK)
+
+
 def use_slider(ctx: Ctx) -> Action:
     (n,) = ctx.parse(r"Select (-?\d+) with the slider and hit Submit\.")
     target = int(n)
@@ -596,6 +732,92 @@ def drag_box(ctx: Ctx) -> Action:
     sx, sy = (small["bbox"][0] + small["bbox"][2]) / 2, (small["bbox"][1] + small["bbox"][3]) / 2
     lx, ly = (large["bbox"][0] + large["bbox"][2]) / 2, (large["bbox"][1] + large["bbox"][3]) / 2
     return Action("drag", round(sx, 1), round(sy, 1), x2=round(lx, 1), y2=round(ly, 1), intent=DRAG)
+
+
+def email_inbox(ctx: Ctx) -> Action:
+    """email-inbox-delete / -important: open the sender's email, then click its trash or star icon."""
+    name, icon = ctx.parse(r"Find the email by (.+) and click the (trash|star) icon to .+\.")
+    opened = [d for d in ctx.dom("#email .email-sender") if d["shown"]]
+    if opened:
+        if opened[0]["text"] != name:
+            return ctx.click(ctx.dom("#close-email")[0], CLOSE_DIALOG)
+        return ctx.click(ctx.dom(f"#email .email-actions span.{icon}")[0], PICK)
+    senders = [d for d in ctx.dom("#main .email-thread .email-sender") if d["shown"] and d["text"] == name]
+    if not senders:
+        raise ExpertStuck(f"{ctx.expert.task}: no email by {name!r} in the inbox")
+    return ctx.click(senders[0], PICK)
+
+
+def _type_segments(ctx: Ctx, field: Element, keys: str, done: bool) -> Action:
+    """A date or time input: click its first segment, type ``keys`` one per step, then submit.
+
+    Chromium moves to the next segment by itself once one is full, so the keys are the digits
+    (and the A/P of a 12-hour clock) in the field's order. Starts over if the value came out wrong.
+    """
+    memo = ctx.expert.memo
+    typed = memo.setdefault("typed", 0)
+    if typed == 0:
+        memo["typed"] = 1
+        x0, y0, _, y1 = field["bbox"]
+        return Action("click", round(x0 + 5, 1), round((y0 + y1) / 2, 1), intent=FOCUS)
+    if typed <= len(keys):
+        memo["typed"] = typed + 1
+        return ctx.key(keys[typed - 1], TYPE)
+    if not done:
+        if memo.setdefault("retries", 0) >= 2:
+            raise ExpertStuck(f"{ctx.expert.task}: typed {keys!r}, field holds {field.get('value')!r}")
+        memo["retries"] += 1
+        memo["typed"] = 0
+        return ctx.wait()
+    return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button"), SUBMIT)
+
+
+def enter_date(ctx: Ctx) -> Action:
+    mm, dd, yyyy = ctx.parse(r"Enter (\d\d)/(\d\d)/(\d{4}) as the date and hit submit\.")
+    field = ctx.need(lambda e: e["elem_id"] == "tt", "date field")
+    return _type_segments(ctx, field, mm + dd + yyyy, field.get("value") == f"{yyyy}-{mm}-{dd}")
+
+
+def enter_time(ctx: Ctx) -> Action:
+    h, m, half = ctx.parse(r"Enter (\d{1,2}):(\d\d) ?([AP]M)? as the time and press submit\.")
+    hour = int(h)
+    hour24 = hour % 12 + (12 if half == "PM" else 0) if half else hour
+    field = ctx.need(lambda e: e["elem_id"] == "tt", "time field")
+    keys = f"{hour:02d}{m}" + (half[0] if half else "")
+    return _type_segments(ctx, field, keys, field.get("value") == f"{hour24:02d}:{m}")
+
+
+def use_autocomplete(ctx: Ctx) -> Action:
+    """Type the prefix, click the suggestion with the asked ending (typing more of it while it is
+    below the task area), then submit."""
+    start, end = ctx.parse(r'Enter an item that starts with "(.+?)"(?: and ends with "(.+)")?\.')
+    end = end or ""
+    memo = ctx.expert.memo
+    field = ctx.need(lambda e: e["elem_id"] == "tags", "text field")
+    value = field.get("value") or ""
+    submit = ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button")
+    menu = [d for d in ctx.dom("ul.ui-autocomplete li") if d["shown"]]
+    if memo.get("picked") == value:
+        return ctx.click(submit, SUBMIT) if not menu else ctx.key("escape", DISMISS)
+    if not value.startswith(start):
+        return ctx.fill(field, start) or ctx.wait()
+    fits = [d for d in menu if d["text"].startswith(start) and d["text"].endswith(end)]
+    if not fits:
+        if value.endswith(end) and len(value) > len(start):
+            memo["picked"] = value
+            return ctx.key("escape", DISMISS) if menu else ctx.click(submit, SUBMIT)
+        memo["waits"] = memo.get("waits", 0) + 1
+        if memo["waits"] > 3:
+            raise ExpertStuck(f"use-autocomplete: no suggestion fits {start!r}..{end!r}")
+        return ctx.wait()
+    if fits[0]["bbox"][3] <= 209:
+        memo["picked"] = fits[0]["text"]
+        return ctx.click(fits[0], PICK)
+    step = ctx.fill(field, fits[0]["text"])
+    if step is None:  # typed it all
+        memo["picked"] = value
+        return ctx.key("escape", DISMISS)
+    return step
 
 
 EXPERTS: dict[str, Callable[[Ctx], Action]] = {
@@ -638,6 +860,16 @@ EXPERTS: dict[str, Callable[[Ctx], Action]] = {
     "identify-shape": identify_shape,
     "use-slider": use_slider,
     "drag-box": drag_box,
+    "email-inbox-delete": email_inbox,
+    "email-inbox-important": email_inbox,
+    "enter-date": enter_date,
+    "enter-time": enter_time,
+    "use-autocomplete-nodelay": use_autocomplete,
+    "visual-addition": visual_addition,
+    "use-colorwheel": use_colorwheel,
+    "click-shape": click_shape,
+    "count-shape": count_shape,
+    "click-pie-nodelay": click_pie,
 }
 
 
