@@ -15,7 +15,14 @@ from act.eval import EpisodeResult, EvalSetupError, PolicySpec, Suite, evaluate,
 from act.eval.bench import policy_groups, seed_stats
 from act.eval.evaluate import check_evaluation
 from act.eval.metrics import over_seeds, wilson_interval
-from act.eval.suites import SUITE_DIR, TRAINING_DATA, SeedRange, trained_families, training_marks
+from act.eval.suites import (
+    SUITE_DIR,
+    TRAINING_DATA,
+    SeedRange,
+    heldout_violations,
+    trained_families,
+    training_marks,
+)
 
 # ------------------------------------------------------------------------------------ seed ranges
 
@@ -137,6 +144,23 @@ def test_seen_and_unseen_marks_from_hand_made_training_data():
     assert set(unknown["families"].values()) == set(unknown["tasks"].values()) == {"unknown"}
 
 
+def test_randomised_and_unknown_families_count_as_trained_on():
+    suite = Suite(name="h", families=["popup", "theme"], heldout_families=["popup"])
+    data = {
+        "tasks": ["ClickButton"],
+        "perturbations": ["", "washout:0.5"],  # a family this checkout does not know
+        "randomise": {"families": ["popup", "scale"], "severity": [0.25, 1.0], "nominal": 0.0},
+    }
+    assert trained_families(data) == {"popup": [0.25, 1.0], "scale": [0.25, 1.0], "washout": [0.5]}
+    marks = training_marks(data, suite)
+    assert (
+        marks["families"] == {"popup": "seen", "theme": "unseen"} and marks["conditions"]["nominal"] == "seen"
+    )
+    assert marks["randomised_families"] == ["popup", "scale"]
+    assert heldout_violations(data, suite) == ["family 'popup'"]
+    assert heldout_violations({**data, "randomise": None}, suite) == []
+
+
 def test_report_marks_each_family_and_task_seen_or_unseen(tiny_policy, tmp_path):
     policy = _with_training_data(tiny_policy[0], tmp_path / "p", perturbations=["", "theme:0.5"])
     suite = Suite(
@@ -200,6 +224,8 @@ def test_export_writes_training_data_and_loading_does_not_need_it(tiny_policy, t
 
 
 def test_training_data_names_what_the_policy_learnt_from():
+    from types import SimpleNamespace
+
     from omegaconf import OmegaConf
 
     from act.data import DatasetInfo
@@ -222,6 +248,16 @@ def test_training_data_names_what_the_policy_learnt_from():
     gen = GenerateConfig(tasks=["MenuItem"], perturbations=["", "popup:1"])
     online = _training_data(cfg, DataConfig(generate=gen, online=True), info)
     assert online["tasks"] == ["MenuItem"] and online["perturbations"] == ["", "popup:1"] and online["online"]
+    # a stream that draws perturbations at random: its families, and nominal episodes only if drawn
+    draws = SimpleNamespace(families=["popup", "scale"], severity=(0.25, 1.0), nominal=0.0, compose=0.25)
+    randomised = _training_data(cfg, SimpleNamespace(online=True, generate=gen, randomise=draws), info)
+    assert randomised["perturbations"] == [] and randomised["randomise"] == {
+        "families": ["popup", "scale"],
+        "severity": [0.25, 1.0],
+        "nominal": 0.0,
+        "compose": 0.25,
+    }
+    assert "randomise" not in online
     other_seed = OmegaConf.merge(cfg, {"seed": 4, "paths": {"output_dir": "/b"}})
     other_lr = OmegaConf.merge(cfg, {"optim": {"lr": 1e-4}})
     digest = offline["config_digest"]

@@ -47,7 +47,11 @@ def _family_mark(results: dict[str, Any], policy: str, family: str) -> str:
     if training["training_data"] is None:
         return " (training data unknown)"
     severities = training.get("trained_families", {}).get(family)
-    return f" (seen at {', '.join(f'{v:g}' for v in severities)})" if severities else " (unseen)"
+    if not severities:
+        return " (unseen)"
+    if family in training.get("randomised_families", []):
+        return f" (seen, randomised at {severities[0]:g}–{severities[-1]:g})"
+    return f" (seen at {', '.join(f'{v:g}' for v in severities)})"
 
 
 def _task_mark(results: dict[str, Any], policy: str, task: str) -> str:
@@ -67,6 +71,9 @@ def training_section(results: dict[str, Any]) -> list[str]:
             lines.append(f"- {name}: unknown (no training_data.json beside its config.json)")
             continue
         specs = ", ".join(s or "nominal" for s in data["perturbations"])
+        if data.get("randomise"):
+            r = data["randomise"]
+            specs += f"; drawn at random: {', '.join(r['families'])} at severities {r.get('severity')}"
         how = "online stream" if data.get("online") else "recorded episodes"
         lines.append(
             f"- {name}: tasks {', '.join(data['tasks'])}; perturbations {specs}; {how}; "

@@ -191,12 +191,25 @@ def load_training_data(policy_dir: str | Path | None) -> dict[str, Any] | None:
     return data
 
 
+def _spec_families(spec: str | None) -> list[tuple[str, float]]:
+    """(family, severity) pairs of a recorded spec; a family this checkout does not know still counts."""
+    try:
+        return parse_spec(spec or None)
+    except ValueError:
+        pairs = [part.strip().partition(":") for part in str(spec).split(",") if part.strip()]
+        return [(name.strip(), float(sev) if sep else 1.0) for name, sep, sev in pairs]
+
+
 def trained_families(training_data: dict[str, Any]) -> dict[str, list[float]]:
-    """family -> the severities it had in the training data's perturbation specs ("" = nominal)."""
+    """family -> the severities it had in the training data: its perturbation specs ("" = nominal) and,
+    for an online stream that draws perturbations at random, the ends of the drawn severity range."""
     out: dict[str, set[float]] = {}
     for spec in training_data["perturbations"]:
-        for name, severity in parse_spec(spec or None):
+        for name, severity in _spec_families(spec):
             out.setdefault(name, set()).add(severity)
+    randomise = training_data.get("randomise") or {}
+    for name in randomise.get("families") or []:
+        out.setdefault(name, set()).update(float(v) for v in randomise.get("severity") or [0.0, 1.0])
     return {k: sorted(v) for k, v in sorted(out.items())}
 
 
@@ -215,7 +228,10 @@ def training_marks(training_data: dict[str, Any] | None, suite: Suite) -> dict[s
             "tasks": {task_name(t): "unknown" for t in suite.tasks},
         }
     fams = trained_families(training_data)
-    nominal = any(not parse_spec(s or None) for s in training_data["perturbations"])
+    randomise = training_data.get("randomise") or {}
+    nominal = any(not _spec_families(s) for s in training_data["perturbations"]) or bool(
+        randomise.get("nominal")
+    )
     tasks = {task_name(str(t)) for t in training_data["tasks"]}
 
     def seen(ok: bool) -> str:
@@ -224,6 +240,7 @@ def training_marks(training_data: dict[str, Any] | None, suite: Suite) -> dict[s
     return {
         "training_data": training_data,
         "trained_families": fams,
+        "randomised_families": list(randomise.get("families") or []),
         "families": {f: seen(f in fams) for f in suite.families},
         "conditions": {
             c.name: seen(

@@ -169,11 +169,22 @@ def _training_data(cfg: DictConfig, data: DataConfig, info: DatasetInfo) -> dict
     else:
         tasks = sorted(info.tasks)
         specs = sorted({_episode_spec(e.get("perturbation")) for e in info.episodes})
+    # An online stream that draws each episode's perturbation at random trains on those families
+    randomise = getattr(data, "randomise", None) if data.online else None
+    drawn = None
+    if randomise is not None and list(getattr(randomise, "families", None) or []):
+        drawn = {
+            "families": list(randomise.families),
+            "severity": [float(v) for v in randomise.severity],
+            "nominal": float(randomise.nominal),
+            "compose": float(randomise.compose),
+        }
+        specs = [""] if drawn["nominal"] > 0 else []
     config = OmegaConf.to_container(cfg, resolve=False)
     for key in ("seed", "paths", "ckpt_path", "hydra"):
         config.pop(key, None)
     digest = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
-    return {
+    out = {
         "tasks": tasks,
         "perturbations": specs,
         "online": bool(data.online),
@@ -181,6 +192,9 @@ def _training_data(cfg: DictConfig, data: DataConfig, info: DatasetInfo) -> dict
         "dataset": str(info.path) if info.path else None,
         "config_digest": digest,
     }
+    if drawn is not None:
+        out["randomise"] = drawn
+    return out
 
 
 def _check_task_weights(data: DataConfig) -> None:
