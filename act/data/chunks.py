@@ -12,7 +12,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler
 
 from act.data.build import DatasetInfo, dataset_path
-from act.spaces.vocab import Vocabulary, tokenize
+from act.spaces.copy import copy_targets
+from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 
 ACTION_COLUMNS = ("kind", "point", "point2", "key", "scroll")
 
@@ -39,7 +40,9 @@ class ChunkDataset(Dataset):
     Each sample: image uint8 (3, H, W); instruction int64 (L,); kind int64 (K,); point float32 (K, 2);
     point2 float32 (K, 2); key int64 (K,); scroll float32 (K, 2); target float32 (K, 4) (the box a
     pointer step aims at, normalised, -1 where unknown; for offline metrics); is_pad bool (K,);
-    intent int64 (); episode_index, step_index int64 ().
+    intent int64 (); episode_index, step_index int64 (); and for typing by copying
+    instruction_bytes int64 (MAX_INSTRUCTION_BYTES,) (the instruction's byte ids, ``encode_bytes``)
+    and copy int64 (K,) (the instruction byte each key step copies, ``copy_targets``; -1 none).
     """
 
     def __init__(
@@ -84,6 +87,19 @@ class ChunkDataset(Dataset):
         self.instruction = per_episode[
             np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(self.episode)]))
         ]
+        # Typing by copying: the instruction's bytes per episode, the byte each key step copies.
+        self.episode_slot = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(self.episode)]))
+        self.instruction_bytes = np.array([encode_bytes(t) for t in texts], np.int16).reshape(len(texts), -1)
+        self.copy = np.full(len(self.episode), -1, np.int64)
+        space, kinds, keys = self.info.space, self.actions["kind"], self.actions["key"]
+        key_kind = space.kinds.index("key") if "key" in space.kinds else -1
+        for start, end, text in zip(starts, ends, texts):
+            if (kinds[start:end] == key_kind).any():
+                tokens = [
+                    space.keys.token(int(k)) if kind == key_kind else None
+                    for kind, k in zip(kinds[start:end], keys[start:end])
+                ]
+                self.copy[start:end] = copy_targets(text, tokens)
         self.rows = (
             np.arange(len(self.episode))
             if episodes is None
@@ -127,8 +143,11 @@ class ChunkDataset(Dataset):
         sample: dict[str, torch.Tensor] = {
             "image": torch.from_numpy(np.ascontiguousarray(self.frame(r).transpose(2, 0, 1))),  # (3, H, W)
             "instruction": torch.from_numpy(self.instruction[r]),  # (L,)
+            "instruction_bytes": torch.from_numpy(
+                self.instruction_bytes[self.episode_slot[r]].astype(np.int64)
+            ),
         }
-        sample.update(chunk_window({**self.actions, "target": self.target}, r, end, k))
+        sample.update(chunk_window({**self.actions, "target": self.target, "copy": self.copy}, r, end, k))
         sample["intent"] = torch.tensor(self.intent[r])
         sample["episode_index"] = torch.tensor(self.episode[r])
         sample["step_index"] = torch.tensor(self.step[r])
@@ -138,14 +157,14 @@ class ChunkDataset(Dataset):
 def chunk_window(columns: dict[str, np.ndarray], start: int, end: int, k: int) -> dict[str, torch.Tensor]:
     """Rows [start, end) of each column padded to K rows, and ``is_pad`` (K,) bool.
 
-    Action columns pad with 0 (float32 or int64 by kind); ``target`` (aimed-at boxes) pads with -1,
-    "unknown". The one place a (observation, chunk) sample's window is cut, for recorded and
-    on-the-fly data alike.
+    Action columns pad with 0 (float32 or int64 by kind); ``target`` (aimed-at boxes) and ``copy``
+    (copied instruction bytes) pad with -1, "unknown" / "none". The one place a (observation, chunk)
+    sample's window is cut, for recorded and on-the-fly data alike.
     """
     n = end - start
     out: dict[str, torch.Tensor] = {}
     for name, col in columns.items():
-        fill = -1 if name == "target" else 0
+        fill = -1 if name in ("target", "copy") else 0
         window = np.full((k, *col.shape[1:]), fill, np.float32 if col.dtype.kind == "f" else np.int64)
         window[:n] = col[start:end]
         out[name] = torch.from_numpy(window)  # (K,), (K, 2) or (K, 4)

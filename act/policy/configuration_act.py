@@ -18,6 +18,7 @@ from typing import Any
 from act.policy.errors import ConfigError
 from act.policy.execution import parse_execution
 from act.spaces.action_space import ActionSpace
+from act.spaces.vocab import INSTRUCTION_ENCODINGS
 
 BACKBONES = ("convnet", "resnet18")
 BACKBONE_NORMS = ("batch", "frozen")
@@ -101,6 +102,17 @@ class ACTConfig:
     # "words": one encoder token per instruction word; "pooled": one token, the mean of the word
     # embeddings (order lost; the encoder then sees as many tokens as LeRobot's ACT with one state).
     instruction_tokens: str = "words"
+    # What the instruction tokens are: "words" of instruction_vocab (an unseen word is <unk>), or
+    # "chars": its UTF-8 bytes (a fixed vocabulary of 256 + padding, nothing fitted; positions are
+    # sines), so any string has a representation. instruction_vocab still names the words the
+    # reading and seek heads classify; the seek head copies instruction words only with "words".
+    instruction_encoding: str = "words"
+    # Typing by copying ("chars" only): the key head gets one more class, COPY, and a pointer over
+    # the instruction's byte positions picks the character it types (the batch's ``copy`` targets,
+    # weighed by copy_weight). At inference COPY's probability goes to the keys of the characters
+    # it points at, so typing a string never seen in training needs no key of it to be learnt.
+    key_copy: bool = False
+    copy_weight: float = 1.0
     intent_vocab: list[str] = field(default_factory=list)
     action_space: dict[str, Any] = field(default_factory=_default_action_space)
 
@@ -156,6 +168,15 @@ class ACTConfig:
         if self.instruction_tokens not in INSTRUCTION_TOKENS:
             raise ValueError(
                 f"instruction_tokens: {self.instruction_tokens!r} is not one of {INSTRUCTION_TOKENS}"
+            )
+        if self.instruction_encoding not in INSTRUCTION_ENCODINGS:
+            raise ValueError(
+                f"instruction_encoding: {self.instruction_encoding!r} is not one of {INSTRUCTION_ENCODINGS}"
+            )
+        if self.key_copy and (self.instruction_encoding != "chars" or self.instruction_tokens != "words"):
+            raise ValueError(
+                "key_copy: points at instruction characters, so it needs instruction_encoding='chars' and "
+                f"instruction_tokens='words' (got {self.instruction_encoding!r}, {self.instruction_tokens!r})"
             )
         if len(self.convnet_channels) != len(self.convnet_strides) or not self.convnet_channels:
             raise ValueError("convnet_channels and convnet_strides: need the same, non-zero length")
@@ -219,6 +240,7 @@ class ACTConfig:
             "intent_weight",
             "read_weight",
             "seek_weight",
+            "copy_weight",
         ):
             _finite_at_least(name, getattr(self, name))
 

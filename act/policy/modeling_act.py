@@ -32,7 +32,15 @@ from act.policy.explain import Explanation
 from act.recording.schema import POINTER_KINDS
 from act.spaces.action_space import ActionSpace
 from act.spaces.image import resize_frame
-from act.spaces.vocab import Vocabulary, tokenize
+from act.spaces.vocab import (
+    BYTE_OFFSET,
+    MAX_INSTRUCTION_BYTES,
+    NUM_BYTE_IDS,
+    UNK,
+    Vocabulary,
+    encode_bytes,
+    tokenize,
+)
 
 CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
@@ -307,6 +315,21 @@ class PointerHead(nn.Module):
         return losses, metrics
 
 
+class CopyHead(nn.Module):
+    """Which instruction character a step types when its key is COPY: scores over the instruction's
+    byte positions, from the step state against each byte's encoder state plus its position."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.query, self.key = nn.Linear(dim, dim), nn.Linear(dim, dim)
+
+    def forward(self, h: torch.Tensor, memory: torch.Tensor, pos: torch.Tensor, ids: torch.Tensor):
+        """h (B, K, D); instruction memory (B, L, D), its positions (1, L, D), ids (B, L) -> (B, K, L),
+        padding scored -1e9."""
+        scores = self.query(h) @ self.key(memory + pos).transpose(1, 2) / math.sqrt(h.shape[-1])  # (B, K, L)
+        return scores.masked_fill((ids == 0)[:, None, :], -1e9)
+
+
 def point_in_box(point: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     """point (..., 2), box (..., 4) as (x0, y0, x1, y1), same units -> bool (...): inside, edges included."""
     x, y = point[..., 0], point[..., 1]
@@ -327,6 +350,17 @@ def _cross_entropy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
 
 def _accuracy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return _masked_mean((logits.argmax(-1) == target).float(), mask)
+
+
+def _copied(copy: torch.Tensor, copy_logits: torch.Tensor) -> torch.Tensor:
+    """(B, K) bool: steps with a copy target inside the instruction the model saw (it may be cut)."""
+    return (copy >= 0) & (copy < copy_logits.shape[-1])
+
+
+def _byte_keys(keys: Vocabulary) -> torch.Tensor:
+    """(NUM_BYTE_IDS,) long: the key id that types each byte id's character (ASCII; others <unk>)."""
+    table = [0] * BYTE_OFFSET + [keys.id(chr(b)) if b < 128 else keys.id(UNK) for b in range(256)]
+    return torch.tensor(table, dtype=torch.long)
 
 
 def _kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -351,6 +385,7 @@ class Targets(NamedTuple):
     is_pointer: torch.Tensor
     is_drag: torch.Tensor
     is_scroll: torch.Tensor
+    copy: torch.Tensor | None = None  # (B, K) instruction byte each key step copies, -1 none (key_copy)
 
 
 # --------------------------------------------------------------------------------------------- network
@@ -370,7 +405,7 @@ class Encoded(NamedTuple):
 class ACT(nn.Module):
     """The network: image uint8 (B, 3, H, W) + instruction ids (B, L) [+ action chunk] -> step states.
 
-    Encoder tokens: [latent z, instruction words, image cells]. During training a CVAE encoder over
+    Encoder tokens: [latent z, instruction words (or bytes), image cells]. During training a CVAE encoder over
     [CLS, action steps] (padding masked) gives mu, log-var and z; at inference z = 0. The decoder
     has K step queries plus one intent query.
     """
@@ -403,8 +438,13 @@ class ACT(nn.Module):
         self.register_buffer(
             "point_pos", sine_position_2d(*self.point_grid, d)[None], persistent=False
         )  # (1, C', D): positions of the pointer's cells
-        self.word_embed = nn.Embedding(num_words, d, padding_idx=0)
-        self.word_pos = nn.Parameter(torch.randn(1, c.instruction_max_len, d) * 0.02)  # (1, L, D)
+        if c.instruction_encoding == "chars":  # one token per UTF-8 byte, at fixed sine positions
+            self.word_embed = nn.Embedding(NUM_BYTE_IDS, d, padding_idx=0)
+            pos = sine_position_1d(MAX_INSTRUCTION_BYTES, d)[None]
+            self.register_buffer("word_pos", pos, persistent=False)  # (1, L, D)
+        else:  # one token per instruction word
+            self.word_embed = nn.Embedding(num_words, d, padding_idx=0)
+            self.word_pos = nn.Parameter(torch.randn(1, c.instruction_max_len, d) * 0.02)  # (1, L, D)
         self.latent_proj = nn.Linear(c.latent_dim, d)
         self.latent_pos = nn.Parameter(torch.randn(1, 1, d) * 0.02)
         self.encoder = Encoder(c, c.n_encoder_layers)
@@ -422,13 +462,14 @@ class ACT(nn.Module):
         self.decoder = Decoder(c)
         # Heads.
         self.kind_head = nn.Linear(d, num_kinds)
-        self.key_head = nn.Linear(d, num_keys)
+        self.key_head = nn.Linear(d, num_keys + int(c.key_copy))  # key_copy: the last class is COPY
         self.scroll_head = nn.Linear(d, 2)
         self.intent_head = nn.Linear(d, num_intents)
         self.read_head = nn.Linear(d, num_words)  # which instruction word each image cell shows
         seek = num_words if c.pointer_reads else 0
         self.point_head = PointerHead(d, c.pointer_head, self.point_grid, point_stride, c.image_size, seek)
         self.point2_head = PointerHead(d, c.pointer_head, self.point_grid, point_stride, c.image_size, seek)
+        self.copy_head = CopyHead(d) if c.key_copy else None
         for module in (self.encoder, self.decoder, *([self.vae_encoder] if c.use_vae else [])):
             for p in module.parameters():
                 if p.dim() > 1:
@@ -452,10 +493,10 @@ class ACT(nn.Module):
                 f"image is {tuple(image.shape[-2:])} (H, W); "
                 f"this policy takes image_size={self.config.image_size}"
             )
-        if instruction.shape[1] > self.config.instruction_max_len:
-            raise ValueError(
-                f"instruction has {instruction.shape[1]} tokens > {self.config.instruction_max_len}"
-            )
+        chars = self.config.instruction_encoding == "chars"
+        max_len = MAX_INSTRUCTION_BYTES if chars else self.config.instruction_max_len
+        if instruction.shape[1] > max_len:
+            raise ValueError(f"instruction has {instruction.shape[1]} tokens > {max_len}")
         x = (image.float() - self.image_mean) / self.image_std  # (B, 3, H, W)
         fine = None
         if self.fine_level is None:
@@ -468,10 +509,14 @@ class ACT(nn.Module):
         used = (instruction != 0).any(0).nonzero()
         words = instruction[:, : int(used[-1]) + 1 if len(used) else 0]  # (B, L')
         if words.numel() and int(words.max()) >= self.word_embed.num_embeddings:
+            how = (
+                "byte ids come from encode_bytes"
+                if chars
+                else "was it tokenised with this policy's instruction_vocab?"
+            )
             raise ValueError(
                 f"instruction token id {int(words.max())} >= "
-                f"vocabulary size {self.word_embed.num_embeddings}: "
-                "was it tokenised with this policy's instruction_vocab?"
+                f"vocabulary size {self.word_embed.num_embeddings}: {how}"
             )
         text = self.word_embed(words)  # (B, L', D); padding rows are zero (padding_idx)
         ids: torch.Tensor | None = words
@@ -493,7 +538,7 @@ class ACT(nn.Module):
     @staticmethod
     def reading(out: dict[str, Any]) -> Reading:
         """The reading part of ``forward``'s output, as the pointer heads take it."""
-        return Reading(out["read_logits"], out["instruction_ids"], out["instruction_memory"])
+        return Reading(out["read_logits"], out["word_ids"], out["instruction_memory"])
 
     def forward(self, image, instruction, actions=None, is_pad=None) -> dict[str, torch.Tensor]:
         """Step states and head outputs. With ``actions`` (and use_vae) also mu, log-var; z is sampled
@@ -515,15 +560,20 @@ class ACT(nn.Module):
         if enc.fine is not None:  # the finer grid: each fine cell adds its coarse cell (top-down merge)
             image_memory = enc.fine + image_memory[:, self.fine_parent]  # (B, C', D)
             tokens = enc.fine + tokens[:, self.fine_parent]  # (B, C', D)
+        text_memory = None if ids is None else memory[:, 1 : 1 + ids.shape[1]]  # (B, L', D)
+        if self.copy_head is not None:
+            text_pos = enc.pos[:, 1 : 1 + ids.shape[1]]  # (1, L', D)
+            out["copy_logits"] = self.copy_head(steps, text_memory, text_pos, ids)  # (B, K, L')
         out.update(
             steps=steps,  # (B, K, D)
             image_memory=image_memory,  # (B, C', D) on the pointer's grid (C' = C without pointer_stride)
             image_tokens=tokens,  # (B, C', D) before the encoder: what the reading head reads
             read_logits=self.read_head(tokens),  # (B, C', words): the word each cell shows
-            instruction_ids=ids,  # (B, L') or None (pooled)
-            instruction_memory=None if ids is None else memory[:, 1 : 1 + ids.shape[1]],  # (B, L', D)
+            instruction_ids=ids,  # (B, L') or None (pooled): word or byte ids
+            word_ids=ids if c.instruction_encoding == "words" else None,  # what the seek head copies
+            instruction_memory=text_memory,  # (B, L', D) or None
             kind_logits=self.kind_head(steps),  # (B, K, kinds)
-            key_logits=self.key_head(steps),  # (B, K, keys)
+            key_logits=self.key_head(steps),  # (B, K, keys [+ COPY])
             scroll=self.scroll_head(steps),  # (B, K, 2)
             intent_logits=self.intent_head(h[:, -1]),  # (B, intents)
         )
@@ -573,6 +623,9 @@ class ACTPolicy(nn.Module):
         self.key_kind, self.drag_kind, self.scroll_kind = (
             kinds.index(k) if k in kinds else -1 for k in ("key", "drag", "scroll")
         )
+        self.copy_key = n_keys  # the key head's COPY class (key_copy)
+        if config.key_copy:
+            self.register_buffer("byte_keys", _byte_keys(self.action_space.keys), persistent=False)
         self._token_cache: dict[str, torch.Tensor] = {}
         self.reset()
 
@@ -600,10 +653,11 @@ class ACTPolicy(nn.Module):
         """-> (total loss, the named weighted terms, metrics). One family per head, in a fixed order:
         the total adds the terms in that order, so refactors keep the floats bitwise."""
         t = self._targets(batch)
-        out = self.model(batch["image"], batch["instruction"], t.actions, ~t.valid)
+        out = self.model(batch["image"], self.instruction_input(batch), t.actions, ~t.valid)
         terms: dict[str, LossTerm] = {}
         metrics: dict[str, torch.Tensor] = {}
-        for family in (self._action_losses, self._pointer_losses, self._reading_losses, self._intent_loss):
+        families = (self._action_losses, self._pointer_losses, self._reading_losses, self._intent_loss)
+        for family in (*families, self._copy_loss):
             family_terms, family_metrics = family(batch, out, t)
             terms.update(family_terms)
             metrics.update(family_metrics)
@@ -613,6 +667,17 @@ class ACTPolicy(nn.Module):
             loss = loss + self.config.kl_weight * kl
             terms["kl"] = LossTerm(kl, self.config.kl_weight)
         return loss, terms, metrics
+
+    def instruction_input(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The batch's instruction ids in this policy's encoding: ``instruction`` (words, (B, L)) or
+        ``instruction_bytes`` (chars, (B, MAX_INSTRUCTION_BYTES)); both are in every sample."""
+        name = "instruction_bytes" if self.config.instruction_encoding == "chars" else "instruction"
+        if name not in batch:
+            raise ValueError(
+                f"batch has no {name!r}: a policy with instruction_encoding="
+                f"{self.config.instruction_encoding!r} reads it (ChunkDataset and ExpertStream give it)"
+            )
+        return batch[name]
 
     def _targets(self, batch: dict[str, torch.Tensor]) -> Targets:
         """The batch's actions with padded steps zeroed, the per-head step masks and chunk weights."""
@@ -629,31 +694,56 @@ class ACTPolicy(nn.Module):
         c = self.config
         # Loss weight per chunk position: exp(-chunk_decay * i) (1 everywhere by default).
         w = torch.exp(-c.chunk_decay * torch.arange(c.chunk_size, device=valid.device, dtype=torch.float32))
+        is_key = valid & (kind == self.key_kind)
+        copy = None
+        if c.key_copy:
+            if "copy" not in batch:
+                raise ValueError("batch has no 'copy': a policy with key_copy learns COPY from it")
+            copy = torch.where(is_key, batch["copy"].long(), -1)  # (B, K)
         return Targets(
             valid=valid,
             actions=actions,
             chunk_weight=w,
-            is_key=valid & (kind == self.key_kind),
+            is_key=is_key,
             is_pointer=valid & self.pointer_kinds[kind],
             is_drag=valid & (kind == self.drag_kind),
             is_scroll=valid & (kind == self.scroll_kind),
+            copy=copy,
         )
 
     def _action_losses(self, batch, out, t: Targets) -> tuple[dict[str, LossTerm], dict[str, torch.Tensor]]:
         """Which kind of action each step is, its key and its scroll (weights kind/key/scroll_weight)."""
         c, a, w = self.config, t.actions, t.chunk_weight
+        key = a["key"]
+        if t.copy is not None:  # a copied character's key target is COPY; the pointer says which
+            key = torch.where(_copied(t.copy, out["copy_logits"]), self.copy_key, key)  # (B, K)
         terms = {
             "kind": LossTerm(_cross_entropy(out["kind_logits"], a["kind"], t.valid * w), c.kind_weight),
-            "key": LossTerm(_cross_entropy(out["key_logits"], a["key"], t.is_key * w), c.key_weight),
+            "key": LossTerm(_cross_entropy(out["key_logits"], key, t.is_key * w), c.key_weight),
             "scroll": LossTerm(
                 _masked_mean((out["scroll"] - a["scroll"]).abs().sum(-1), t.is_scroll * w), c.scroll_weight
             ),
         }
         metrics = {
             "acc_kind": _accuracy(out["kind_logits"], a["kind"], t.valid),
-            "acc_key": _accuracy(out["key_logits"], a["key"], t.is_key),
+            "acc_key": _accuracy(out["key_logits"], key, t.is_key),
         }
         return terms, metrics
+
+    def _copy_loss(self, batch, out, t: Targets) -> tuple[dict[str, LossTerm], dict[str, torch.Tensor]]:
+        """key_copy: which instruction byte each copied character comes from (copy_weight)."""
+        if t.copy is None:
+            return {}, {}
+        logits = out["copy_logits"]  # (B, K, L')
+        copied = _copied(t.copy, logits)  # (B, K)
+        if logits.shape[-1] == 0:  # no row has an instruction: nothing to point at
+            zero = out["key_logits"].sum() * 0
+            return {"copy": LossTerm(zero, self.config.copy_weight)}, {"acc_copy": zero.detach()}
+        target = t.copy.clamp(0, logits.shape[-1] - 1)
+        loss = _cross_entropy(logits, target, copied * t.chunk_weight)
+        return {"copy": LossTerm(loss, self.config.copy_weight)}, {
+            "acc_copy": _accuracy(logits, target, copied)
+        }
 
     def _pointer_losses(self, batch, out, t: Targets) -> tuple[dict[str, LossTerm], dict[str, torch.Tensor]]:
         """Where pointer steps point and where drags end: ``PointerHead.losses`` for each head
@@ -694,7 +784,7 @@ class ACTPolicy(nn.Module):
             # the word it seeks (later steps may point at what is not on screen yet).
             cell = self.model.point_head.to_cell(t.actions["point"][:, 0])[0]  # (B,)
             sought = words.gather(1, cell[:, None])[:, 0]  # (B,)
-            now = seek(out["steps"][:, :1], out["instruction_ids"], out["instruction_memory"])
+            now = seek(out["steps"][:, :1], out["word_ids"], out["instruction_memory"])
             seek_logits = now[:, 0]  # (B, words)
             labelled = t.is_pointer[:, 0] & (sought > 1)
             terms["seek"] = LossTerm(_cross_entropy(seek_logits, sought, labelled), c.seek_weight)
@@ -718,8 +808,10 @@ class ACTPolicy(nn.Module):
         """Batched plan, never ensembled: image uint8 (B, 3, H, W), ids (B, L) -> tensors per step.
 
         Keys: kind_probs (B, K, kinds), key_probs (B, K, keys), point, point2, scroll (B, K, 2),
-        point_prob (B, K) (chosen cell's probability), intent_probs (B, intents), and with a reading
-        pointer seek_probs (B, K, words) (the instruction word each step looks for).
+        point_prob (B, K) (chosen cell's probability), intent_probs (B, intents), with a reading
+        pointer seek_probs (B, K, words) (the instruction word each step looks for), and with key_copy
+        copy_probs (B, K, L') (P(COPY) times the pointer over instruction bytes; ``key_probs`` already
+        holds these copies as the keys of the characters they point at).
         """
         with _eval_mode(self):
             m = self.model
@@ -728,31 +820,48 @@ class ACTPolicy(nn.Module):
             steps, memory = out["steps"], out["image_memory"]
             point, point_prob = m.point_head.predict(steps, memory, m.point_pos, m.reading(out))
             point2, _ = m.point2_head.predict(steps, memory, m.point_pos, m.reading(out))
+            key_probs, copies = out["key_logits"].softmax(-1), {}
+            if m.copy_head is not None:
+                key_probs, copies["copy_probs"] = self._resolve_copies(
+                    key_probs, out["copy_logits"], out["instruction_ids"]
+                )
             return {
                 "kind_probs": out["kind_logits"].softmax(-1),
-                "key_probs": out["key_logits"].softmax(-1),
+                "key_probs": key_probs,
+                **copies,
                 "point": point,
                 "point_prob": point_prob,
                 "point2": point2,
                 "scroll": out["scroll"],
                 "intent_probs": out["intent_logits"].softmax(-1),
                 **(
-                    {
-                        "seek_probs": m.point_head.seek(
-                            steps, out["instruction_ids"], out["instruction_memory"]
-                        ).exp()
-                    }
+                    {"seek_probs": m.point_head.seek(steps, out["word_ids"], out["instruction_memory"]).exp()}
                     if m.point_head.seek is not None
                     else {}
                 ),  # (B, K, words): the word each step looks for on screen
             }
+
+    def _resolve_copies(
+        self, key_probs: torch.Tensor, copy_logits: torch.Tensor, ids: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pointer-generator decoding: key_probs (B, K, keys + 1), COPY last -> (B, K, keys), COPY's
+        share added to the key of the character at each instruction byte its pointer picks; and that
+        share per byte (B, K, L'). A byte no key types (non-ASCII, or not in the key vocabulary)
+        gives its share to <unk>."""
+        named, copy = key_probs[..., :-1], key_probs[..., -1:]  # (B, K, keys), (B, K, 1)
+        pointed = copy_logits.softmax(-1) * copy  # (B, K, L')
+        typed = self.byte_keys[ids][:, None, :].expand_as(pointed)  # (B, K, L') key id of each byte
+        return named.scatter_add(-1, typed, pointed), pointed
 
     def _instruction_ids(self, text: str) -> torch.Tensor:
         ids = self._token_cache.get(text)
         if ids is None:
             if len(self._token_cache) > 1024:
                 self._token_cache.clear()
-            encoded = self.instruction_vocab.encode(tokenize(text), self.config.instruction_max_len)
+            if self.config.instruction_encoding == "chars":
+                encoded = encode_bytes(text)
+            else:
+                encoded = self.instruction_vocab.encode(tokenize(text), self.config.instruction_max_len)
             ids = self._token_cache[text] = torch.tensor([encoded], dtype=torch.long)  # (1, L)
         return ids
 

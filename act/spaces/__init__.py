@@ -4,8 +4,9 @@ Envs, data and policy import it; it imports nothing of ``act`` but the recording
 """
 
 from act.spaces.action_space import FIELDS, KIND_ID, POINTER_KIND_IDS, ActionError, ActionSpace
+from act.spaces.copy import copy_targets
 from act.spaces.image import resize_frame
-from act.spaces.vocab import PAD, UNK, Vocabulary, tokenize
+from act.spaces.vocab import PAD, UNK, Vocabulary, decode_bytes, encode_bytes, tokenize
 
 __all__ = [
     "FIELDS",
@@ -16,6 +17,9 @@ __all__ = [
     "ActionError",
     "ActionSpace",
     "Vocabulary",
+    "copy_targets",
+    "decode_bytes",
+    "encode_bytes",
     "resize_frame",
     "tokenize",
 ]

@@ -29,10 +29,29 @@ DEFAULT_KEYS = tuple(chr(c) for c in range(32, 127)) + NAMED_KEYS + COMMON_CHORD
 
 _WORD = re.compile(r"[a-z0-9]+|[^\sa-z0-9]")
 
+# The instruction encoder's two vocabularies: "words" fits a Vocabulary of the words a dataset uses
+# (an unseen word is <unk>); "chars" is fixed, one id per UTF-8 byte, so any string has ids.
+INSTRUCTION_ENCODINGS = ("words", "chars")
+BYTE_OFFSET = 2  # byte b has id b + 2; ids 0 (padding) and 1 (unknown) mean what they do in a Vocabulary
+NUM_BYTE_IDS = 256 + BYTE_OFFSET
+MAX_INSTRUCTION_BYTES = 192  # chars: instructions are cut to this many bytes (synthui's are under 100)
+
 
 def tokenize(text: str) -> list[str]:
     """Lower-case words, numbers and single punctuation marks: ``'Click "OK".'`` -> click " ok " ."""
     return _WORD.findall(text.lower())
+
+
+def encode_bytes(text: str, max_len: int = MAX_INSTRUCTION_BYTES) -> list[int]:
+    """The byte-level ids of ``text`` (UTF-8, case kept), padded (or cut) to ``max_len``."""
+    ids = [b + BYTE_OFFSET for b in text.encode("utf-8")][:max_len]
+    return ids + [0] * (max_len - len(ids))
+
+
+def decode_bytes(ids: Iterable[int]) -> str:
+    """``encode_bytes`` undone: padding and the unknown id are dropped, a cut character is replaced."""
+    data = bytes(int(i) - BYTE_OFFSET for i in ids if BYTE_OFFSET <= int(i) < NUM_BYTE_IDS)
+    return data.decode("utf-8", "replace")
 
 
 @dataclass

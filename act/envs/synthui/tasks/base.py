@@ -3,6 +3,7 @@ commands, and one step of its scripted expert."""
 
 from __future__ import annotations
 
+import string
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
     from act.recording.schema import Action
 
 SUCCESS, FAILURE = "success", "failure"
+# Where a task's strings (queries, names, passwords, labels, file names) come from: "train", the
+# lists the demonstrations use; "test", disjoint lists, so an evaluation sees strings no policy
+# was trained on; "random", random letters.
+TEXT_SPLITS = ("train", "test", "random")
 
 
 class Task:
@@ -24,10 +29,21 @@ class Task:
     name: ClassVar[str] = ""
     max_steps: ClassVar[int] = 60
     intents: ClassVar[tuple[str, ...]] = ()
+    # The string lists the task draws from, by name: (train list, test list), disjoint.
+    text_lists: ClassVar[dict[str, tuple[Sequence[str], Sequence[str]]]] = {}
 
-    def __init__(self, rng: np.random.Generator):
+    def __init__(self, rng: np.random.Generator, text_split: str = "train"):
+        if text_split not in TEXT_SPLITS:
+            raise ValueError(f"text_split: {text_split!r} is not one of {TEXT_SPLITS}")
         self.rng = rng
+        self.text_split = text_split
         self.spec, self.instruction = self.build(rng)
+
+    def strings(self, name: str) -> Sequence[str]:
+        """List ``name`` of ``text_lists`` for this episode's split (the train list for "random",
+        where the task draws random strings itself)."""
+        train, test = self.text_lists[name]
+        return test if self.text_split == "test" else train
 
     def build(self, rng: np.random.Generator) -> tuple[AppSpec, str]:
         raise NotImplementedError
@@ -46,6 +62,13 @@ class Task:
 
 def pick(rng: np.random.Generator, options: Sequence[Any]) -> Any:
     return options[int(rng.integers(len(options)))]
+
+
+def random_word(
+    rng: np.random.Generator, low: int = 3, high: int = 8, letters: str = string.ascii_lowercase
+) -> str:
+    """A random string of ``low`` to ``high`` letters (the "random" text split)."""
+    return "".join(letters[int(i)] for i in rng.integers(len(letters), size=int(rng.integers(low, high + 1))))
 
 
 def sample(rng: np.random.Generator, options: Sequence[Any], k: int) -> list[Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from act.envs.synthui.spec import AppSpec, Item, Panel, Row
-from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, pick, sample
+from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, pick, random_word, sample
 
 LABELS = (
     "OK",
@@ -47,6 +47,21 @@ SYNONYMS = {
     "Move": ("Move to...",),
     "Edit": ("Change",),
 }
+# The test split's labels: neither a train label nor a synonym of one.
+TEST_LABELS = (
+    "Accept",
+    "Refresh",
+    "Upload",
+    "Archive",
+    "Sync",
+    "Export",
+    "Import",
+    "Pause",
+    "Resume",
+    "Finish",
+    "Join",
+    "Merge",
+)
 MESSAGES = ("Choose an action:", "What next?", "Unsaved changes.", "Pick one:", "File ready.", "")
 TITLES = ("Dialog", "Options", "Actions", "Document", "Tasks", "Assistant")
 TEMPLATES = (
@@ -66,12 +81,16 @@ class ClickButton(Task):
     name = "ClickButton"
     max_steps = 30
     intents = (PRESS,)
+    text_lists = {"labels": (LABELS, TEST_LABELS)}
 
     def build(self, rng):
-        labels = sample(rng, LABELS, int(rng.integers(3, 7)))
+        every = self.strings("labels")
+        if self.text_split == "random":
+            every = list(dict.fromkeys(random_word(rng).capitalize() for _ in range(len(LABELS))))
+        labels = sample(rng, every, int(rng.integers(3, 7)))
         self.target = f"btn:{pick(rng, labels)}"
         items = [Item("button", f"btn:{x}", x, synonyms=SYNONYMS.get(x, ())) for x in labels]
-        pool = [Item("button", f"btn:{x}", x) for x in LABELS if x not in labels]
+        pool = [Item("button", f"btn:{x}", x) for x in every if x not in labels]
         rows = []
         msg = pick(rng, MESSAGES)
         if msg:

@@ -4,7 +4,7 @@ Exporting with another name or format ends the episode."""
 from __future__ import annotations
 
 from act.envs.synthui.spec import Item, Panel, Row
-from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, pick
+from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, pick, random_word
 from act.envs.synthui.tasks.menu_item import DOCS, menus
 
 FORMATS = ("PDF", "CSV", "HTML", "TXT")
@@ -19,6 +19,17 @@ STEMS = (
     "minutes",
     "forecast",
     "plan",
+)
+TEST_STEMS = (
+    "ledger",
+    "overview",
+    "q4_costs",
+    "roadmap",
+    "audit",
+    "report_feb",
+    "agenda",
+    "payroll",
+    "memo_x",
 )
 PREFILLED = ("report", "untitled", "Q3 report", "export1")
 TEMPLATES = (
@@ -46,11 +57,12 @@ class ExportReport(Task):
     name = "ExportReport"
     max_steps = 100
     intents = (OPEN_MENU, CHOOSE, TOOL, *NAME_I.values(), FORMAT, CONFIRM, "fix a typo")
+    text_lists = {"file names": (STEMS, TEST_STEMS)}
 
     def build(self, rng):
         from act.envs.synthui.tasks.menu_item import document
 
-        stem = pick(rng, STEMS)
+        stem = random_word(rng) if self.text_split == "random" else pick(rng, self.strings("file names"))
         self.file = stem + (str(int(rng.integers(1, 10))) if rng.random() < 0.4 else "")
         self.format = pick(rng, FORMATS)
         self.select_on_open = bool(rng.random() < 0.5)

@@ -4,7 +4,7 @@ credentials ends the episode."""
 from __future__ import annotations
 
 from act.envs.synthui.spec import AppSpec, Item, Panel, Row
-from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, pick
+from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, pick, random_word
 
 NAMES = (
     "alice",
@@ -24,6 +24,23 @@ NAMES = (
     "wendy",
     "zoe",
 )
+TEST_NAMES = (
+    "mallory",
+    "nina",
+    "olga",
+    "pavel",
+    "quinn",
+    "rupert",
+    "sybil",
+    "tara",
+    "uma",
+    "walter",
+    "yusuf",
+)
+# Passwords: letters and one digit. Train passwords are lower case, test passwords upper case, so
+# no test password is a train password; random ones mix both.
+PASSWORD_LETTERS = "abcdefghjkmnpqrstuvwxyz"
+TEST_PASSWORD_LETTERS = PASSWORD_LETTERS.upper()
 HEADERS = ("Sign in to continue", "Welcome back", "Members area")
 TEMPLATES = (
     "Log in as {u} with password {p}.",
@@ -45,8 +62,10 @@ PASS_I = {
 SUBMIT = "submit the login form"
 
 
-def username(rng) -> str:
-    name = pick(rng, NAMES)
+def username(rng, split: str = "train") -> str:
+    name = (
+        random_word(rng, 3, 7) if split == "random" else pick(rng, TEST_NAMES if split == "test" else NAMES)
+    )
     r = rng.random()
     return (
         name + str(int(rng.integers(10, 100)))
@@ -55,8 +74,10 @@ def username(rng) -> str:
     )
 
 
-def password(rng) -> str:
-    chars = "abcdefghjkmnpqrstuvwxyz"
+def password(rng, split: str = "train") -> str:
+    chars = {"train": PASSWORD_LETTERS, "test": TEST_PASSWORD_LETTERS}.get(
+        split, PASSWORD_LETTERS + TEST_PASSWORD_LETTERS
+    )
     n = int(rng.integers(5, 9))
     body = "".join(pick(rng, chars) for _ in range(n - 1))
     k = int(rng.integers(0, n))
@@ -67,10 +88,11 @@ class Login(Task):
     name = "Login"
     max_steps = 100
     intents = (*USER_I.values(), *PASS_I.values(), SUBMIT, "fix a typo", "move to the next field")
+    text_lists = {"names": (NAMES, TEST_NAMES), "password letters": (PASSWORD_LETTERS, TEST_PASSWORD_LETTERS)}
 
     def build(self, rng):
-        self.user, self.password = username(rng), password(rng)
-        old = username(rng) if rng.random() < 0.25 else ""
+        self.user, self.password = username(rng, self.text_split), password(rng, self.text_split)
+        old = username(rng, self.text_split) if rng.random() < 0.25 else ""
         rows = [
             Row(
                 [

@@ -4,7 +4,7 @@ Open). Opening any other item ends the episode."""
 from __future__ import annotations
 
 from act.envs.synthui.spec import AppSpec, Item, Panel, Row
-from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, pick
+from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, pick, random_word
 from act.envs.synthui.tasks.menu_item import menus
 
 STEMS = (
@@ -24,6 +24,7 @@ STEMS = (
     "recipe",
     "resume",
 )
+TEST_STEMS = ("agenda", "thesis", "poster", "contract", "ledger", "survey", "receipt", "itinerary", "sketch")
 EXTS = ("txt", "pdf", "png", "xls", "doc", "csv")
 TEMPLATES = (
     "Open {x}.",
@@ -35,10 +36,12 @@ TEMPLATES = (
 DOWN, UP, SELECT, OPEN = "scroll down the list", "scroll up the list", "select the item", "open the item"
 
 
-def file_names(rng, n: int, avoid: set[str]) -> list[str]:
+def file_names(rng, n: int, avoid: set[str], split: str = "train") -> list[str]:
+    stems = TEST_STEMS if split == "test" else STEMS
     out: list[str] = []
     while len(out) < n:
-        name = f"{pick(rng, STEMS)}_{int(rng.integers(1, 40)):02d}.{pick(rng, EXTS)}"
+        stem = random_word(rng) if split == "random" else pick(rng, stems)
+        name = f"{stem}_{int(rng.integers(1, 40)):02d}.{pick(rng, EXTS)}"
         if name not in out and name not in avoid:
             out.append(name)
     return out
@@ -48,14 +51,15 @@ class ScrollOpen(Task):
     name = "ScrollOpen"
     max_steps = 50
     intents = (DOWN, UP, SELECT, OPEN)
+    text_lists = {"file names": (STEMS, TEST_STEMS)}
 
     def build(self, rng):
         with_menus = rng.random() < 0.5
         rows = 3 if with_menus else 4
         n = int(rng.integers(12, 21))
-        names = file_names(rng, n, set())
+        names = file_names(rng, n, set(), self.text_split)
         self.target = names[int(rng.integers(rows, n))]
-        pool = file_names(rng, 6, set(names))
+        pool = file_names(rng, 6, set(names), self.text_split)
         lst = Item("list", "files", props={"items": names, "rows": rows, "pool": pool})
         buttons = Row(
             [Item("button", "open", "Open", props={"default": True}), Item("button", "cancel", "Cancel")],

@@ -4,7 +4,7 @@ Submitting anything else ends the episode."""
 from __future__ import annotations
 
 from act.envs.synthui.spec import AppSpec, Item, Panel, Row
-from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, pick
+from act.envs.synthui.tasks.base import FAILURE, SUCCESS, Task, close_menu, pick, random_word
 from act.envs.synthui.tasks.menu_item import menus
 
 ADJECTIVES = (
@@ -42,6 +42,9 @@ NOUNS = (
     "clock",
     "tent",
 )
+# The test split's words: none of them is a train word.
+TEST_ADJECTIVES = ("yellow", "purple", "silver", "tiny", "heavy", "woolen", "glass", "plastic")
+TEST_NOUNS = ("boots", "stool", "charger", "cup", "coat", "candle", "rug", "scooter", "teapot", "box", "sink")
 HEADERS = ("Find products", "Search the catalog", "Store search", "Library")
 TEMPLATES = (
     'Search for "{q}".',
@@ -59,19 +62,24 @@ FOCUS, CLEAR, TYPE, SUBMIT = (
 )
 
 
-def query(rng) -> str:
-    noun = pick(rng, NOUNS)
-    return f"{pick(rng, ADJECTIVES)} {noun}" if rng.random() < 0.6 else noun
+def query(rng, split: str = "train") -> str:
+    """An adjective and a noun, or a noun, from the split's lists (random words for "random")."""
+    if split == "random":
+        return " ".join(random_word(rng) for _ in range(1 + int(rng.random() < 0.6)))
+    adjectives, nouns = (TEST_ADJECTIVES, TEST_NOUNS) if split == "test" else (ADJECTIVES, NOUNS)
+    noun = pick(rng, nouns)
+    return f"{pick(rng, adjectives)} {noun}" if rng.random() < 0.6 else noun
 
 
 class SearchSubmit(Task):
     name = "SearchSubmit"
     max_steps = 80
     intents = (FOCUS, CLEAR, TYPE, SUBMIT, "fix a typo")
+    text_lists = {"adjectives": (ADJECTIVES, TEST_ADJECTIVES), "nouns": (NOUNS, TEST_NOUNS)}
 
     def build(self, rng):
-        self.query = query(rng)
-        old = query(rng) if rng.random() < 0.35 else ""
+        self.query = query(rng, self.text_split)
+        old = query(rng, self.text_split) if rng.random() < 0.35 else ""
         field = Item(
             "textbox", "search", props={"placeholder": "Search...", "text": old if old != self.query else ""}
         )
@@ -94,7 +102,7 @@ class SearchSubmit(Task):
         if "filters" in extras:
             rows.append(Row([Item("checkbox", "f:stock", "In stock"), Item("checkbox", "f:sale", "On sale")]))
         if "recent" in extras and "filters" not in extras:
-            recent = [query(rng) for _ in range(4)]
+            recent = [query(rng, self.text_split) for _ in range(4)]
             rows.append(Row([Item("list", "recent", props={"items": recent, "rows": 2})], wide=True))
         decoy = Row([Item("label", "ad", "Sponsored: free delivery", props={"muted": True})])
         spec = AppSpec(pick(rng, ("Shop", "Catalog", "Search", "Store")), Panel(rows, pool=[decoy]))

@@ -1,0 +1,246 @@
+"""Typing what the instruction says: the byte-level instruction encoder, the key head's COPY pointer
+and its targets, and train/test string splits of the synthui tasks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from act.data.build import DatasetInfo
+from act.data.chunks import chunk_window
+from act.envs.synthui.tasks import TASKS
+from act.envs.synthui.tasks.base import TEXT_SPLITS
+from act.policy import ACTConfig, ACTPolicy
+from act.recording.schema import Action
+from act.spaces.action_space import KIND_ID, ActionSpace
+from act.spaces.copy import copied_char, copy_targets
+from act.spaces.vocab import MAX_INSTRUCTION_BYTES, NUM_BYTE_IDS, decode_bytes, encode_bytes
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def chars_config(**overrides) -> ACTConfig:
+    base = dict(
+        image_size=(16, 16),
+        convnet_channels=(8,),
+        convnet_strides=(4,),
+        dim_model=64,
+        n_heads=4,
+        dim_feedforward=128,
+        n_encoder_layers=2,
+        n_decoder_layers=1,
+        use_vae=False,
+        chunk_size=8,
+        dropout=0.0,
+        instruction_encoding="chars",
+        key_copy=True,
+    )
+    return ACTConfig(**{**base, **overrides})
+
+
+# ------------------------------------------------------------------------------ the byte encoder
+
+
+def test_an_unseen_string_round_trips_through_the_byte_encoder():
+    text = 'Tapez «zqx-42» puis Entrée ✓ "Ünïcödé"'
+    ids = encode_bytes(text)
+    assert len(ids) == MAX_INSTRUCTION_BYTES
+    assert all(2 <= i < NUM_BYTE_IDS for i in ids if i) and ids[len(text.encode()) :] == [0] * (
+        MAX_INSTRUCTION_BYTES - len(text.encode())
+    )
+    assert decode_bytes(ids) == text
+    policy = ACTPolicy(chars_config()).eval()
+    image = torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
+    with torch.no_grad():
+        enc = policy.model.encode_observation(image, policy._instruction_ids(text), torch.zeros(1, 32))
+    assert enc.ids.shape == (1, len(text.encode()))  # one encoder token per byte, padding dropped
+    assert decode_bytes(enc.ids[0].tolist()) == text
+
+
+def test_chars_and_copy_config_fields_are_checked_by_name():
+    with pytest.raises(ValueError, match="instruction_encoding"):
+        ACTConfig(instruction_encoding="bytes")
+    with pytest.raises(ValueError, match="key_copy"):
+        ACTConfig(key_copy=True)  # words cannot be pointed into
+    with pytest.raises(ValueError, match="key_copy"):
+        ACTConfig(instruction_encoding="chars", key_copy=True, instruction_tokens="pooled")
+    with pytest.raises(ValueError, match="copy_weight"):
+        ACTConfig(copy_weight=-1.0)
+    assert ACTConfig().instruction_encoding == "words" and not ACTConfig().key_copy
+
+
+# ----------------------------------------------------------------------------- copy targets
+
+
+def test_copy_targets_follow_the_span_through_repeated_letters_and_spaces():
+    ins = 'Type "bookkeeper" then search "red  shoes".'
+    assert copy_targets(ins, [*"bookkeeper", "enter"]) == [*range(6, 16), -1]
+    start = ins.index("red")
+    assert copy_targets(ins, [None, *"red  shoes", "enter"]) == [-1, *range(start, start + 10), -1]
+    assert copy_targets(ins, ["space"]) == [4]  # the named key space types " "
+
+
+def test_copy_targets_skip_a_typo_corrected_with_backspace():
+    ins = "Log in as bob with password bob12."
+    keys = ["b", "o", "x", "backspace", "b", "tab", "b", "o", "b", "1", "p", "backspace", "2", "enter"]
+    user, pw = ins.index("bob"), ins.index("bob12")
+    assert copy_targets(ins, keys) == [
+        user,
+        user + 1,
+        -1,
+        -1,
+        user + 2,
+        -1,
+        pw,
+        pw + 1,
+        pw + 2,
+        pw + 3,
+        -1,
+        -1,
+        pw + 4,
+        -1,
+    ]
+    # the typo's letter is in the instruction ("p" of "password"), yet it copies nothing
+
+
+def test_copy_targets_choose_the_occurrence_the_typed_text_continues():
+    ins = "Use bob / bob12 to log in."
+    second = ins.index("bob12")
+    assert copy_targets(ins, list("bob12")) == list(range(second, second + 5))  # not the first "bob"
+    assert copy_targets(ins, [*"bob", "tab"]) == [4, 5, 6, -1]  # a tie: the earliest
+    # typing resumes mid-word after a pop-up was dismissed, and after pre-filled text
+    # (a step without a key ends the span; what is typed next finds it again)
+    b12 = [second, second + 1, second + 2, second + 3]
+    assert copy_targets(ins, ["b", "o", "b", "1", None, "2"]) == [*b12, -1, second + 4]
+    assert copy_targets(ins, list("12")) == [second + 3, second + 4]
+
+
+def test_copy_targets_leave_what_the_instruction_lacks_and_count_bytes():
+    assert copy_targets("Type abc.", ["z", "ctrl+a", "a"]) == [-1, -1, 5]
+    ins = "Tapez «été» vite"
+    targets = copy_targets(ins, list("été"))
+    assert targets == [len("Tapez «".encode()), len("Tapez «é".encode()), len("Tapez «ét".encode())]
+    assert [copied_char(ins, t) for t in targets] == list("été")
+
+
+def test_online_samples_carry_copy_targets_that_name_the_typed_key():
+    from act.training.online import ExpertStream
+
+    space = ActionSpace()
+    info = DatasetInfo((120, 160), space.to_json(), [], [], 32)
+    stream = ExpertStream(info, ["Login"], chunk_size=4)
+    copied = 0
+    for seed in range(3):
+        for s in stream.episode("Login", "", seed):
+            text = decode_bytes(s["instruction_bytes"].tolist())
+            for kind, key, copy in zip(s["kind"], s["key"], s["copy"]):
+                if copy >= 0:
+                    assert kind == KIND_ID["key"] and copied_char(text, int(copy)) == space.keys.token(
+                        int(key)
+                    )
+                    copied += 1
+    assert copied > 10
+
+
+# ------------------------------------------------------------------------------- text splits
+
+
+def test_train_and_test_strings_are_disjoint_for_every_task():
+    typing = {"SearchSubmit", "Login", "ExportReport"}
+    for name, task in TASKS.items():
+        for list_name, (train, test) in task.text_lists.items():
+            assert train and test, (name, list_name)
+            assert not set(train) & set(test), (name, list_name)
+        assert task.text_lists or name not in typing, name
+
+
+def _stems(task: str, t) -> list[str]:
+    """The list entries behind a task's drawn strings (a query's words, a name's stem)."""
+    if task == "SearchSubmit":
+        return t.query.split()
+    if task == "Login":
+        return [t.user.split("_")[0].rstrip("0123456789"), *(c for c in t.password if not c.isdigit())]
+    if task == "ExportReport":
+        return [t.file.rstrip("0123456789")]
+    if task == "ScrollOpen":
+        return [t.target.rsplit("_", 1)[0]]
+    return [t.target.removeprefix("btn:")]  # ClickButton
+
+
+@pytest.mark.parametrize("task", ["SearchSubmit", "Login", "ExportReport", "ScrollOpen", "ClickButton"])
+def test_each_split_draws_from_its_own_list(task):
+    cls = TASKS[task]
+    train = {x for tr, _ in cls.text_lists.values() for x in tr}
+    test = {x for _, te in cls.text_lists.values() for x in te}
+    for seed in range(20):
+        default, same = cls(np.random.default_rng(seed)), cls(np.random.default_rng(seed), text_split="train")
+        assert default.text_split == "train" and default.instruction == same.instruction
+        assert set(_stems(task, default)) <= train
+        held_out = cls(np.random.default_rng(seed), text_split="test")
+        assert set(_stems(task, held_out)) <= test, held_out.instruction
+        assert cls(np.random.default_rng(seed), text_split="random").instruction
+    assert set(TEXT_SPLITS) == {"train", "test", "random"}
+    with pytest.raises(ValueError, match="text_split"):
+        cls(np.random.default_rng(0), text_split="dev")
+
+
+# ------------------------------------------------------------------ typing an unseen string
+
+
+TEMPLATES = ('Type "{s}" and press enter.', 'Please type "{s}", then press enter.')
+
+
+def typing_sample(instruction: str, typed: str, k: int, space: ActionSpace) -> dict[str, torch.Tensor]:
+    """The first observation of an episode typing ``typed`` then Enter, in ChunkDataset's format."""
+    keys = [*typed, "enter"]
+    arrays = space.encode([Action("key", key=key) for key in keys], 16, 16)
+    arrays["copy"] = np.array(copy_targets(instruction, keys), np.int64)
+    sample = chunk_window(arrays, 0, len(keys), k)
+    sample["image"] = torch.zeros(3, 16, 16, dtype=torch.uint8)
+    sample["instruction"] = torch.zeros(4, dtype=torch.long)
+    sample["instruction_bytes"] = torch.tensor(encode_bytes(instruction))
+    sample["intent"] = torch.tensor(0)
+    return sample
+
+
+@pytest.mark.slow
+def test_a_policy_from_pretrained_types_a_string_it_never_saw(tmp_path):
+    rng = np.random.default_rng(0)
+    letters = list("abcdefghijklmnopqrstuvwxyz")
+    words = ["".join(rng.choice(letters, int(rng.integers(3, 7)))) for _ in range(32)]
+    config = chars_config()
+    space = ActionSpace.from_json(config.action_space)
+    samples = [
+        typing_sample(TEMPLATES[i % 2].format(s=w), w, config.chunk_size, space) for i, w in enumerate(words)
+    ]
+    batch = {key: torch.stack([s[key] for s in samples]) for key in samples[0]}
+    torch.manual_seed(0)
+    policy = ACTPolicy(config)
+    steps = 400
+    optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: 1 - i / steps)  # settles at the end
+    for _ in range(steps):
+        loss, terms = policy(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+    assert terms["acc_copy"] == 1.0 and terms["acc_key"] == 1.0, terms
+    policy.save_pretrained(tmp_path / "typist")
+    loaded = ACTPolicy.from_pretrained(tmp_path / "typist")
+    for template, unseen in zip(TEMPLATES, ("zqwx", "rusty")):
+        assert unseen not in words
+        loaded.reset()
+        obs = {"screen": np.zeros((16, 16, 3), np.uint8), "instruction": template.format(s=unseen)}
+        actions = [loaded.select_action(obs) for _ in range(len(unseen) + 1)]
+        assert all(a["kind"] == KIND_ID["key"] for a in actions)
+        typed = [space.keys.token(a["key"]) for a in actions]
+        assert typed == [*unseen, "enter"], typed
