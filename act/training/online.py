@@ -20,8 +20,9 @@ from torch.utils.data import IterableDataset, get_worker_info
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window
 from act.recording.schema import POINTER_KINDS, Action
+from act.spaces.copy import copy_targets
 from act.spaces.image import resize_frame
-from act.spaces.vocab import Vocabulary, tokenize
+from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 
 # Episode seeds of the stream start here, far from the seeds that generation (0, 1, ...) and the
 # evaluation suites (1000, ...) use, so no evaluated episode is ever a training episode.
@@ -102,7 +103,8 @@ class ExpertStream(IterableDataset):
         screens, actions, elements = [], [], []
         for obs, action, info in ExpertSteps(env, seed, expert_for(env)):
             if not screens:  # the instruction as the first screen shows it
-                words = self.words.encode(tokenize(obs["instruction"]), self.info.instruction_max_len)
+                text = obs["instruction"]
+                words = self.words.encode(tokenize(text), self.info.instruction_max_len)
             screens.append(obs["screen"])
             elements.append(info["elements"] if self.cells else None)
             actions.append(action)
@@ -116,6 +118,8 @@ class ExpertStream(IterableDataset):
         reads = [torch.from_numpy(self.cell_words(e, env.width, env.height)) for e in elements if self.cells]
         arrays = self.space.encode(actions, env.width, env.height)
         arrays["target"] = np.array([target_box(a, env.width, env.height) for a in actions], np.float32)
+        keys = [a.key if a.kind == "key" else None for a in actions]
+        arrays["copy"] = np.array(copy_targets(text, keys), np.int64)  # (N,) byte copied, -1 none
         instruction = torch.tensor(words)
         intents = [self.intents.id(a.intent) if a.intent else 0 for a in actions]
         samples = [
@@ -123,6 +127,9 @@ class ExpertStream(IterableDataset):
         ]
         for sample, read in zip(samples, reads):
             sample["cell_words"] = read  # (C,)
+        instruction_bytes = torch.tensor(encode_bytes(text))
+        for sample in samples:
+            sample["instruction_bytes"] = instruction_bytes  # (MAX_INSTRUCTION_BYTES,)
         return samples
 
     def cell_words(self, elements: list[dict[str, Any]], width: int, height: int) -> np.ndarray:
