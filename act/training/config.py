@@ -94,6 +94,69 @@ class GenerateConfig:
 
 
 @dataclass
+class RandomiseConfig:
+    """Online stream only: each episode's perturbation drawn at random (act.training.online.Randomise)
+    instead of from ``generate.perturbations``, which still make the recorded validation split."""
+
+    families: list[str] = field(default_factory=list)  # [] = off
+    severity: tuple[float, float] = (0.25, 1.0)  # [lo, hi]: each family's severity, drawn uniformly
+    nominal: float = 0.2  # probability that an episode is nominal
+    compose: float = 0.25  # probability that a perturbed episode composes two distinct families
+
+    def __post_init__(self) -> None:
+        sev = list(self.severity)
+        _require(
+            len(sev) == 2 and all(_finite(v) for v in sev) and 0 <= sev[0] <= sev[1] <= 1,
+            "data.randomise.severity",
+            sev,
+            "must be [lo, hi] with 0 <= lo <= hi <= 1",
+        )
+        for name in ("nominal", "compose"):
+            v = getattr(self, name)
+            _require(
+                _finite(v) and 0 <= v <= 1, f"data.randomise.{name}", v, "is not a probability in [0, 1]"
+            )
+        families = list(self.families)
+        if not families:
+            return
+        from act.envs.perturbations import FAMILIES  # only when on: act.envs is slow to import
+
+        _require(
+            all(f in FAMILIES for f in families) and len(set(families)) == len(families),
+            "data.randomise.families",
+            families,
+            f"must name distinct perturbation families of {', '.join(FAMILIES)}",
+        )
+        _require(
+            self.compose == 0 or len(families) >= 2,
+            "data.randomise.compose",
+            self.compose,
+            "composes two families: list at least two in data.randomise.families, or set it to 0",
+        )
+
+
+@dataclass
+class AugmentConfig:
+    """Image-level augmentation of the online stream's samples (act.data.augment, as DrQ/RAD): the
+    screen shifted and zoomed with every target moved to match, and its colours jittered."""
+
+    shift: float = 0.0  # up to this fraction of the image per axis, in whole pixels
+    scale: float = 0.0  # zoom in [1 - scale, 1 + scale] about the centre
+    jitter: float = 0.0  # brightness, contrast and saturation factors in [1 - jitter, 1 + jitter]
+    p: float = 1.0  # share of samples augmented
+
+    def __post_init__(self) -> None:
+        for name, hi in (("shift", 0.5), ("scale", 0.5), ("jitter", 1.0)):
+            v = getattr(self, name)
+            _require(_finite(v) and 0 <= v < hi, f"data.augment.{name}", v, f"must be in [0, {hi})")
+        _require(_finite(self.p) and 0 <= self.p <= 1, "data.augment.p", self.p, "is not a share in [0, 1]")
+
+    @property
+    def enabled(self) -> bool:
+        return self.p > 0 and bool(self.shift or self.scale or self.jitter)
+
+
+@dataclass
 class DataConfig:
     recordings: str | None = None
     generate: GenerateConfig | None = None
@@ -114,6 +177,11 @@ class DataConfig:
     # Online stream only: how often each task is drawn, one weight per task of generate.tasks as
     # resolved (groups such as "all" expanded, duplicates dropped); None = evenly.
     task_weights: list[float] | None = None
+    # Online stream only: perturbations drawn at random per episode (families, severities,
+    # compositions of two); off while randomise.families is empty.
+    randomise: RandomiseConfig = field(default_factory=RandomiseConfig)
+    # Online stream only: shifts, zooms and colour jitter of each sample; off at the defaults.
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
 
     def __post_init__(self) -> None:
         _require(self.batch_size >= 1, "data.batch_size", self.batch_size, "must be >= 1")
@@ -139,6 +207,14 @@ class DataConfig:
         if self.shift_share != 1.0 and not self.shift:
             raise TrainConfigError(
                 f"data.shift_share: {self.shift_share} shares out no shift (data.shift is 0)"
+            )
+        if self.randomise.families and not self.online:
+            raise TrainConfigError(
+                "data.randomise.families: draws the online stream's perturbations; set data.online: true"
+            )
+        if self.augment.enabled and not self.online:
+            raise TrainConfigError(
+                "data.augment: augments the online stream's samples; set data.online: true"
             )
 
 

@@ -10,13 +10,14 @@ exactly ``ChunkDataset``'s format, tokenised with its vocabularies.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from act.data.augment import Augment, augment_sample
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window
 from act.recording.schema import POINTER_KINDS, Action
@@ -27,6 +28,7 @@ from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 # Episode seeds of the stream start here, far from the seeds that generation (0, 1, ...) and the
 # evaluation suites (1000, ...) use, so no evaluated episode is ever a training episode.
 SEED_BASE = 10_000_000
+MAX_ENVS = 256  # envs kept per stream: randomised specs would otherwise grow the cache without end
 
 
 class ExpertStream(IterableDataset):
@@ -42,9 +44,15 @@ class ExpertStream(IterableDataset):
     is_pad (K,), intent, episode_index, step_index).
     Every DataLoader worker (and every DDP rank) draws its own seeds.
 
+    ``randomise`` (a ``Randomise``, or anything with its fields) draws each episode's perturbation
+    at random instead of from ``perturbations``: families, severities and compositions of two.
+    ``augment`` (an ``act.data.augment.Augment``, or anything with its fields) shifts, zooms and
+    colour-jitters each sample's screen, its targets and ``cell_words`` moved to match.
+
     ``shift`` > 0 moves each episode's screens, actions and element boxes by a random offset of up
     to that fraction of the screen per axis (the window slides partly off screen; a random colour
-    fills the strip it leaves), kept small enough that every pointer action stays on screen;
+    fills the strip it leaves), kept small enough that every pointer action and every element on
+    screen stays on screen (a tick mark pushed off the edge contradicts the clicks around it);
     ``shift_share`` of the episodes (drawn per seed) are moved, the rest stay where the layout put
     them. Without it the policy ties elements to the few positions the layouts put them at and can
     miss a menu bar moved by a few pixels (docs/experiments.md#shift).
@@ -63,6 +71,8 @@ class ExpertStream(IterableDataset):
         shift: float = 0.0,
         shift_share: float = 1.0,
         task_weights: Sequence[float] | None = None,
+        randomise: Any = None,
+        augment: Any = None,
     ):
         if not tasks:
             raise ValueError("ExpertStream: no tasks given")
@@ -75,6 +85,8 @@ class ExpertStream(IterableDataset):
             raise ValueError(f"ExpertStream: shift_share {shift_share} must be in [0, 1]")
         self.shift, self.shift_share = shift, shift_share
         self.task_p = None if task_weights is None else task_probabilities(task_weights, self.tasks)
+        self.randomise = Randomise.of(randomise)
+        self.augment = _augment_of(augment)
         self._cell_of_pixel = None if cells is None else _cell_index(*cells)  # (rows * stride, cols * stride)
         self.space = info.space
         self.words = Vocabulary(info.instruction_vocab)
@@ -91,6 +103,8 @@ class ExpertStream(IterableDataset):
 
         key = (task, perturbation)
         if key not in self._envs:
+            if len(self._envs) >= MAX_ENVS:  # the oldest goes (an env holds no state between episodes)
+                del self._envs[next(iter(self._envs))]
             self._envs[key] = SynthUIEnv(task, perturbation=perturbation or None)
         return self._envs[key]
 
@@ -106,7 +120,8 @@ class ExpertStream(IterableDataset):
                 text = obs["instruction"]
                 words = self.words.encode(tokenize(text), self.info.instruction_max_len)
             screens.append(obs["screen"])
-            elements.append(info["elements"] if self.cells else None)
+            keep = self.cells or self.shift > 0 or self.augment is not None
+            elements.append(info["elements"] if keep else None)
             actions.append(action)
         moved = self.shift_share >= 1 or np.random.default_rng([seed, 0x5418]).random() < self.shift_share
         if self.shift > 0 and moved:
@@ -130,7 +145,21 @@ class ExpertStream(IterableDataset):
         instruction_bytes = torch.tensor(encode_bytes(text))
         for sample in samples:
             sample["instruction_bytes"] = instruction_bytes  # (MAX_INSTRUCTION_BYTES,)
+        if self.augment is not None:
+            samples = [self._augmented(s, e, seed, env.width, env.height) for s, e in zip(samples, elements)]
         return samples
+
+    def _augmented(self, sample, elements, seed: int, width: float, height: float) -> dict[str, torch.Tensor]:
+        """``sample`` augmented (its own generator per episode seed and step, so a resumed stream
+        renders it again exactly); the elements on screen stay on screen and relabel the cells."""
+        rng = np.random.default_rng([seed, int(sample["step_index"]), 0xA06])
+        scale = np.array([width, height, width, height])
+        keep = np.array(_kept_boxes(elements, width, height), np.float64).reshape(-1, 4) / scale
+        out, warp = augment_sample(sample, rng, self.augment, keep=keep)
+        if self.cells and not warp.identity:
+            moved = [{**e, "bbox": tuple(warp.boxes(np.array(e["bbox"]) / scale) * scale)} for e in elements]
+            out["cell_words"] = torch.from_numpy(self.cell_words(moved, width, height))
+        return out
 
     def cell_words(self, elements: list[dict[str, Any]], width: int, height: int) -> np.ndarray:
         """The word each feature cell shows: (rows * cols,) vocabulary ids, 0 where no word covers a
@@ -208,9 +237,12 @@ class ExpertStream(IterableDataset):
                 task = self.tasks[int(rng.integers(len(self.tasks)))]
             else:
                 task = self.tasks[int(rng.choice(len(self.tasks), p=self.task_p))]
-            perturbation = self.perturbations[int(rng.integers(len(self.perturbations)))]
+            if self.randomise is None:
+                perturbation = self.perturbations[int(rng.integers(len(self.perturbations)))]
             seed = SEED_BASE + (stream << 24) + counter  # unique per stream for 16M episodes
             counter += 1
+            if self.randomise is not None:  # its own generator: the stream's draws stay as they were
+                perturbation = self.randomise.draw(np.random.default_rng([self.seed, seed, 0x4A9D]))
             samples = self.episode(task, perturbation, seed)
             buffer.extend(samples)
             keys.extend((task, perturbation, seed, i) for i in range(len(samples)))
@@ -270,14 +302,20 @@ def _translate_episode(
     """The episode moved by a random whole-pixel offset of up to ``shift`` of the screen per axis.
 
     Actions and element boxes are in logical pixels of a ``width`` x ``height`` screen; the screens
-    may have more pixels (HiDPI): they move by the same distance in their own pixels."""
+    may have more pixels (HiDPI): they move by the same distance in their own pixels. Every pointer
+    position stays on screen, and so does every element the screens show (as ``_kept_boxes`` picks
+    them): keeping only the clicks there once slid TickCheckboxes' tick marks off the left edge (the
+    expert clicks a box on its label), so the same screen was labelled "tick it" and "commit"."""
     pointed = [a for a in actions if a.kind in POINTER_KINDS]
+    boxes = [b for es in elements if es is not None for b in _kept_boxes(es, width, height)]
     offset = []
-    for size, coords in ((width, ("x", "x2")), (height, ("y", "y2"))):
+    for axis, (size, coords) in enumerate(((width, ("x", "x2")), (height, ("y", "y2")))):
         points = [getattr(a, c) for a in pointed for c in coords[: 1 + (a.kind == "drag")]]
         lo, hi = -shift * size, shift * size
         if points:  # every pointer position stays on screen
             lo, hi = max(lo, -min(points)), min(hi, size - 1 - max(points))
+        if boxes:  # and every element it showed
+            lo, hi = max(lo, -min(b[axis] for b in boxes)), min(hi, size - max(b[axis + 2] for b in boxes))
         first, last = int(np.ceil(lo)), int(np.floor(hi))
         offset.append(int(rng.integers(first, last + 1)) if first <= last else 0)
     dx, dy = offset
@@ -304,6 +342,87 @@ def _translate_episode(
 
     elements = [None if es is None else [{**e, "bbox": box(e["bbox"])} for e in es] for es in elements]
     return moved, [move(a) for a in actions], elements
+
+
+def _kept_boxes(elements: list[dict[str, Any]], width: float, height: float) -> list[tuple[float, ...]]:
+    """The boxes of ``elements`` a shift or a warp must keep on screen, clipped to the screen: every
+    element but the window and bars or panels spanning most of the screen (a banner's, a text area's
+    cut edge hides nothing one acts on; keeping them would pin the shift to 0)."""
+    out = []
+    for e in elements:
+        x0, y0, x1, y1 = e["bbox"]
+        if e["role"] == "window" or x1 - x0 > 0.75 * width or y1 - y0 > 0.75 * height:
+            continue
+        x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+        if x1 > x0 and y1 > y0:  # something of it shows
+            out.append((x0, y0, x1, y1))
+    return out
+
+
+@dataclass(frozen=True)
+class Randomise:
+    """Each episode's perturbation drawn at random: nominal with probability ``nominal``, else one of
+    ``families`` (two distinct ones with probability ``compose``), each at a severity uniform in
+    ``severity`` = (lo, hi), rounded to 0.01 so that the spec string names the episode exactly."""
+
+    families: tuple[str, ...]
+    severity: tuple[float, float] = (0.25, 1.0)
+    nominal: float = 0.2
+    compose: float = 0.25
+
+    def __post_init__(self) -> None:
+        from act.envs.perturbations import FAMILIES
+
+        families = tuple(str(f) for f in self.families)
+        object.__setattr__(self, "families", families)
+        object.__setattr__(self, "severity", tuple(float(v) for v in self.severity))
+        if not families:
+            raise ValueError("randomise.families: names no family")
+        unknown = [f for f in families if f not in FAMILIES]
+        if unknown or len(set(families)) < len(families):
+            raise ValueError(
+                f"randomise.families: {list(families)} must name distinct families of {', '.join(FAMILIES)}"
+            )
+        lo_hi = self.severity
+        if len(lo_hi) != 2 or not all(np.isfinite(lo_hi)) or not 0.0 <= lo_hi[0] <= lo_hi[1] <= 1.0:
+            raise ValueError(f"randomise.severity: {list(lo_hi)} must be [lo, hi] with 0 <= lo <= hi <= 1")
+        for name in ("nominal", "compose"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise ValueError(f"randomise.{name}: {v} is not a probability in [0, 1]")
+        if self.compose > 0 and len(families) < 2:
+            raise ValueError(f"randomise.compose: {self.compose} composes two families, but only {families}")
+
+    @classmethod
+    def of(cls, value: Any) -> Randomise | None:
+        """A ``Randomise`` from one, from anything with its fields (a config section), or None when
+        ``value`` is None or names no family (off)."""
+        if value is None or isinstance(value, cls):
+            return value
+        if not list(value.families):
+            return None
+        return cls(tuple(value.families), tuple(value.severity), float(value.nominal), float(value.compose))
+
+    def draw(self, rng: np.random.Generator) -> str:
+        """A perturbation spec ("" nominal; families in name order, so equal draws share an env)."""
+        from act.envs.perturbations import format_spec
+
+        if rng.random() < self.nominal:
+            return ""
+        two = len(self.families) >= 2 and rng.random() < self.compose
+        names = sorted(
+            self.families[int(i)] for i in rng.choice(len(self.families), 2 if two else 1, replace=False)
+        )
+        lo, hi = self.severity
+        return format_spec([(n, round(float(rng.uniform(lo, hi)), 2)) for n in names])
+
+
+def _augment_of(value: Any) -> Augment | None:
+    """An ``Augment`` from one or from anything with its fields; None when it would change nothing."""
+    if value is None:
+        return None
+    aug = value if isinstance(value, Augment) else Augment(value.shift, value.scale, value.jitter, value.p)
+    return aug if aug.enabled else None
 
 
 def _cell_index(rows: int, cols: int, stride: int) -> np.ndarray:

@@ -148,6 +148,8 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
         shift=data.shift,
         shift_share=data.shift_share,
         task_weights=None if data.task_weights is None else list(data.task_weights),
+        randomise=data.randomise,
+        augment=data.augment,
     )
 
 
