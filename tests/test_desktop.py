@@ -1,8 +1,9 @@
 """The desktop envs on a real X server: a Tk app per task under its own Xvfb, driven by xdotool.
 
 The expert solves every task (the app judges), the element snapshot names the widgets with boxes in
-the window, an expert episode recorded by act-record reads back with its clicks and typed keys, a
-display that vanishes mid-episode keeps what was recorded, and an app that cannot start says why.
+the window, an expert episode recorded by act-record reads back with its clicks, typed keys and
+element snapshots, a display that vanishes mid-episode keeps what was recorded, and an app that
+cannot start says why. The elements.jsonl tests (format 1.1) need no X server.
 """
 
 from __future__ import annotations
@@ -17,19 +18,22 @@ import numpy as np
 import pytest
 
 import act.envs  # noqa: F401 - registers desktop/<Task>-v0
-from act.recording import Action, read_episode, validate
-
-pytestmark = [pytest.mark.xvfb, pytest.mark.slow]
+from act.envs.desktop import ENV_IDS, TASKS, expert_for
+from act.envs.desktop.env import DesktopEnv, DesktopError, Xvfb
+from act.envs.desktop.record import record_expert
+from act.recording import Action, EpisodeMeta, EpisodeWriter, Event, Screen, read_episode, validate
+from act.recording.schema import ElementSnapshot
 
 MISSING = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
-if MISSING:
-    pytest.skip(f"{' and '.join(MISSING)} not found (apt-get install xvfb xdotool)", allow_module_level=True)
-if not all(importlib.util.find_spec(m) for m in ("tkinter", "mss")):
-    pytest.skip("tkinter or mss is missing (pip install 'act[record]')", allow_module_level=True)
+NO_X = f"{' and '.join(MISSING)} not found (apt-get install xvfb xdotool)" if MISSING else None
+if not NO_X and not all(importlib.util.find_spec(m) for m in ("tkinter", "mss")):
+    NO_X = "tkinter or mss is missing (pip install 'act[record]')"
 
-from act.envs.desktop import ENV_IDS, TASKS, expert_for  # noqa: E402
-from act.envs.desktop.env import DesktopEnv, DesktopError, Xvfb  # noqa: E402
-from act.envs.desktop.record import ELEMENTS_FILE, record_expert  # noqa: E402
+
+def needs_x(test):
+    """An X server test: marked xvfb and slow, skipped without Xvfb, xdotool, tkinter or mss."""
+    return pytest.mark.xvfb(pytest.mark.slow(pytest.mark.skipif(NO_X is not None, reason=str(NO_X))(test)))
+
 
 # widgets each task shows at the start: id -> role
 START_WIDGETS = {
@@ -61,6 +65,7 @@ def test_the_tasks_are_registered():
     assert gym.spec("desktop/Login-v0").entry_point == "act.envs.desktop.env:DesktopEnv"
 
 
+@needs_x
 @pytest.mark.parametrize("task", list(TASKS.values()))
 def test_the_expert_solves_each_task_in_the_real_app(task):
     env = DesktopEnv(task)  # its own Xvfb
@@ -86,6 +91,7 @@ def test_the_expert_solves_each_task_in_the_real_app(task):
         env.close()
 
 
+@needs_x
 def test_snapshot_focus_values_and_a_wrong_submit():
     env = gym.make("desktop/Login-v0").unwrapped  # through the registry
     try:
@@ -118,6 +124,7 @@ def test_snapshot_focus_values_and_a_wrong_submit():
         env.close()
 
 
+@needs_x
 def test_an_expert_episode_recorded_by_act_record(tmp_path):
     rec = record_expert("Login", seed=4, out=tmp_path)
     assert rec.error is None and rec.success and rec.path is not None
@@ -136,14 +143,22 @@ def test_an_expert_episode_recorded_by_act_record(tmp_path):
         "click",
     ]
     assert "".join(a.key for a in actions if a.kind == "key") == user + password
-    # every recorded click landed on the widget the expert aimed at (boxes from the app's snapshots)
-    snaps = (rec.path / ELEMENTS_FILE).read_text().splitlines()
-    boxes = {e["id"]: e["box"] for e in json.loads(snaps[0])["elements"]}
-    for a, target in zip([a for a in actions if a.kind == "click"], ["username", "password", "sign_in"]):
+    # the app's element snapshots came along (format 1.1): in window pixels and recording seconds;
+    # every recorded click landed on the widget aimed at, per the snapshot in force at the click,
+    # and the snapshot after a click has that widget focused
+    assert len(ep.elements) >= 3 and ep.elements[0].t == 0.0 and ep.elements[0].window == (0, 0, 640, 480)
+    clicks = [a for a in actions if a.kind == "click"]
+    for a, target in zip(clicks, ["username", "password", "sign_in"]):
+        boxes = {e["id"]: e["box"] for e in ep.elements_at(a.t).elements}
         assert inside((a.x, a.y, a.x + 1, a.y + 1), boxes[target])
+    for a, target in zip(clicks[:2], ["username", "password"]):
+        after = next(s for s in ep.elements if s.t > a.t)
+        assert after.focus == target
+    assert ep.elements_at(clicks[0].t).focus is None  # the snapshot before the first click: no focus
     assert ep.frame(actions[0].frame_index).shape == (480, 640, 3)
 
 
+@needs_x
 def test_a_display_that_vanishes_mid_episode_keeps_the_recording(tmp_path):
     env = DesktopEnv("login")
     inner = expert_for(env)
@@ -171,6 +186,7 @@ def test_a_display_that_vanishes_mid_episode_keeps_the_recording(tmp_path):
     assert [a.kind for a in ep.actions() if a.kind != "wait"] == ["click", "key", "key"]
 
 
+@needs_x
 def test_an_app_that_cannot_start_says_which_command_and_why():
     env = DesktopEnv("login", command=[sys.executable, "-c", "import sys; sys.exit('tk is broken here')"])
     try:
@@ -184,6 +200,7 @@ def test_an_app_that_cannot_start_says_which_command_and_why():
         DesktopEnv("paint")
 
 
+@needs_x
 def test_an_existing_display_and_a_window_away_from_the_corner():
     """``display=`` uses a running X server; boxes are screen pixels, actions relative to the window."""
     xvfb = Xvfb(900, 700)
@@ -200,3 +217,64 @@ def test_an_existing_display_and_a_window_away_from_the_corner():
     finally:
         env.close()
         xvfb.stop()
+
+
+# ---------------------------------------------------------------------- elements.jsonl (format 1.1)
+
+
+def write_episode(path, snapshots=()):
+    w = EpisodeWriter(path, EpisodeMeta("e1", "desktop", "T", "do it", Screen(64, 48)))
+    w.add_frame(np.zeros((48, 64, 3), np.uint8), 0.0)
+    w.add_event(Event(t=0.1, type="mouse_down", x=5, y=5, button="left"))
+    w.add_event(Event(t=0.2, type="mouse_up", x=5, y=5, button="left"))
+    button = {"id": "ok", "role": "button", "label": "OK", "box": [1, 2, 30, 20]}
+    for t, focus in snapshots:
+        w.add_elements(ElementSnapshot(t, (button,), focus))
+    w.finish(success=True)
+    return path
+
+
+def test_element_snapshots_round_trip_and_older_episodes_load(tmp_path):
+    old = read_episode(write_episode(tmp_path / "old"))
+    assert old.elements == [] and old.elements_at(5.0) is None
+    assert not (tmp_path / "old" / "elements.jsonl").exists()  # a 1.0 episode stays what it was
+    ep = read_episode(write_episode(tmp_path / "new", [(0.0, None), (0.15, "ok")]))
+    assert [(s.t, s.focus) for s in ep.elements] == [(0.0, None), (0.15, "ok")]
+    assert ep.elements_at(0.1).focus is None and ep.elements_at(0.2).focus == "ok"
+    assert ep.elements[1].elements[0] == {"id": "ok", "role": "button", "label": "OK", "box": [1, 2, 30, 20]}
+
+
+OK_BOX = {"role": "button", "label": "OK", "box": [0, 0, 1, 1]}
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "says"),
+    [
+        ({"t": -1, "elements": []}, "t", "finite number >= 0"),
+        ({"t": 0, "elements": {}}, "elements", "must be a list"),
+        ({"t": 0, "elements": [], "seen": 1}, "seen", "unknown field"),
+        ({"t": 0, "elements": [{"role": "button", "label": "OK"}]}, "elements[0].box", "is missing"),
+        ({"t": 0, "elements": [{**OK_BOX, "box": [5, 0, 1, 9]}]}, "elements[0].box", "a box"),
+        ({"t": 0, "elements": [{**OK_BOX, "role": 3}]}, "elements[0].role", "type str"),
+        ({"t": 0, "elements": [{**OK_BOX, "focused": 1}]}, "elements[0].focused", "type bool"),
+        ({"t": 0, "elements": [], "focus": 7}, "focus", "string or null"),
+    ],
+)
+def test_a_bad_element_snapshot_is_a_problem_naming_the_field(tmp_path, row, field, says):
+    path = write_episode(tmp_path / "ep")
+    (path / "elements.jsonl").write_text(json.dumps(row) + "\n")
+    problems = validate(path)
+    assert [(p.file.endswith("elements.jsonl"), p.line, p.field) for p in problems] == [(True, 1, field)]
+    assert says in problems[0].message
+
+
+def test_element_snapshots_out_of_order_are_refused(tmp_path):
+    path = write_episode(tmp_path / "ep")
+    rows = [json.dumps({"t": t, "elements": []}) for t in (0.5, 0.2)]
+    (path / "elements.jsonl").write_text("\n".join(rows) + "\n")
+    assert [(p.line, p.field) for p in validate(path)] == [(2, "t")]
+    w = EpisodeWriter(tmp_path / "w", EpisodeMeta("e2", "desktop", "T", "x", Screen(64, 48)))
+    w.add_elements(ElementSnapshot(1.0, ()))
+    with pytest.raises(ValueError, match="earlier than the last"):
+        w.add_elements(ElementSnapshot(0.5, ()))
+    w.close()

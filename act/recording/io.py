@@ -25,6 +25,7 @@ from act.recording.schema import (
     EVENT_TYPES,
     FORMAT_VERSION,
     SOURCES,
+    ElementSnapshot,
     Episode,
     EpisodeMeta,
     Event,
@@ -34,6 +35,7 @@ from act.recording.schema import (
 )
 
 META, FRAMES, EVENTS, INTENTS = "meta.json", "frames.jsonl", "events.jsonl", "intents.jsonl"
+ELEMENTS = "elements.jsonl"  # optional, format 1.1
 
 _NUM = (int, float)
 _EVENT_FIELDS: dict[str, tuple[type, ...]] = {
@@ -65,6 +67,18 @@ _META_FIELDS = (
     "extra",
 )
 _SCREEN_FIELDS = ("width", "height", "scale", "event_coords")
+_SNAPSHOT_FIELDS = ("t", "elements", "focus", "window")
+# fields of one element of a snapshot -> their JSON types; role, label and box are required
+_ELEMENT_FIELDS: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "role": (str,),
+    "label": (str,),
+    "box": (list,),
+    "focused": (bool,),
+    "value": (str,),
+    "checked": (bool,),
+    "cursor": (int,),
+}
 # 8-bit PNG modes a frame may have (read as RGB; alpha dropped). 16-bit would be cut to 8 bits.
 _FRAME_MODES = ("RGB", "RGBA", "L", "LA", "P", "1")
 # Event types whose points become action coordinates (clamped to the screen when outside it).
@@ -170,6 +184,13 @@ def _finite(v: Any) -> bool:
         return math.isfinite(v)
     except OverflowError:  # an int too large for a float (JSON allows 10**400)
         return False
+
+
+def _box(v: Any) -> bool:
+    """[x0, y0, x1, y1] of finite numbers with x0 <= x1 and y0 <= y1."""
+    return (
+        isinstance(v, list) and len(v) == 4 and all(_finite(c) for c in v) and v[0] <= v[2] and v[1] <= v[3]
+    )
 
 
 def _parse(text: str) -> tuple[Any, str | None]:
@@ -562,6 +583,55 @@ class _Reader:
                 intents.append(Intent(float(row["t0"]), float(row["t1"]), row["label"]))
         return intents
 
+    def elements(self, complete: bool) -> list[ElementSnapshot]:
+        """elements.jsonl (format 1.1): snapshots in time order; an episode without the file has none."""
+        snaps: list[ElementSnapshot] = []
+        last = -math.inf
+        for n, row in self.jsonl(ELEMENTS, complete, required=False):
+            before = len(self.problems)
+            self.unknown_fields(ELEMENTS, n, row, _SNAPSHOT_FIELDS)
+            t = row.get("t")
+            if not _finite(t) or t < 0:
+                self.problem(ELEMENTS, n, "t", f"must be a finite number >= 0, got {_short(t)}")
+            elif t < last:
+                self.problem(ELEMENTS, n, "t", f"{t} is before the previous snapshot's {last}")
+            focus, window = row.get("focus"), row.get("window")
+            if focus is not None and not isinstance(focus, str):
+                self.problem(ELEMENTS, n, "focus", f"must be a string or null, got {_short(focus)}")
+            if window is not None and not _box(window):
+                self.problem(ELEMENTS, n, "window", f"must be a box [x0, y0, x1, y1], got {_short(window)}")
+            items = row.get("elements")
+            if not isinstance(items, list):
+                self.problem(ELEMENTS, n, "elements", f"must be a list, got {_short(items)}")
+                items = []
+            for i, el in enumerate(items):
+                self.element(n, i, el)
+            if len(self.problems) == before:
+                last = t
+                box = None if window is None else tuple(float(c) for c in window)
+                snaps.append(ElementSnapshot(float(t), tuple(items), focus, box))
+        return snaps
+
+    def element(self, n: int, i: int, el: Any) -> None:
+        where = f"elements[{i}]"
+        if not isinstance(el, dict):
+            self.problem(ELEMENTS, n, where, f"must be an object, got {_short(el)}")
+            return
+        self.unknown_fields(ELEMENTS, n, el, _ELEMENT_FIELDS, prefix=f"{where}.")
+        for key in ("role", "label", "box"):
+            if key not in el:
+                self.problem(ELEMENTS, n, f"{where}.{key}", "is missing")
+        for key, types in _ELEMENT_FIELDS.items():
+            if key not in el:
+                continue
+            value = el[key]
+            ok = isinstance(value, types) and (bool in types or not isinstance(value, bool))
+            if key == "box":
+                ok = _box(value)
+            if not ok:
+                want = "a box [x0, y0, x1, y1]" if key == "box" else f"of type {types[0].__name__}"
+                self.problem(ELEMENTS, n, f"{where}.{key}", f"must be {want}, got {_short(value)}")
+
     def read(self) -> Episode | None:
         if not self.path.is_dir():
             self.problems.append(Problem(str(self.path), None, None, "not an episode directory"))
@@ -572,13 +642,14 @@ class _Reader:
         frames = self.frames(complete, screen)
         events = self.events(complete, screen)
         intents = self.intents(complete)
+        elements = self.elements(complete)
         if meta is None:
             return None
         if not frames and not any(p.file.endswith(FRAMES) for p in self.problems):
             self.problem(FRAMES, None, None, "the episode has no frames (an empty episode)")
         if not events and not any(p.file.endswith(EVENTS) for p in self.problems):
             self.problem(EVENTS, None, None, "the episode has no events (an empty episode)")
-        ep = Episode(self.path, meta, frames, events, intents, self.warnings, dict(self.accepted))
+        ep = Episode(self.path, meta, frames, events, intents, self.warnings, dict(self.accepted), elements)
         if not self.problems:
             try:
                 ep.actions()
@@ -650,6 +721,8 @@ class EpisodeWriter:
         self._frames = open(self.path / FRAMES, "a", encoding="utf-8")
         self._events = open(self.path / EVENTS, "a", encoding="utf-8")
         self._intents = open(self.path / INTENTS, "a", encoding="utf-8")
+        self._elements: Any = None  # elements.jsonl, opened at the first snapshot (format 1.1)
+        self._last_elements_t = -math.inf
         self.num_frames = 0
         self._last_t = -math.inf
         self.closed = False
@@ -688,6 +761,18 @@ class EpisodeWriter:
     def add_intent(self, intent: Intent) -> None:
         self._line(self._intents, {"t0": intent.t0, "t1": intent.t1, "label": intent.label})
 
+    def add_elements(self, snapshot: ElementSnapshot) -> None:
+        """Append one element snapshot (format 1.1); snapshots must come in time order."""
+        if not math.isfinite(snapshot.t) or snapshot.t < max(self._last_elements_t, 0.0):
+            raise ValueError(
+                f"snapshot time {snapshot.t} is not finite, negative or earlier than the last "
+                f"snapshot's {self._last_elements_t}"
+            )
+        self._last_elements_t = snapshot.t
+        if self._elements is None:
+            self._elements = open(self.path / ELEMENTS, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._line(self._elements, snapshot.to_json())
+
     def finish(self, success: bool | None = None, **extra: Any) -> Path:
         """Close the files and mark the episode complete (with its outcome)."""
         self.close()
@@ -699,8 +784,9 @@ class EpisodeWriter:
 
     def close(self) -> None:
         if not self.closed:
-            for f in (self._frames, self._events, self._intents):
-                f.close()
+            for f in (self._frames, self._events, self._intents, self._elements):
+                if f is not None:
+                    f.close()
             self.closed = True
 
     def __enter__(self) -> EpisodeWriter:

@@ -6,6 +6,7 @@ An episode is a directory::
     frames.jsonl     one Frame per line, frames/NNNNNN.png beside it
     events.jsonl     one Event per line, time-ordered
     intents.jsonl    optional: one Intent segment per line
+    elements.jsonl   optional (format 1.1): one ElementSnapshot per line
 
 See docs/recording-format.md for the worked example and act/recording/episode-v1.schema.json
 for the JSON Schema.
@@ -20,6 +21,9 @@ from typing import Any
 import numpy as np
 
 FORMAT_VERSION = 1
+# 1.1 adds the optional elements.jsonl; meta.json is unchanged, so 1.0 episodes read as before and
+# a 1.0 reader skips the file.
+FORMAT_MINOR = 1
 SOURCES = ("synthui", "miniwob", "desktop", "other")
 
 RAW_EVENT_TYPES = ("mouse_down", "mouse_up", "mouse_move", "scroll", "key_down", "key_up")
@@ -104,6 +108,29 @@ class Intent:
 
 
 @dataclass(frozen=True)
+class ElementSnapshot:
+    """What the screen's widgets were at time ``t``, as an accessibility API gives them (format 1.1).
+
+    ``elements``: dicts with ``role``, ``label``, ``box`` ([x0, y0, x1, y1] in the episode's logical
+    pixels) and optionally ``id``, ``focused``, ``value``, ``checked``, ``cursor``; ``focus``: the id
+    of the focused element; ``window``: the application window's box, where known.
+    """
+
+    t: float
+    elements: tuple[dict[str, Any], ...]
+    focus: str | None = None
+    window: tuple[float, float, float, float] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"t": self.t, "elements": [dict(e) for e in self.elements]}
+        if self.focus is not None:
+            out["focus"] = self.focus
+        if self.window is not None:
+            out["window"] = list(self.window)
+        return out
+
+
+@dataclass(frozen=True)
 class Action:
     """One semantic step, in logical pixels of the episode's screen.
 
@@ -155,6 +182,15 @@ class Episode:
     warnings: list[str] = field(default_factory=list)
     # Documented acceptances met while reading (docs/recording-format.md): kind -> count.
     accepted: dict[str, int] = field(default_factory=dict)
+    # elements.jsonl (format 1.1), time-ordered; empty when the episode has none
+    elements: list[ElementSnapshot] = field(default_factory=list)
+
+    def elements_at(self, t: float) -> ElementSnapshot | None:
+        """The last element snapshot at or before time ``t`` (None if there is none)."""
+        import bisect
+
+        i = bisect.bisect_right([s.t for s in self.elements], t)
+        return self.elements[i - 1] if i else None
 
     def frame_path(self, index: int) -> Path:
         return self.path / "frames" / f"{index:06d}.png"

@@ -5,8 +5,8 @@ the RECORD extension), resets it, starts ``act-record`` as a child process on th
 app's window, runs the expert (each action real input events through xdotool, which the recorder
 sees like a user's), then stops the recorder with SIGINT. The episode is what the recorder wrote,
 format v1; afterwards its meta.json gets the app's verdict (``success``) and ``extra["desktop"]``
-(task, seed, steps, error), and the app's element snapshots of the episode are copied beside it as
-``desktop_elements.jsonl`` (not part of format v1; readers ignore the file).
+(task, seed, steps, error), and the app's element snapshots of the episode become its
+``elements.jsonl`` (format 1.1), in the recording's time and pixels.
 
 The recorder runs as a process (the CLI), not imported: ``act.envs`` does not depend on
 ``act.recorder``, and the recorder process is exactly what a person recording a demonstration runs.
@@ -20,7 +20,6 @@ import json
 import os
 import queue
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -32,8 +31,8 @@ from typing import Any
 
 from act.envs.desktop import TASKS
 from act.envs.desktop.env import DesktopEnv, DesktopError, x_env
-
-ELEMENTS_FILE = "desktop_elements.jsonl"
+from act.recording.io import ELEMENTS, EVENTS
+from act.recording.schema import ElementSnapshot
 
 
 @dataclass
@@ -155,10 +154,11 @@ def _record(
                 f"act-record did not start: `{shlex.join(cmd)}` (status {proc.returncode}): "
                 f"{err.rest().strip()[-800:]}"
             )
-        t_started = time.monotonic()
+        first_input: float | None = None  # monotonic time just before the first action's input
         steps = 0
         while not env.done:
             action = expert.act(obs, info)
+            first_input = first_input or time.monotonic()
             obs, _, terminated, truncated, info = env.step(env.to_env_action(action))
             steps += 1
             if terminated or truncated:
@@ -190,14 +190,20 @@ def _record(
     path = Path(summary["episode"]) if "episode" in summary else (made[-1] if made else None)
     success = bool(info["success"]) and error is None
     if path is not None and (path / "meta.json").exists():
-        _annotate(path, env, seed, steps, success, error, t_started)
+        _annotate(path, env, seed, steps, success, error, first_input)
     return RecordedEpisode(path, success, steps, error, summary)
 
 
 def _annotate(
-    path: Path, env: DesktopEnv, seed: int, steps: int, success: bool, error: str | None, t_started: float
+    path: Path,
+    env: DesktopEnv,
+    seed: int,
+    steps: int,
+    success: bool,
+    error: str | None,
+    first_input: float | None,
 ) -> None:
-    """Write the app's verdict into meta.json (atomically) and copy the element snapshots beside it."""
+    """Write the app's verdict into meta.json (atomically) and its snapshots as elements.jsonl."""
     meta_file = path / "meta.json"
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     meta["success"] = None if error else success
@@ -207,12 +213,41 @@ def _annotate(
         "steps": steps,
         "error": error,
         "display": env.display,
-        # the app's snapshot times (its "t") minus this give seconds since about the recording's start
-        "t_recording_started": round(t_started, 6),
-        "elements_file": ELEMENTS_FILE,
     }
     tmp = path / "meta.json.tmp"
     tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, meta_file)
-    if env.state_path.exists():
-        shutil.copyfile(env.state_path, path / ELEMENTS_FILE)
+    if first_input is not None and env.state_path.exists():
+        _write_elements(path, env.state_path, first_input)
+
+
+def _write_elements(path: Path, state: Path, first_input: float) -> None:
+    """The app's snapshots -> elements.jsonl, in the recording's seconds and the window's pixels.
+
+    The app stamps snapshots with the system's monotonic clock, the recorder its events with seconds
+    since it started: the recording's first event is the first action's input, sent at
+    ``first_input``, which ties the two clocks. The tie errs by the input's latency, towards later
+    snapshot times, so a snapshot never precedes the input that caused it.
+    """
+    with open(path / EVENTS, encoding="utf-8") as f:
+        first_event = next((json.loads(line) for line in f if line.strip()), None)
+    if first_event is None:
+        return
+    start = first_input - float(first_event["t"])  # the recording's t = 0 on the monotonic clock
+    rows, last, t_last = [], None, 0.0
+    for line in state.read_text(encoding="utf-8").splitlines():
+        snap = json.loads(line)
+        x0, y0 = snap["window"][:2]
+        elements = tuple(
+            {**e, "box": [e["box"][0] - x0, e["box"][1] - y0, e["box"][2] - x0, e["box"][3] - y0]}
+            for e in snap["elements"]
+        )
+        key = (elements, snap["focus"])
+        if key == last:
+            continue  # the app re-sent an unchanged snapshot (a sync)
+        last = key
+        t_last = max(t_last, round(snap["t"] - start, 6))  # the state before the recording: at 0
+        w, h = snap["window"][2] - x0, snap["window"][3] - y0
+        rows.append(ElementSnapshot(t_last, elements, snap["focus"], (0, 0, w, h)).to_json())
+    with open(path / ELEMENTS, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(row) + "\n" for row in rows)
