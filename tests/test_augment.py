@@ -318,3 +318,20 @@ def test_shifted_tick_checkboxes_episodes_keep_every_checkbox_whole_on_screen():
                 if e["role"] in ("checkbox", "tab", "button"):
                     cut += not (x0 >= 0 and y0 >= 0 and x1 <= env.width and y1 <= env.height)
     assert cut == 0
+
+
+def test_randomised_experiment_is_the_demo_with_its_seen_families_drawn_and_augmentation_on():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from act.envs.perturbations import parse_spec
+    from tests.test_training import CONFIGS
+
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        demo = compose("train", overrides=["experiment=demo"])
+        randomised = compose("train", overrides=["experiment=randomised"])
+    data = OmegaConf.to_object(randomised.data)
+    seen = {name for spec in demo.data.generate.perturbations for name, _ in parse_spec(spec)}
+    assert set(data.randomise.families) == seen and data.online and data.augment.enabled
+    assert randomised.policy == demo.policy and randomised.optim == demo.optim
+    assert randomised.data.generate == demo.data.generate  # the same recorded vocabulary and validation
