@@ -223,7 +223,7 @@ def test_a_policy_from_pretrained_types_a_string_it_never_saw(tmp_path):
     batch = {key: torch.stack([s[key] for s in samples]) for key in samples[0]}
     torch.manual_seed(0)
     policy = ACTPolicy(config)
-    steps = 400
+    steps = 300
     optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda i: 1 - i / steps)  # settles at the end
     for _ in range(steps):
