@@ -244,3 +244,11 @@ def test_a_policy_from_pretrained_types_a_string_it_never_saw(tmp_path):
         assert all(a["kind"] == KIND_ID["key"] for a in actions)
         typed = [space.keys.token(a["key"]) for a in actions]
         assert typed == [*unseen, "enter"], typed
+
+
+def test_copy_targets_when_backspaces_erase_more_than_the_span_typed_so_far():
+    """DAgger labels: the expert deletes letters a policy typed wrongly, past the ones typed here."""
+    from act.spaces.copy import NOT_A_COPY, copy_targets
+
+    out = copy_targets("Sign in as vic", [None, "v", "i", "backspace", "backspace"])
+    assert len(out) == 5 and all(t == NOT_A_COPY for t in out)

@@ -81,7 +81,9 @@ def _typed_from(keys: Sequence[str | None], chars: list[str | None], i: int) -> 
 
 def _span_start(instruction: str, typed: str) -> int:
     """The index where ``instruction`` shares the longest prefix with ``typed`` (earliest on a tie),
-    -1 when not even the first character occurs."""
+    -1 when not even the first character occurs (or nothing is left typed: later backspaces erase it)."""
+    if not typed:
+        return NOT_A_COPY
     best, best_len = NOT_A_COPY, 0
     for p, ch in enumerate(instruction):
         if ch != typed[0]:
