@@ -572,7 +572,11 @@ def use_colorwheel(ctx: Ctx) -> Action:
     field = ctx.need(lambda e: e["elem_id"] == "col", "colour field")
     if (field.get("value") or "").upper() != memo["hex"]:
         return ctx.fill(field, memo["hex"]) or ctx.wait()
-    return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button"), SUBMIT)
+    submit = ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button")
+    if not memo.get("blurred"):  # the picker opened under the field may cover Submit: Tab closes it
+        memo["blurred"] = True
+        return ctx.key("tab", NEXT_FIELD)
+    return ctx.click(submit, SUBMIT)
 
 
 def navigate_tree(ctx: Ctx) -> Action:
@@ -695,6 +699,32 @@ def click_pie(ctx: Ctx) -> Action:
     if not titles:
         raise ExpertStuck(f"click-pie: no slice {label!r}")
     return _click_figure(ctx, {**titles[0], "name": ""}, PICK)
+
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def choose_date(ctx: Ctx) -> Action:
+    """Open the date picker, step Prev/Next to the month, click the day, submit."""
+    mm, dd, yyyy = ctx.parse(r"Select (\d\d)/(\d\d)/(\d{4}) as the date and hit submit\.")
+    field = ctx.need(lambda e: e["elem_id"] == "datepicker", "date field")
+    picker = [d for d in ctx.dom("#ui-datepicker-div") if d["shown"]]
+    if field.get("value") == f"{mm}/{dd}/{yyyy}" and not picker:
+        return ctx.click(ctx.need(lambda e: e["elem_id"] == "subbtn", "Submit button"), SUBMIT)
+    if not picker:
+        return ctx.click(field, FOCUS)
+    month, year = ctx.dom(".ui-datepicker-month")[0]["text"], ctx.dom(".ui-datepicker-year")[0]["text"]
+    shown, want = int(year) * 12 + _MONTHS.index(month), int(yyyy) * 12 + int(mm) - 1
+    if shown != want:
+        step = ctx.dom(".ui-datepicker-prev" if want < shown else ".ui-datepicker-next")[0]
+        return ctx.click(step, ADJUST)
+    days = [d for d in ctx.dom("#ui-datepicker-div td a") if d["shown"] and d["text"] == str(int(dd))]
+    if not days:
+        raise ExpertStuck(f"choose-date: no day {dd} in {month} {year}")
+    return ctx.click(days[0], PICK)
 
 
 def use_slider(ctx: Ctx) -> Action:
@@ -866,10 +896,10 @@ EXPERTS: dict[str, Callable[[Ctx], Action]] = {
     "enter-time": enter_time,
     "use-autocomplete-nodelay": use_autocomplete,
     "visual-addition": visual_addition,
-    "use-colorwheel": use_colorwheel,
     "click-shape": click_shape,
     "count-shape": count_shape,
     "click-pie-nodelay": click_pie,
+    "choose-date-nodelay": choose_date,
 }
 
 
