@@ -12,6 +12,7 @@ deliberate slips, typos or detours at all.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -83,10 +84,13 @@ class Expert:
     def _commit_succeeds(self) -> bool:
         """Whether the commit waiting for confirmation is the right one (a policy's may not be).
 
-        The task judges a commit from the app state alone, so asking it changes nothing.
+        Asked of copies: a task's ``on_command`` may change its own or the app's state.
         """
         pending = getattr(self.env, "_pending_commit", None)
-        return pending is None or self.env.task.on_command(pending, self.env.ui) == SUCCESS
+        if pending is None:
+            return True
+        task, ui = copy.deepcopy((self.env.task, self.env.ui))
+        return task.on_command(pending, ui) == SUCCESS
 
 
 class Ctx:
