@@ -16,6 +16,7 @@ from act.eval import (
     PolicySpec,
     all_errored,
     check_evaluation,
+    describe_all_errored,
     ensure_writable,
     load_results,
     load_suite,
@@ -83,8 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if failed:
         print(
-            "act-bench: every episode errored for "
-            + "; ".join(f"{k} (first error: {v})" for k, v in failed.items()),
+            f"act-bench: {describe_all_errored(failed)}",
             file=sys.stderr,
         )
         return 1

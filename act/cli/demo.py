@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from act.demo import run_demo
-from act.eval import NotWritableError, all_errored, ensure_writable, format_summary
+from act.eval import NotWritableError, all_errored, describe_all_errored, ensure_writable, format_summary
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,8 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = all_errored(results)
     if failed:
         print(
-            "act-demo: every episode errored for "
-            + "; ".join(f"{k} (first error: {v})" for k, v in failed.items()),
+            f"act-demo: {describe_all_errored(failed)}",
             file=sys.stderr,
         )
         return 1

@@ -17,6 +17,7 @@ from act.eval import (
     EvalSetupError,
     NotWritableError,
     all_errored,
+    describe_all_errored,
     ensure_writable,
     evaluate,
     format_summary,
@@ -61,9 +62,7 @@ def main(cfg: DictConfig) -> None:
     failed = all_errored(results)
     if failed:
         _fail(
-            "every episode errored for "
-            + "; ".join(f"{name} (first error: {err})" for name, err in failed.items())
-            + f"; results: {cfg.out_dir}",
+            f"{describe_all_errored(failed)}; results: {cfg.out_dir}",
             code=1,
         )
 

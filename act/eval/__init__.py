@@ -2,7 +2,15 @@
 
 from typing import TYPE_CHECKING, Any
 
-from act.eval.evaluate import all_errored, check_evaluation, check_tasks, evaluate, load_results, summarize
+from act.eval.evaluate import (
+    all_errored,
+    check_evaluation,
+    check_tasks,
+    describe_all_errored,
+    evaluate,
+    load_results,
+    summarize,
+)
 from act.eval.io_checks import NotWritableError, ensure_writable
 from act.eval.metrics import robustness_auc, wilson_interval
 from act.eval.policies import (
@@ -24,6 +32,7 @@ __all__ = [
     "EvalSetupError",
     "NotWritableError",
     "all_errored",
+    "describe_all_errored",
     "check_evaluation",
     "check_policy",
     "check_tasks",

@@ -181,6 +181,11 @@ def all_errored(results: dict[str, Any]) -> dict[str, str]:
     return {name: errs[0] for name, errs in errors.items() if name not in ran}
 
 
+def describe_all_errored(failed: dict[str, str]) -> str:
+    """One line for ``all_errored``'s result: which policies, and the first error of each."""
+    return "every episode errored for " + "; ".join(f"{k} (first error: {v})" for k, v in failed.items())
+
+
 def evaluate(
     policies: Sequence[PolicySpec],
     suite: Suite,
