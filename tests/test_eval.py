@@ -204,6 +204,12 @@ def test_offline_metrics_by_chunk_position(tiny_policy_dir, tmp_path):
     assert result["click_in_target_n"] >= 3  # every ClickButton demonstration has a target box
     assert len(result["by_position"]["kind_accuracy"]) == policy.config.chunk_size
     assert 0 <= result["kind_accuracy"] <= 1
+    assert set(result["tasks"]) == {"ClickButton", "Login"}
+    login, click = result["tasks"]["Login"], result["tasks"]["ClickButton"]
+    assert login["typed_n"] >= 3  # every Login demonstration types (a user name, tab, a password)
+    assert click["typed_n"] == 0 and click["typed_exact"] is None
+    assert login["key_accuracy_n"] + click["key_accuracy_n"] == result["key_accuracy_n"]
+    assert result["intent_accuracy"] is not None and 0 <= result["intent_accuracy"] <= 1
     build_dataset(tmp_path / "rec", tmp_path / "big", image_size=(120, 160))
     with pytest.raises(ValueError, match="image size"):
         offline_metrics(policy, tmp_path / "big")

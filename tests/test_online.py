@@ -212,6 +212,10 @@ def test_shift_without_the_online_stream_or_out_of_range_is_refused(tmp_path):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true", "data.shift=0.7"))
     with pytest.raises(ValueError, match=r"data.shift_share: 0.5 shares out no shift"):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true", "data.shift_share=0.5"))
+    with pytest.raises(ValueError, match=r"data.text_random: draws the online stream"):
+        train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.text_random=0.5"))
+    with pytest.raises(ValueError, match=r"data.text_random: 1.5 is not a share"):
+        train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true", "data.text_random=1.5"))
     with pytest.raises(ValueError, match=r"data.shift_share: 1.5 is not a share"):
         train(
             compose_cfg(
@@ -273,3 +277,24 @@ def test_task_weights_are_checked_against_the_resolved_tasks_before_any_data_wor
         with pytest.raises(ValueError, match="data.task_weights: .*" + message):
             train(cfg)
     assert not (tmp_path / "data").exists()  # refused before any generation
+
+
+def test_text_random_draws_a_share_of_episodes_with_random_strings(built):
+    from act.envs.synthui.tasks.search_submit import NOUNS
+    from act.spaces.vocab import decode_bytes
+
+    info = DatasetInfo.load(built)
+    half = ExpertStream(info, ["SearchSubmit"], chunk_size=3, text_random=0.5)
+    splits = [half.text_split(s) for s in range(200)]
+    assert splits == [half.text_split(s) for s in range(200)]  # a function of the seed (resume)
+    assert 60 < splits.count("random") < 140 and set(splits) == {"train", "random"}
+    assert {ExpertStream(info, ["SearchSubmit"], chunk_size=3).text_split(s) for s in range(50)} == {"train"}
+    for seed in range(5):
+        random_query = decode_bytes(
+            ExpertStream(info, ["SearchSubmit"], chunk_size=3, text_random=1.0)
+            .episode("SearchSubmit", "", seed)[0]["instruction_bytes"]
+            .tolist()
+        )
+        assert not any(noun in random_query for noun in NOUNS), random_query
+    with pytest.raises(ValueError, match="text_random"):
+        ExpertStream(info, ["SearchSubmit"], text_random=1.5)

@@ -245,6 +245,7 @@ def test_training_data_names_what_the_policy_learnt_from():
     offline = _training_data(cfg, DataConfig(recordings="/r"), info)
     assert offline["tasks"] == ["ClickButton", "Login"] and offline["perturbations"] == ["", "theme:0.5"]
     assert offline["online"] is False and offline["seed"] == 3
+    assert offline["text"] == {"train": 1.0, "random": 0.0}  # recordings: synthui's train lists
     gen = GenerateConfig(tasks=["MenuItem"], perturbations=["", "popup:1"])
     online = _training_data(cfg, DataConfig(generate=gen, online=True), info)
     assert online["tasks"] == ["MenuItem"] and online["perturbations"] == ["", "popup:1"] and online["online"]

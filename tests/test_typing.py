@@ -252,3 +252,63 @@ def test_copy_targets_when_backspaces_erase_more_than_the_span_typed_so_far():
 
     out = copy_targets("Sign in as vic", [None, "v", "i", "backspace", "backspace"])
     assert len(out) == 5 and all(t == NOT_A_COPY for t in out)
+
+
+# ---------------------------------------------------------- text splits through env, suite and eval
+
+
+@pytest.mark.parametrize("task", ["SearchSubmit", "Login", "ExportReport"])
+def test_the_env_passes_its_text_split_to_the_task_and_reports_what_was_typed(task):
+    from act.envs.synthui.env import SynthUIEnv
+    from act.envs.synthui.macro import run_expert
+
+    test = {x for _, te in TASKS[task].text_lists.values() for x in te}
+    for seed in range(3):
+        env = SynthUIEnv(task, text_split="test", headless=True)
+        run = run_expert(env, seed)
+        assert run.success and run.info["text_split"] == "test"
+        assert set(_stems(task, env.task)) <= test, env.task.instruction
+        fields = run.info["typed"]
+        assert fields and all(f["text"] == f["target"] for f in fields.values()), fields
+    _, info = SynthUIEnv(task, headless=True).reset(seed=0)
+    assert all(f["text"] != f["target"] for f in info["typed"].values())  # nothing typed yet
+    with pytest.raises(ValueError, match="text_split"):
+        SynthUIEnv(task, text_split="dev")
+
+
+def test_suites_report_test_strings_and_validate_on_random_ones():
+    from act.eval.suites import Suite
+
+    assert Suite().text_split == "test"
+    assert Suite(split="validation").text_split == "random"
+    assert Suite(split="validation", text_split="train").text_split == "train"
+    with pytest.raises(ValueError, match="text_split 'dev'"):
+        Suite(text_split="dev")
+
+
+def test_episodes_record_typed_exact_match_and_the_macro_replays_the_same_strings(tmp_path):
+    from act.eval import evaluate
+    from act.eval.policies import PolicySpec
+    from act.eval.suites import Suite
+
+    suite = Suite(tasks=["Login", "ClickButton"], episodes=2)
+    specs = [PolicySpec("macro", "macro"), PolicySpec("random", "random")]
+    results = evaluate(specs, suite, num_workers=1, out_dir=tmp_path, explain=False, progress=False)
+    by = {(e["policy"], e["task"]): e for e in results["episodes"]}
+    assert by[("macro", "Login")]["typed_exact"] is True and by[("macro", "Login")]["success"]
+    assert by[("random", "Login")]["typed_exact"] is False
+    assert by[("macro", "ClickButton")]["typed_exact"] is None  # types nothing
+    nominal = results["summary"]["macro"]["conditions"]["nominal"]
+    assert nominal["typed_tasks"] == {"Login": 1.0} and nominal["typed_n"] == 2
+    assert results["protocol"]["text_split"] == "test"
+    report = (tmp_path / "report.md").read_text()
+    assert "## Typed strings (text split: test)" in report
+    assert "| macro | nominal | Login | 100% | 100% |" in report
+
+
+def test_typed_runs_group_consecutive_key_steps_of_one_episode():
+    from act.eval.offline import typed_runs
+
+    typed = {(0, 2): True, (0, 3): True, (0, 4): False, (0, 7): True, (1, 0): True, (1, 1): True}
+    assert typed_runs(typed) == [(0, False), (0, True), (1, True)]
+    assert typed_runs({}) == []

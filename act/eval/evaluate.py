@@ -28,8 +28,16 @@ def _rate(episodes: Sequence[EpisodeResult]) -> dict[str, Any]:
         "ci95": [lo, hi],
         "errors": sum(e.error is not None for e in episodes),
         "steps_to_success": mean(wins) if wins else None,
+        **_typed(episodes),
         **_cost(episodes),
     }
+
+
+def _typed(episodes: Sequence[EpisodeResult]) -> dict[str, Any]:
+    """Typed-string exact match: the share of episodes that type (typed_exact is not None) whose every
+    text field ended up holding the instruction's string; None when no episode types."""
+    typing = [e.typed_exact for e in episodes if e.typed_exact is not None]
+    return {"typed_exact": sum(typing) / len(typing) if typing else None, "typed_n": len(typing)}
 
 
 def _cost(episodes: Sequence[EpisodeResult]) -> dict[str, Any]:
@@ -58,7 +66,14 @@ def summarize(episodes: Sequence[EpisodeResult], suite: Suite) -> dict[str, Any]
             tasks = defaultdict(list)
             for e in eps:
                 tasks[e.task].append(e)
-            conds[name] = {**_rate(eps), "tasks": {t: _rate(v)["success"] for t, v in sorted(tasks.items())}}
+            rates = {t: _rate(v) for t, v in sorted(tasks.items())}
+            conds[name] = {
+                **_rate(eps),
+                "tasks": {t: r["success"] for t, r in rates.items()},
+                "typed_tasks": {
+                    t: r["typed_exact"] for t, r in rates.items() if r["typed_exact"] is not None
+                },
+            }
         nominal = conds.get("nominal", {}).get("success")
         families: dict[str, Any] = {}
         for family in suite.families:
@@ -213,6 +228,7 @@ def evaluate(
             suite.max_steps,
             gif_dir if i < gif_failures else None,
             explain and i == 0,
+            suite.text_split,
         )
         for spec in policies
         for cond in suite.conditions()
@@ -226,6 +242,7 @@ def evaluate(
         # which seeds ran: tuning looks at validation seeds only, tables report test seeds
         "protocol": {
             "split": suite.split,
+            "text_split": suite.text_split,
             "seeds": suite.seed_range.to_json(),
             "validation_seeds": suite.validation_seeds.to_json(),
             "test_seeds": suite.test_seeds.to_json(),

@@ -206,12 +206,15 @@ class RandomPolicy:
         }
 
 
-def _expert_episode(env_id: str, seed: int) -> tuple[list, int, int]:
-    """The nominal expert's actions for this seed (a recorded demonstration of the task instance)."""
+def _expert_episode(env_id: str, seed: int, text_split: str | None = None) -> tuple[list, int, int]:
+    """The nominal expert's actions for this seed (a recorded demonstration of the task instance, with
+    the same strings: ``text_split`` of the env it will replay in)."""
     from act.envs import expert_for, make
     from act.envs.synthui.macro import run_expert
 
-    kwargs = {"headless": True} if env_id.startswith("synthui/") else {}
+    kwargs: dict[str, Any] = {}
+    if env_id.startswith("synthui/"):
+        kwargs = {"headless": True, **({"text_split": text_split} if text_split else {})}
     env = make(env_id, perturbation=None, **kwargs)
     try:
         rollout = run_expert(env, seed, expert=expert_for(env))
@@ -250,18 +253,23 @@ class MacroPolicy:
         return [space.to_env(a, s.width, s.height) for a in ep.actions()]
 
     def begin_episode(self, env_id: str, seed: int, perturbation: str) -> None:
-        from act.spaces.action_space import ActionSpace
-
-        if self.recordings:
-            self.actions = self._recorded(env_id, seed)
-        else:
-            actions, w, h = _expert_episode(env_id, seed)
-            space = ActionSpace()
-            self.actions = [space.to_env(a, w, h) for a in actions]
-        self.actions.reverse()
+        self.env_id, self.seed = env_id, seed
 
     def reset(self) -> None:
         pass
+
+    def bind(self, env: Any) -> None:
+        """Load or record the demonstration: at bind, where the env (and its text split) is known."""
+        from act.spaces.action_space import ActionSpace
+
+        if self.recordings:
+            self.actions = self._recorded(self.env_id, self.seed)
+        else:
+            split = getattr(env.unwrapped, "text_split", None)
+            actions, w, h = _expert_episode(self.env_id, self.seed, split)
+            space = ActionSpace()
+            self.actions = [space.to_env(a, w, h) for a in actions]
+        self.actions.reverse()
 
     def select_action(self, obs: dict[str, Any]) -> dict[str, Any]:
         if self.actions:

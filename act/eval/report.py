@@ -59,6 +59,20 @@ def _task_mark(results: dict[str, Any], policy: str, task: str) -> str:
     return " (unseen)" if training and training["tasks"].get(task) == "unseen" else ""
 
 
+def typed_section(results: dict[str, Any]) -> list[str]:
+    """Typed-string exact match per typing task and condition (the text fields hold the instruction's
+    strings at the episode's end), with the text split the strings came from; [] when nothing types."""
+    rows = [["policy", "condition", "task", "typed exact", "success"]]
+    for name, s in results["summary"].items():
+        for cond, c in s["conditions"].items():
+            for task, typed in c.get("typed_tasks", {}).items():
+                rows.append([name, cond, task, _pct(typed), _pct(c["tasks"].get(task))])
+    if len(rows) == 1:
+        return []
+    split = results.get("protocol", {}).get("text_split") or results["suite"].get("text_split")
+    return [f"## Typed strings (text split: {split})", "", markdown(rows), ""]
+
+
 def training_section(results: dict[str, Any]) -> list[str]:
     """What each ACT policy was trained on (its training_data.json), for the seen/unseen marks."""
     lines = []
@@ -237,6 +251,7 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path
                 ]
             )
     md += ["## Per task (nominal)", "", markdown(tasks_rows), ""]
+    md += typed_section(results)
     md += training_section(results)
     explained = [e for e in results["episodes"] if e.get("explanations")][:8]
     if explained:

@@ -41,6 +41,7 @@ class EpisodeResult:
     policy_time: float = 0.0  # measured: seconds inside select_action
     ui_time: float = 0.0  # simulated: steps * UI_STEP_S, what the UI's responses would add to wall_time
     off_target: int = 0
+    typed_exact: bool | None = None  # every text field holds the instruction's string (None: types nothing)
     actions: list[str] = field(default_factory=list)
     explanations: list[str] = field(default_factory=list)
     gif: str | None = None
@@ -88,6 +89,7 @@ class Job:
     max_steps: int | None = None
     gif_dir: str | None = None
     explain: bool = False
+    text_split: str | None = None  # synthui's strings (Suite.text_split); None: the env's default
 
 
 def run_episode(
@@ -102,6 +104,7 @@ def run_episode(
     gif_dir: str | Path | None = None,
     explain: bool = False,
     ui_step_s: float = UI_STEP_S,
+    text_split: str | None = None,
 ) -> EpisodeResult:
     """One closed-loop episode of ``policy`` (see ``act.eval.protocol.Policy``). ``gif_dir``: write a GIF
     there if the episode fails. Records the policy's ``policy_calls``, the time inside select_action
@@ -115,7 +118,9 @@ def run_episode(
     started = False  # reset() ran: policy_calls counts this episode's calls
     start = time.perf_counter()
     try:
-        kwargs = {"max_steps": max_steps} if max_steps else {}
+        kwargs: dict[str, Any] = {"max_steps": max_steps} if max_steps else {}
+        if text_split and env_id.startswith("synthui/"):
+            kwargs["text_split"] = text_split
         env = make(env_id, perturbation=perturbation or None, **kwargs)
         obs, info = start_episode(policy, env, env_id, seed, perturbation)
         started = True
@@ -135,6 +140,8 @@ def run_episode(
             if terminated or truncated:
                 break
         result.success = bool(info.get("success"))
+        if info.get("typed"):  # the task types text: did every field end up holding its target?
+            result.typed_exact = all(f["text"] == f["target"] for f in info["typed"].values())
         result.off_target = int(info.get("off_target", 0))
     except Exception as e:  # noqa: BLE001 - any failure is recorded as this episode's error
         result.error = f"{type(e).__name__}: {e}"
@@ -217,6 +224,7 @@ def _run_job(job: Job) -> EpisodeResult:
         condition=job.condition,
         gif_dir=job.gif_dir,
         explain=job.explain,
+        text_split=job.text_split,
     )
 
 
@@ -263,6 +271,7 @@ def rollout(
     explain: bool = False,
     name: str | None = None,
     condition: str = "nominal",
+    text_split: str | None = None,
 ) -> RolloutResult:
     """Closed-loop episodes of ``policy`` (an object, or a PolicySpec for parallel workers) in ``env_id``."""
     seeds = [int(s) for s in seeds]
@@ -277,6 +286,7 @@ def rollout(
                 max_steps,
                 str(gif_dir) if gif_dir else None,
                 explain,
+                text_split,
             )
             for s in seeds
         ]
@@ -294,6 +304,7 @@ def rollout(
                 condition=condition,
                 gif_dir=gif_dir,
                 explain=explain,
+                text_split=text_split,
             )
             for s in seeds
         ]

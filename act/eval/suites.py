@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from act.envs.perturbations import FAMILIES, format_spec, parse_spec
+from act.envs.synthui.tasks.base import TEXT_SPLITS
 
 SEVERITIES = (0.25, 0.5, 0.75, 1.0)
 SUITE_DIR = Path(__file__).resolve().parents[1] / "configs" / "eval"
@@ -101,6 +102,9 @@ class Suite:
     heldout_families: list[str] = field(default_factory=list)
     heldout_tasks: list[str] = field(default_factory=list)
     split: str = "test"
+    # synthui's strings (act.envs.synthui.tasks.TEXT_SPLITS): None = "test" lists on test seeds and
+    # "random" letters on validation seeds, so neither tables nor tuning see a string of training.
+    text_split: str | None = None
     # Far from generation's seeds (0 upwards, +100_000 per perturbation spec), act-train's closed-loop
     # validation (100_000) and the online stream (10_000_000 upwards).
     validation_seeds: Any = SeedRange(5_000_000, 20)
@@ -120,6 +124,12 @@ class Suite:
             parse_spec(c)  # raises naming the bad family or severity
         if self.split not in SPLITS:
             raise ValueError(f"suite {self.name!r}: split {self.split!r} is not one of {list(SPLITS)}")
+        if self.text_split is None:
+            self.text_split = "test" if self.split == "test" else "random"
+        if self.text_split not in TEXT_SPLITS:
+            raise ValueError(
+                f"suite {self.name!r}: text_split {self.text_split!r} is not one of {list(TEXT_SPLITS)}"
+            )
         self.validation_seeds = SeedRange.parse(
             self.validation_seeds, f"suite {self.name!r}: validation_seeds"
         )

@@ -257,7 +257,9 @@ class ClosedLoopValidation(L.Callback):
         perturbation: str = "",
         seed: int = 100_000,
         max_steps: int = 40,
+        text_split: str | None = "random",
     ):
+        self.text_split = text_split  # synthui strings: random letters, never a test list's
         self.env, self.tasks = env, list(tasks or ["ClickButton"])
         self.episodes, self.perturbation, self.seed, self.max_steps = episodes, perturbation, seed, max_steps
         self.history: list[tuple[int, float]] = []
@@ -279,6 +281,7 @@ class ClosedLoopValidation(L.Callback):
                 perturbation=self.perturbation,
                 max_steps=self.max_steps,
                 num_workers=1,
+                text_split=self.text_split,
             )
             rates[task] = result.success_rate
         success = sum(rates.values()) / len(rates)

@@ -182,6 +182,10 @@ class DataConfig:
     randomise: RandomiseConfig = field(default_factory=RandomiseConfig)
     # Online stream only: shifts, zooms and colour jitter of each sample; off at the defaults.
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # Online stream only: the share of episodes whose strings (labels, queries, names, file names)
+    # are random letters (synthui's "random" text split) instead of the train lists, so a policy
+    # learns to read and copy characters rather than memorise words. Test suites use the test lists.
+    text_random: float = 0.0
 
     def __post_init__(self) -> None:
         _require(self.batch_size >= 1, "data.batch_size", self.batch_size, "must be >= 1")
@@ -194,6 +198,12 @@ class DataConfig:
         )
         _require(self.num_proc >= 1, "data.num_proc", self.num_proc, "must be >= 1")
         _require(self.split_seed >= 0, "data.split_seed", self.split_seed, "must be >= 0")
+        _require(
+            _finite(self.text_random) and 0 <= self.text_random <= 1,
+            "data.text_random",
+            self.text_random,
+            "is not a share of episodes in [0, 1]",
+        )
         if not (_finite(self.shift) and 0.0 <= self.shift < 0.5):
             raise TrainConfigError(f"data.shift: {self.shift} is not a fraction of the screen in [0, 0.5)")
         if not (_finite(self.shift_share) and 0.0 <= self.shift_share <= 1.0):
@@ -203,6 +213,10 @@ class DataConfig:
         if self.shift and not self.online:
             raise TrainConfigError(
                 "data.shift: moves the online stream's episodes; set data.online: true or shift 0"
+            )
+        if self.text_random and not self.online:
+            raise TrainConfigError(
+                "data.text_random: draws the online stream's strings; set data.online: true or text_random 0"
             )
         if self.shift_share != 1.0 and not self.shift:
             raise TrainConfigError(

@@ -73,6 +73,7 @@ class ExpertStream(IterableDataset):
         task_weights: Sequence[float] | None = None,
         randomise: Any = None,
         augment: Any = None,
+        text_random: float = 0.0,
     ):
         if not tasks:
             raise ValueError("ExpertStream: no tasks given")
@@ -87,6 +88,9 @@ class ExpertStream(IterableDataset):
         self.task_p = None if task_weights is None else task_probabilities(task_weights, self.tasks)
         self.randomise = Randomise.of(randomise)
         self.augment = _augment_of(augment)
+        if not 0.0 <= text_random <= 1.0:
+            raise ValueError(f"ExpertStream: text_random {text_random} must be a share in [0, 1]")
+        self.text_random = text_random
         self._cell_of_pixel = None if cells is None else _cell_index(*cells)  # (rows * stride, cols * stride)
         self.space = info.space
         self.words = Vocabulary(info.instruction_vocab)
@@ -98,22 +102,33 @@ class ExpertStream(IterableDataset):
         self._snapshots: dict[int, dict[str, Any]] = {}
         self._resume: dict[str, Any] | None = None
 
-    def _env(self, task: str, perturbation: str):
+    def _env(self, task: str, perturbation: str, text_split: str = "train"):
         from act.envs.synthui import SynthUIEnv
 
-        key = (task, perturbation)
+        key = (task, perturbation, text_split)
         if key not in self._envs:
             if len(self._envs) >= MAX_ENVS:  # the oldest goes (an env holds no state between episodes)
                 del self._envs[next(iter(self._envs))]
-            self._envs[key] = SynthUIEnv(task, perturbation=perturbation or None)
+            self._envs[key] = SynthUIEnv(task, perturbation=perturbation or None, text_split=text_split)
         return self._envs[key]
+
+    def text_split(self, seed: int) -> str:
+        """Episode ``seed``'s strings: "random" letters for a ``text_random`` share, else the train lists
+        (a function of the seed, so a resumed stream renders the same episodes)."""
+        if self.text_random <= 0:
+            return "train"
+        return (
+            "random"
+            if np.random.default_rng([self.seed, seed, 0x7E47]).random() < self.text_random
+            else "train"
+        )
 
     def episode(self, task: str, perturbation: str, seed: int) -> list[dict[str, torch.Tensor]]:
         """All samples of one expert episode (failed episodes too: the expert corrects its slips)."""
         from act.envs.expert_loop import ExpertSteps
         from act.envs.synthui import expert_for
 
-        env = self._env(task, perturbation)
+        env = self._env(task, perturbation, self.text_split(seed))
         screens, actions, elements = [], [], []
         for obs, action, info in ExpertSteps(env, seed, expert_for(env)):
             if not screens:  # the instruction as the first screen shows it

@@ -150,6 +150,7 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
         task_weights=None if data.task_weights is None else list(data.task_weights),
         randomise=data.randomise,
         augment=data.augment,
+        text_random=data.text_random,
     )
 
 
@@ -182,6 +183,7 @@ def _training_data(cfg: DictConfig, data: DataConfig, info: DatasetInfo) -> dict
             "compose": float(randomise.compose),
         }
         specs = [""] if drawn["nominal"] > 0 else []
+    text_random = float(getattr(data, "text_random", 0.0)) if data.online else 0.0
     config = OmegaConf.to_container(cfg, resolve=False)
     for key in ("seed", "paths", "ckpt_path", "hydra"):
         config.pop(key, None)
@@ -193,6 +195,8 @@ def _training_data(cfg: DictConfig, data: DataConfig, info: DatasetInfo) -> dict
         "seed": cfg.get("seed"),
         "dataset": str(info.path) if info.path else None,
         "config_digest": digest,
+        # where its strings came from: synthui's train lists, and this share of random letters
+        "text": {"train": 1.0 - text_random, "random": text_random},
     }
     if drawn is not None:
         out["randomise"] = drawn

@@ -21,6 +21,7 @@ from act.envs.perturbations import build as build_perturbations
 from act.envs.perturbations import format_spec, parse_spec
 from act.envs.synthui.render import Renderer
 from act.envs.synthui.tasks import SUCCESS, TASKS, Task
+from act.envs.synthui.tasks.base import TEXT_SPLITS
 from act.envs.synthui.ui import UI, Command
 from act.recording.schema import Action
 from act.spaces.action_space import ActionSpace
@@ -32,7 +33,10 @@ MAX_INSTRUCTION = 200
 class SynthUIEnv(gym.Env):
     """One synthui task. ``perturbation``: a spec such as ``"theme:0.5,layout_shift:0.8"``.
 
-    ``headless=True`` skips rendering (the screen is all zeros): for running experts fast.
+    ``text_split``: where the task's strings come from (``act.envs.synthui.tasks.TEXT_SPLITS``):
+    "train" (what demonstrations use), "test" (disjoint lists, what evaluation suites report) or
+    "random" (random letters, what validation uses). ``headless=True`` skips rendering (the screen is
+    all zeros): for running experts fast.
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
@@ -47,12 +51,16 @@ class SynthUIEnv(gym.Env):
         max_steps: int | None = None,
         render_mode: str | None = None,
         headless: bool = False,
+        text_split: str = "train",
     ):
         if task not in TASKS:
             raise ValueError(f"unknown synthui task {task!r}; known tasks: {', '.join(TASKS)}")
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None")
+        if text_split not in TEXT_SPLITS:
+            raise ValueError(f"text_split: {text_split!r} is not one of {TEXT_SPLITS}")
         self.task_name = task
+        self.text_split = text_split
         self.task_cls: type[Task] = TASKS[task]
         self.perturbation = parse_spec(perturbation)
         self.width, self.height = int(width), int(height)
@@ -79,7 +87,9 @@ class SynthUIEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self.episode_seed = int(seed) if seed is not None else int(self.np_random.integers(0, 2**31 - 1))
-        self.task = self.task_cls(np.random.default_rng([self.episode_seed & 0xFFFFFFFF, 0x7A5C]))
+        self.task = self.task_cls(
+            np.random.default_rng([self.episode_seed & 0xFFFFFFFF, 0x7A5C]), self.text_split
+        )
         self.perturbations = build_perturbations(self.perturbation, self.episode_seed)
         for p in self.perturbations:
             p.edit_spec(self.task.spec)
@@ -199,6 +209,16 @@ class SynthUIEnv(gym.Env):
             "pending": len(self._queue),
             "off_target": self.off_target,
             "perturbation": format_spec(self.perturbation),
+            "text_split": self.text_split,
+            "typed": self.typed(),
+        }
+
+    def typed(self) -> dict[str, dict[str, str]]:
+        """Each text field the task asks to fill -> {"text": what it holds now, "target": what it should}."""
+        fields = self.ui.by_key
+        return {
+            key: {"text": str(fields[key].state.get("text", "")) if key in fields else "", "target": target}
+            for key, target in self.task.text_targets().items()
         }
 
     def perturbation_meta(self) -> dict[str, Any]:

@@ -48,6 +48,11 @@ class Task:
     def build(self, rng: np.random.Generator) -> tuple[AppSpec, str]:
         raise NotImplementedError
 
+    def text_targets(self) -> dict[str, str]:
+        """Text field key -> the string the instruction asks to type there (none for click-only tasks):
+        what the typed-string metric compares the fields with."""
+        return {}
+
     def is_commit(self, cmd: Command) -> bool:
         """Whether ``cmd`` completes the task (the step extra_step asks to confirm)."""
         return False

@@ -107,6 +107,9 @@ class ExportReport(Task):
     def is_commit(self, cmd):
         return cmd.kind == "button" and cmd.key == "export:ok"
 
+    def text_targets(self):
+        return {"export:name": self.file}
+
     def on_command(self, cmd, ui):
         if self.is_commit(cmd):
             name = ui.widget("export:name").state["text"].strip()

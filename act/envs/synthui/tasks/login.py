@@ -130,6 +130,9 @@ class Login(Task):
             cmd.kind == "button" and cmd.key == "login"
         )
 
+    def text_targets(self):
+        return {"user": self.user, "pass": self.password}
+
     def on_command(self, cmd, ui):
         if self.is_commit(cmd):
             ok = (

@@ -110,6 +110,9 @@ class SearchSubmit(Task):
             spec.menus = menus(rng)
         return spec, pick(rng, TEMPLATES).format(q=self.query)
 
+    def text_targets(self):
+        return {"search": self.query}
+
     def is_commit(self, cmd):
         return (cmd.kind == "submit" and cmd.key == "search") or (
             cmd.kind == "button" and cmd.key == "search:go"
