@@ -380,3 +380,30 @@ def test_act_bench_puts_two_seeds_of_one_tiny_config_in_one_row(tiny_policy, tmp
     assert rows["macro"]["nominal/nominal"] == 1.0 and results["protocol"]["split"] == "test"
     table = (tmp_path / "bench" / "leaderboard.md").read_text()
     assert "| policy | seeds |" in table and "| tiny | 2 |" in table and "| macro | 1 | 100% |" in table
+
+
+def test_with_executions_benches_each_act_policy_once_per_strategy(tmp_path):
+    from act.eval.bench import with_executions
+    from act.eval.policies import PolicySpec
+
+    specs = [
+        PolicySpec("a/seed0", "act", "/p0"),
+        PolicySpec("a/seed1", "act", "/p1"),
+        PolicySpec("macro", "macro"),
+    ]
+    groups = {"a": ["a/seed0", "a/seed1"]}
+    assert with_executions(specs, groups, []) == (specs, groups)
+    out, by = with_executions(specs, groups, ["replan", "adaptive"])
+    assert [(s.name, s.execution) for s in out] == [
+        ("a/seed0@replan", "replan"),
+        ("a/seed0@adaptive", "adaptive"),
+        ("a/seed1@replan", "replan"),
+        ("a/seed1@adaptive", "adaptive"),
+        ("macro", None),
+    ]
+    assert by == {
+        "a@replan": ["a/seed0@replan", "a/seed1@replan"],
+        "a@adaptive": ["a/seed0@adaptive", "a/seed1@adaptive"],
+    }
+    with pytest.raises(ValueError, match="a/seed0@sideways"):
+        with_executions(specs, groups, ["sideways"])

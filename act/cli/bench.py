@@ -21,7 +21,7 @@ from act.eval import (
     load_results,
     load_suite,
 )
-from act.eval.bench import bench, policy_groups
+from act.eval.bench import bench, policy_groups, with_executions
 
 
 def _fail(message: str) -> int:
@@ -50,12 +50,20 @@ def main(argv: list[str] | None = None) -> int:
         metavar="KEY=VALUE",
         help="suite overrides, e.g. episodes=5 'tasks=[ClickButton]' split=validation",
     )
+    p.add_argument(
+        "--execution",
+        nargs="*",
+        default=[],
+        metavar="STRATEGY",
+        help="bench every policy once per chunk execution strategy (rows NAME@STRATEGY): replan, chunk:N, "
+        "ensemble:M, adaptive or adaptive:T (act.policy.execution); default: each policy's saved setting",
+    )
     p.add_argument("--num-workers", type=int, default=None)
     p.add_argument("--latency-steps", type=int, default=50)
     p.add_argument("--out", default="outputs/bench")
     args = p.parse_args(argv)
     try:
-        specs, groups = policy_groups(args.policies)
+        specs, groups = with_executions(*policy_groups(args.policies), args.execution)
     except ValueError as e:  # not a policy directory, or "seeds" that differ in more than the seed
         return _fail(str(e))
     specs += [PolicySpec(b, b) for b in args.baselines]

@@ -10,6 +10,7 @@ import glob
 import json
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,20 @@ def policy_groups(items: Sequence[str]) -> tuple[list[PolicySpec], dict[str, lis
         if len(members) > 1 and len(set(seeds)) == len(seeds):
             groups[f"{members[0][0].name}[{len(members)} seeds]"] = [m.name for m, _ in members]
     return specs, groups
+
+
+def with_executions(
+    specs: Sequence[PolicySpec], groups: Mapping[str, Sequence[str]], executions: Sequence[str]
+) -> tuple[list[PolicySpec], dict[str, list[str]]]:
+    """Each ACT spec once per chunk execution strategy, named ``NAME@STRATEGY`` (a group of training
+    seeds becomes one group per strategy); no ``executions``: the specs as they are. ValueError names a
+    strategy that does not parse."""
+    if not executions:
+        return list(specs), {g: list(ms) for g, ms in groups.items()}
+    out = [  # replace() runs PolicySpec's checks: a strategy that does not parse raises naming it
+        replace(s, name=f"{s.name}@{e}", execution=e) for s in specs if s.kind == "act" for e in executions
+    ] + [s for s in specs if s.kind != "act"]
+    return out, {f"{g}@{e}": [f"{m}@{e}" for m in ms] for g, ms in groups.items() for e in executions}
 
 
 def _check_seeds(item: str, data: Mapping[str, dict[str, Any] | None]) -> None:

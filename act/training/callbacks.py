@@ -52,7 +52,7 @@ class StepCheckpoint(L.Callback):
         tmp = self.dirpath / f".last.ckpt.tmp{os.getpid()}"
         self._mid_batch, previous, self.last_step = mid_batch, self.last_step, step  # saved with it
         try:
-            trainer.save_checkpoint(tmp)
+            trainer.save_checkpoint(tmp, weights_only=False)  # the full state: optimiser, loops, RNG
         except BaseException:
             self.last_step = previous
             raise
