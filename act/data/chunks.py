@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler
 
 from act.data.build import DatasetInfo, dataset_path
-from act.spaces.copy import copy_targets
+from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 
 ACTION_COLUMNS = ("kind", "point", "point2", "key", "scroll")
@@ -42,7 +42,8 @@ class ChunkDataset(Dataset):
     pointer step aims at, normalised, -1 where unknown; for offline metrics); is_pad bool (K,);
     intent int64 (); episode_index, step_index int64 (); and for typing by copying
     instruction_bytes int64 (MAX_INSTRUCTION_BYTES,) (the instruction's byte ids, ``encode_bytes``)
-    and copy int64 (K,) (the instruction byte each key step copies, ``copy_targets``; -1 none).
+    and copy int64 (K,) (the instruction byte each key step copies, ``copy_targets``; -1 none) and
+    typed int64 (K,) (characters of the span being typed before each step, ``typed_counts``).
     """
 
     def __init__(
@@ -91,6 +92,7 @@ class ChunkDataset(Dataset):
         self.episode_slot = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(self.episode)]))
         self.instruction_bytes = np.array([encode_bytes(t) for t in texts], np.int16).reshape(len(texts), -1)
         self.copy = np.full(len(self.episode), -1, np.int64)
+        self.typed = np.zeros(len(self.episode), np.int64)  # characters of the span typed before each step
         space, kinds, keys = self.info.space, self.actions["kind"], self.actions["key"]
         key_kind = space.kinds.index("key") if "key" in space.kinds else -1
         for start, end, text in zip(starts, ends, texts):
@@ -100,6 +102,7 @@ class ChunkDataset(Dataset):
                     for kind, k in zip(kinds[start:end], keys[start:end])
                 ]
                 self.copy[start:end] = copy_targets(text, tokens)
+                self.typed[start:end] = typed_counts(tokens)
         self.rows = (
             np.arange(len(self.episode))
             if episodes is None
@@ -147,7 +150,11 @@ class ChunkDataset(Dataset):
                 self.instruction_bytes[self.episode_slot[r]].astype(np.int64)
             ),
         }
-        sample.update(chunk_window({**self.actions, "target": self.target, "copy": self.copy}, r, end, k))
+        sample.update(
+            chunk_window(
+                {**self.actions, "target": self.target, "copy": self.copy, "typed": self.typed}, r, end, k
+            )
+        )
         sample["intent"] = torch.tensor(self.intent[r])
         sample["episode_index"] = torch.tensor(self.episode[r])
         sample["step_index"] = torch.tensor(self.step[r])

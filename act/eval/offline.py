@@ -72,7 +72,9 @@ def offline_metrics(
     ] = {}  # (episode, step) of each demonstrated key step -> predicted right
     seen = 0
     for batch in DataLoader(ds, batch_size=batch_size):
-        out = policy.predict_chunk_batch(batch["image"], policy.instruction_input(batch))
+        out = policy.predict_chunk_batch(
+            batch["image"], policy.instruction_input(batch), batch["typed"][:, 0]
+        )
         valid = ~batch["is_pad"]  # (B, K)
         kind = batch["kind"]
         box = batch["target"]  # (B, K, 4)

@@ -29,9 +29,12 @@ def seeds_line(suite: dict[str, Any]) -> str:
     other = "validation" if split == "test" else "test"
     r, o = suite[f"{split}_seeds"], suite[f"{other}_seeds"]
     use = "what tables report" if split == "test" else "for tuning, not for tables"
+    text = suite.get("text_split")
+    strings = {"train": "the train lists' (seen in training)", "test": "the test lists'", "random": "random"}
     return (
         f"{r['count']} {split} seeds per task and condition, [{r['start']}, {r['stop']}) ({use}; "
         f"{other} seeds: [{o['start']}, {o['stop']}))"
+        + (f"; synthui strings: {strings.get(text, text)}" if text else "")
     )
 
 

@@ -31,6 +31,7 @@ from act.policy.execution import build_executor, from_config
 from act.policy.explain import Explanation
 from act.recording.schema import POINTER_KINDS
 from act.spaces.action_space import ActionSpace
+from act.spaces.copy import next_typed_count
 from act.spaces.image import resize_frame
 from act.spaces.vocab import (
     BYTE_OFFSET,
@@ -330,6 +331,19 @@ class CopyHead(nn.Module):
         return scores.masked_fill((ids == 0)[:, None, :], -1e9)
 
 
+MAX_TYPED = 63  # typed counts the policy embeds (longer spans share the last embedding)
+
+
+def advance_copies(start: torch.Tensor, typed: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """The COPY pointer as "the next character of the span": start logits (B, K, L) say where the span
+    being typed starts; step k copies the byte ``typed[b, k]`` characters after it -> (B, K, L) logits
+    over the byte each step copies; positions before the shift, and padding, score -1e9."""
+    j = torch.arange(start.shape[-1], device=start.device)  # (L,)
+    source = j - typed[..., None]  # (B, K, L): the start position that points at byte j
+    shifted = start.gather(-1, source.clamp(min=0)).masked_fill(source < 0, -1e9)
+    return shifted.masked_fill((ids == 0)[:, None, :], -1e9)
+
+
 def point_in_box(point: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     """point (..., 2), box (..., 4) as (x0, y0, x1, y1), same units -> bool (...): inside, edges included."""
     x, y = point[..., 0], point[..., 1]
@@ -352,15 +366,27 @@ def _accuracy(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
     return _masked_mean((logits.argmax(-1) == target).float(), mask)
 
 
-def _copied(copy: torch.Tensor, copy_logits: torch.Tensor) -> torch.Tensor:
-    """(B, K) bool: steps with a copy target inside the instruction the model saw (it may be cut)."""
-    return (copy >= 0) & (copy < copy_logits.shape[-1])
+def _copied(copy: torch.Tensor, copy_logits: torch.Tensor, typed: torch.Tensor) -> torch.Tensor:
+    """(B, K) bool: steps with a copy target inside the instruction the model saw (it may be cut) that
+    continue a span ``typed`` characters long (its start is at or after the instruction's first byte)."""
+    return (copy >= 0) & (copy < copy_logits.shape[-1]) & (copy - typed >= 0)
 
 
 def _byte_keys(keys: Vocabulary) -> torch.Tensor:
     """(NUM_BYTE_IDS,) long: the key id that types each byte id's character (ASCII; others <unk>)."""
     table = [0] * BYTE_OFFSET + [keys.id(chr(b)) if b < 128 else keys.id(UNK) for b in range(256)]
     return torch.tensor(table, dtype=torch.long)
+
+
+TYPES, ERASES, RESET = 1, -1, 0  # what a key step does to the typed count (next_typed_count)
+
+
+def _key_effects(keys: Vocabulary) -> torch.Tensor:
+    """(keys + 1,) long: TYPES, ERASES or RESET for each key id and for COPY (the last: it types)."""
+    effect = [
+        ERASES if t == "backspace" else TYPES if next_typed_count(0, t) == 1 else RESET for t in keys.tokens
+    ]
+    return torch.tensor([*effect, TYPES], dtype=torch.long)
 
 
 def _kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -386,6 +412,7 @@ class Targets(NamedTuple):
     is_drag: torch.Tensor
     is_scroll: torch.Tensor
     copy: torch.Tensor | None = None  # (B, K) instruction byte each key step copies, -1 none (key_copy)
+    typed: torch.Tensor | None = None  # (B, K) characters of the span typed before each step (key_copy)
 
 
 # --------------------------------------------------------------------------------------------- network
@@ -470,6 +497,11 @@ class ACT(nn.Module):
         self.point_head = PointerHead(d, c.pointer_head, self.point_grid, point_stride, c.image_size, seek)
         self.point2_head = PointerHead(d, c.pointer_head, self.point_grid, point_stride, c.image_size, seek)
         self.copy_head = CopyHead(d) if c.key_copy else None
+        if c.key_copy:  # how many characters of the span are typed: the agent knows from its own actions
+            self.typed_embed = nn.Embedding(MAX_TYPED + 1, d)
+            # The key head also sees the character the COPY pointer points at, so "the span's next
+            # character is its closing quote" (type enter, not COPY) is a local decision at any length.
+            self.pointed_proj = nn.Linear(d, d)
         for module in (self.encoder, self.decoder, *([self.vae_encoder] if c.use_vae else [])):
             for p in module.parameters():
                 if p.dim() > 1:
@@ -486,8 +518,15 @@ class ACT(nn.Module):
         mu, logvar = self.vae_out(cls).chunk(2, -1)
         return mu, logvar
 
-    def encode_observation(self, image: torch.Tensor, instruction: torch.Tensor, z: torch.Tensor):
-        """The encoder over [latent, instruction tokens, image cells]: see ``Encoded``."""
+    def encode_observation(
+        self,
+        image: torch.Tensor,
+        instruction: torch.Tensor,
+        z: torch.Tensor,
+        typed: torch.Tensor | None = None,
+    ):
+        """The encoder over [latent, instruction tokens, image cells]: see ``Encoded``. ``typed`` (B,):
+        characters of the span typed so far (key_copy), added to the latent token."""
         if tuple(image.shape[-2:]) != self.config.image_size:
             raise ValueError(
                 f"image is {tuple(image.shape[-2:])} (H, W); "
@@ -527,7 +566,11 @@ class ACT(nn.Module):
                 text.sum(1, keepdim=True) / n[..., None],
                 torch.ones_like(instruction[:, :1]),
             )  # (B, 1, D)
-        tokens = torch.cat((self.latent_proj(z)[:, None], text, cells), 1)  # (B, S, D)
+        latent = self.latent_proj(z)  # (B, D)
+        if self.copy_head is not None:
+            done = torch.zeros(len(z), dtype=torch.long, device=z.device) if typed is None else typed.long()
+            latent = latent + self.typed_embed(done.clamp(0, MAX_TYPED))
+        tokens = torch.cat((latent[:, None], text, cells), 1)  # (B, S, D)
         pos = torch.cat((self.latent_pos, self.word_pos[:, : words.shape[1]], self.image_pos), 1)  # (1, S, D)
         mask = None
         if not bool((words != 0).all()):
@@ -535,14 +578,24 @@ class ACT(nn.Module):
             mask = torch.cat((ones, words != 0, ones.expand(-1, cells.shape[1])), 1)[:, None, None, :]
         return Encoded(self.encoder(tokens, pos, mask), pos, mask, cells, fine, ids)
 
+    def copy_key_logits(
+        self, steps: torch.Tensor, copy_logits: torch.Tensor, ids: torch.Tensor
+    ) -> torch.Tensor:
+        """key_copy: key logits (B, K, keys + 1) from step states (B, K, D) plus the embedding of the
+        byte each step's COPY pointer (B, K, L) points at (ids (B, L))."""
+        pointed = copy_logits.softmax(-1) @ self.word_embed(ids)  # (B, K, D)
+        return self.key_head(steps + self.pointed_proj(pointed))
+
     @staticmethod
     def reading(out: dict[str, Any]) -> Reading:
         """The reading part of ``forward``'s output, as the pointer heads take it."""
         return Reading(out["read_logits"], out["word_ids"], out["instruction_memory"])
 
-    def forward(self, image, instruction, actions=None, is_pad=None) -> dict[str, torch.Tensor]:
+    def forward(self, image, instruction, actions=None, is_pad=None, typed=None) -> dict[str, torch.Tensor]:
         """Step states and head outputs. With ``actions`` (and use_vae) also mu, log-var; z is sampled
-        only in training mode, else z = 0 (inference behaviour, KL still reported)."""
+        only in training mode, else z = 0 (inference behaviour, KL still reported). key_copy: ``typed``
+        (B, K) is each step's count of span characters typed before it (``typed_counts``; step 0's is
+        the observation's), giving ``copy_logits``; without it only ``copy_start_logits``."""
         b, c = image.shape[0], self.config
         z = torch.zeros(b, c.latent_dim, device=image.device)
         out: dict[str, torch.Tensor] = {}
@@ -551,7 +604,7 @@ class ACT(nn.Module):
             out["mu"], out["logvar"] = mu, logvar
             if self.training:
                 z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-        enc = self.encode_observation(image, instruction, z)
+        enc = self.encode_observation(image, instruction, z, None if typed is None else typed[:, 0])
         memory, ids = enc.memory, enc.ids
         tgt = torch.zeros(b, c.chunk_size + 1, c.dim_model, device=image.device)
         h = self.decoder(tgt, self.queries, memory, enc.pos, enc.mask)  # (B, K + 1, D)
@@ -563,7 +616,13 @@ class ACT(nn.Module):
         text_memory = None if ids is None else memory[:, 1 : 1 + ids.shape[1]]  # (B, L', D)
         if self.copy_head is not None:
             text_pos = enc.pos[:, 1 : 1 + ids.shape[1]]  # (1, L', D)
-            out["copy_logits"] = self.copy_head(steps, text_memory, text_pos, ids)  # (B, K, L')
+            start = self.copy_head(steps, text_memory, text_pos, ids)  # (B, K, L'): where the span starts
+            out["copy_start_logits"] = start
+            if typed is not None:
+                out["copy_logits"] = advance_copies(start, typed.long(), ids)  # (B, K, L'): the byte copied
+        key_logits = self.key_head(steps)  # (B, K, keys [+ COPY])
+        if "copy_logits" in out:
+            key_logits = self.copy_key_logits(steps, out["copy_logits"], ids)
         out.update(
             steps=steps,  # (B, K, D)
             image_memory=image_memory,  # (B, C', D) on the pointer's grid (C' = C without pointer_stride)
@@ -573,7 +632,7 @@ class ACT(nn.Module):
             word_ids=ids if c.instruction_encoding == "words" else None,  # what the seek head copies
             instruction_memory=text_memory,  # (B, L', D) or None
             kind_logits=self.kind_head(steps),  # (B, K, kinds)
-            key_logits=self.key_head(steps),  # (B, K, keys [+ COPY])
+            key_logits=key_logits,  # (B, K, keys [+ COPY])
             scroll=self.scroll_head(steps),  # (B, K, 2)
             intent_logits=self.intent_head(h[:, -1]),  # (B, intents)
         )
@@ -626,6 +685,7 @@ class ACTPolicy(nn.Module):
         self.copy_key = n_keys  # the key head's COPY class (key_copy)
         if config.key_copy:
             self.register_buffer("byte_keys", _byte_keys(self.action_space.keys), persistent=False)
+            self.register_buffer("key_effect", _key_effects(self.action_space.keys), persistent=False)
         self._token_cache: dict[str, torch.Tensor] = {}
         self.reset()
 
@@ -653,7 +713,7 @@ class ACTPolicy(nn.Module):
         """-> (total loss, the named weighted terms, metrics). One family per head, in a fixed order:
         the total adds the terms in that order, so refactors keep the floats bitwise."""
         t = self._targets(batch)
-        out = self.model(batch["image"], self.instruction_input(batch), t.actions, ~t.valid)
+        out = self.model(batch["image"], self.instruction_input(batch), t.actions, ~t.valid, t.typed)
         terms: dict[str, LossTerm] = {}
         metrics: dict[str, torch.Tensor] = {}
         families = (self._action_losses, self._pointer_losses, self._reading_losses, self._intent_loss)
@@ -695,11 +755,16 @@ class ACTPolicy(nn.Module):
         # Loss weight per chunk position: exp(-chunk_decay * i) (1 everywhere by default).
         w = torch.exp(-c.chunk_decay * torch.arange(c.chunk_size, device=valid.device, dtype=torch.float32))
         is_key = valid & (kind == self.key_kind)
-        copy = None
+        copy = typed = None
         if c.key_copy:
-            if "copy" not in batch:
-                raise ValueError("batch has no 'copy': a policy with key_copy learns COPY from it")
+            for name in ("copy", "typed"):
+                if name not in batch:
+                    raise ValueError(
+                        f"batch has no {name!r}: a policy with key_copy learns COPY from it "
+                        "(ChunkDataset and ExpertStream give it)"
+                    )
             copy = torch.where(is_key, batch["copy"].long(), -1)  # (B, K)
+            typed = torch.where(valid, batch["typed"].long(), 0)  # (B, K)
         return Targets(
             valid=valid,
             actions=actions,
@@ -709,6 +774,7 @@ class ACTPolicy(nn.Module):
             is_drag=valid & (kind == self.drag_kind),
             is_scroll=valid & (kind == self.scroll_kind),
             copy=copy,
+            typed=typed,
         )
 
     def _action_losses(self, batch, out, t: Targets) -> tuple[dict[str, LossTerm], dict[str, torch.Tensor]]:
@@ -716,7 +782,7 @@ class ACTPolicy(nn.Module):
         c, a, w = self.config, t.actions, t.chunk_weight
         key = a["key"]
         if t.copy is not None:  # a copied character's key target is COPY; the pointer says which
-            key = torch.where(_copied(t.copy, out["copy_logits"]), self.copy_key, key)  # (B, K)
+            key = torch.where(_copied(t.copy, out["copy_logits"], t.typed), self.copy_key, key)  # (B, K)
         terms = {
             "kind": LossTerm(_cross_entropy(out["kind_logits"], a["kind"], t.valid * w), c.kind_weight),
             "key": LossTerm(_cross_entropy(out["key_logits"], key, t.is_key * w), c.key_weight),
@@ -735,7 +801,7 @@ class ACTPolicy(nn.Module):
         if t.copy is None:
             return {}, {}
         logits = out["copy_logits"]  # (B, K, L')
-        copied = _copied(t.copy, logits)  # (B, K)
+        copied = _copied(t.copy, logits, t.typed)  # (B, K)
         if logits.shape[-1] == 0:  # no row has an instruction: nothing to point at
             zero = out["key_logits"].sum() * 0
             return {"copy": LossTerm(zero, self.config.copy_weight)}, {"acc_copy": zero.detach()}
@@ -804,8 +870,11 @@ class ACTPolicy(nn.Module):
     # ---- inference (no ensembling here)
 
     @torch.inference_mode()
-    def predict_chunk_batch(self, image: torch.Tensor, instruction: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Batched plan, never ensembled: image uint8 (B, 3, H, W), ids (B, L) -> tensors per step.
+    def predict_chunk_batch(
+        self, image: torch.Tensor, instruction: torch.Tensor, typed: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Batched plan, never ensembled: image uint8 (B, 3, H, W), ids (B, L) -> tensors per step;
+        key_copy: ``typed`` (B,) characters of the span typed before this observation (default 0).
 
         Keys: kind_probs (B, K, kinds), key_probs (B, K, keys), point, point2, scroll (B, K, 2),
         point_prob (B, K) (chosen cell's probability), intent_probs (B, intents), with a reading
@@ -816,14 +885,23 @@ class ACTPolicy(nn.Module):
         with _eval_mode(self):
             m = self.model
             image, instruction = image.to(self.device), instruction.to(self.device)
-            out = m(image, instruction)
+            if m.copy_head is not None:
+                typed = torch.zeros(len(image), dtype=torch.long) if typed is None else typed.long()
+                out = m(
+                    image,
+                    instruction,
+                    typed=typed.to(self.device)[:, None].expand(-1, m.queries.shape[1] - 1),
+                )
+            else:
+                out = m(image, instruction)
             steps, memory = out["steps"], out["image_memory"]
             point, point_prob = m.point_head.predict(steps, memory, m.point_pos, m.reading(out))
             point2, _ = m.point2_head.predict(steps, memory, m.point_pos, m.reading(out))
             key_probs, copies = out["key_logits"].softmax(-1), {}
-            if m.copy_head is not None:
+            if m.copy_head is not None:  # each step's typed count follows the keys planned before it
+                key_logits, logits = self._plan_copies(out, typed.to(self.device))
                 key_probs, copies["copy_probs"] = self._resolve_copies(
-                    key_probs, out["copy_logits"], out["instruction_ids"]
+                    key_logits.softmax(-1), logits, out["instruction_ids"]
                 )
             return {
                 "kind_probs": out["kind_logits"].softmax(-1),
@@ -840,6 +918,24 @@ class ACTPolicy(nn.Module):
                     else {}
                 ),  # (B, K, words): the word each step looks for on screen
             }
+
+    def _plan_copies(self, out: dict[str, torch.Tensor], typed: torch.Tensor):
+        """key_copy at inference: step by step, the typed count before each step (``next_typed_count``
+        over the earlier steps' most likely kind and key; COPY types a character), its COPY pointer and
+        its key logits -> key logits (B, K, keys + 1), copy logits (B, K, L')."""
+        m, ids, steps = self.model, out["instruction_ids"], out["steps"]
+        kinds = out["kind_logits"].argmax(-1)  # (B, K)
+        keys, copies, count = [], [], typed  # count: (B,)
+        for k in range(steps.shape[1]):
+            copy = advance_copies(out["copy_start_logits"][:, k : k + 1], count[:, None], ids)  # (B, 1, L')
+            key = m.copy_key_logits(steps[:, k : k + 1], copy, ids)  # (B, 1, keys + 1)
+            keys.append(key)
+            copies.append(copy)
+            effect = torch.where(kinds[:, k] == self.key_kind, self.key_effect[key[:, 0].argmax(-1)], RESET)
+            count = torch.where(effect == TYPES, count + 1, count)
+            count = torch.where(effect == ERASES, (count - 1).clamp(min=0), count)
+            count = torch.where(effect == RESET, torch.zeros_like(count), count)
+        return torch.cat(keys, 1), torch.cat(copies, 1)
 
     def _resolve_copies(
         self, key_probs: torch.Tensor, copy_logits: torch.Tensor, ids: torch.Tensor
@@ -881,7 +977,8 @@ class ACTPolicy(nn.Module):
         Returns numpy arrays: kind, key (K,); point, point2, scroll (K, 2) normalised; kind_probs,
         key_probs (K, n); point_prob (K,); intent () id (0 = none named), intent_probs (n,).
         """
-        p = {k: v[0].cpu().numpy() for k, v in self.predict_chunk_batch(*self._observation(obs)).items()}
+        planned = self.predict_chunk_batch(*self._observation(obs), self._typed_now())
+        p = {k: v[0].cpu().numpy() for k, v in planned.items()}
         p["kind"], p["key"] = p["kind_probs"].argmax(-1), p["key_probs"].argmax(-1)
         intent = p["intent_probs"].copy()
         intent[:2] = -1  # neither padding nor UNK is an intent to name
@@ -917,6 +1014,10 @@ class ACTPolicy(nn.Module):
             self.key_kind,
             self.drag_kind,
         )
+        self.typed = 0  # characters of the span typed so far, from this policy's own key actions
+
+    def _typed_now(self) -> torch.Tensor:
+        return torch.tensor([self.typed])  # (1,)
 
     @property
     def policy_calls(self) -> int:
@@ -927,11 +1028,16 @@ class ACTPolicy(nn.Module):
         """One env action, from the chunks planned so far or a new one, as ``config.execution`` says:
         a queue of n_action_steps planned steps by default, a model call per step when
         ``temporal_ensemble_coeff`` is set (act.policy.execution)."""
-        return self._executor.act(obs, lambda: self._plan(obs), self._env_action)
+        action = self._executor.act(obs, lambda: self._plan(obs), self._env_action)
+        key = (
+            self.action_space.keys.token(int(action["key"])) if int(action["kind"]) == self.key_kind else None
+        )
+        self.typed = next_typed_count(self.typed, key)
+        return action
 
     def _plan(self, obs: dict[str, Any]) -> dict[str, torch.Tensor]:
         """One model call: the chunk's executed fields, (1, K, ...) each."""
-        p = self.predict_chunk_batch(*self._observation(obs))
+        p = self.predict_chunk_batch(*self._observation(obs), self._typed_now())
         return {k: p[k] for k in ("kind_probs", "key_probs", "point", "point2", "scroll")}
 
     def explain(self, obs: dict[str, Any], steps: int | None = None) -> Explanation:

@@ -4,7 +4,7 @@ Envs, data and policy import it; it imports nothing of ``act`` but the recording
 """
 
 from act.spaces.action_space import FIELDS, KIND_ID, POINTER_KIND_IDS, ActionError, ActionSpace
-from act.spaces.copy import copy_targets
+from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
 from act.spaces.vocab import PAD, UNK, Vocabulary, decode_bytes, encode_bytes, tokenize
 
@@ -18,6 +18,7 @@ __all__ = [
     "ActionSpace",
     "Vocabulary",
     "copy_targets",
+    "typed_counts",
     "decode_bytes",
     "encode_bytes",
     "resize_frame",

@@ -65,6 +65,26 @@ def copy_targets(instruction: str, keys: Sequence[str | None]) -> list[int]:
     return out
 
 
+def next_typed_count(count: int, key: str | None) -> int:
+    """How many characters the current span holds after a step pressing ``key`` (None: no key),
+    from ``count`` before it: +1 for a character, -1 for ``backspace`` (not below 0), 0 for any
+    other key or a step without one. What an agent knows from its own actions, no screen needed."""
+    if key == "backspace":
+        return max(0, count - 1)
+    return count + 1 if typed_char(key) is not None else 0
+
+
+def typed_counts(keys: Sequence[str | None]) -> list[int]:
+    """Per step, how many characters the current span holds before the step runs
+    (``next_typed_count`` from 0). The COPY pointer adds it to the span's start, so a copied
+    character is "the next one of the span"."""
+    out, count = [], 0
+    for key in keys:
+        out.append(count)
+        count = next_typed_count(count, key)
+    return out
+
+
 def _typed_from(keys: Sequence[str | None], chars: list[str | None], i: int) -> str:
     """The characters typed from step ``i`` until a key that is neither a character nor backspace."""
     text: list[str] = []

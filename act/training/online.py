@@ -21,7 +21,7 @@ from act.data.augment import Augment, augment_sample
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window
 from act.recording.schema import POINTER_KINDS, Action
-from act.spaces.copy import copy_targets
+from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
 from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 
@@ -150,6 +150,7 @@ class ExpertStream(IterableDataset):
         arrays["target"] = np.array([target_box(a, env.width, env.height) for a in actions], np.float32)
         keys = [a.key if a.kind == "key" else None for a in actions]
         arrays["copy"] = np.array(copy_targets(text, keys), np.int64)  # (N,) byte copied, -1 none
+        arrays["typed"] = np.array(typed_counts(keys), np.int64)  # (N,) span characters typed before
         instruction = torch.tensor(words)
         intents = [self.intents.id(a.intent) if a.intent else 0 for a in actions]
         samples = [
