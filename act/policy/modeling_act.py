@@ -332,6 +332,7 @@ class CopyHead(nn.Module):
 
 
 MAX_TYPED = 63  # typed counts the policy embeds (longer spans share the last embedding)
+LOOKAHEAD = 6  # characters from the COPY pointer on that the key head sees
 
 
 def advance_copies(start: torch.Tensor, typed: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -499,9 +500,10 @@ class ACT(nn.Module):
         self.copy_head = CopyHead(d) if c.key_copy else None
         if c.key_copy:  # how many characters of the span are typed: the agent knows from its own actions
             self.typed_embed = nn.Embedding(MAX_TYPED + 1, d)
-            # The key head also sees the character the COPY pointer points at, so "the span's next
-            # character is its closing quote" (type enter, not COPY) is a local decision at any length.
-            self.pointed_proj = nn.Linear(d, d)
+            # The key head also sees the LOOKAHEAD characters from the one the COPY pointer points
+            # at, so where the span ends ('"', or " using the..." after an unquoted query) is a local
+            # decision at any string length.
+            self.pointed_proj = nn.Linear(LOOKAHEAD * d, d)
         for module in (self.encoder, self.decoder, *([self.vae_encoder] if c.use_vae else [])):
             for p in module.parameters():
                 if p.dim() > 1:
@@ -581,10 +583,11 @@ class ACT(nn.Module):
     def copy_key_logits(
         self, steps: torch.Tensor, copy_logits: torch.Tensor, ids: torch.Tensor
     ) -> torch.Tensor:
-        """key_copy: key logits (B, K, keys + 1) from step states (B, K, D) plus the embedding of the
-        byte each step's COPY pointer (B, K, L) points at (ids (B, L))."""
-        pointed = copy_logits.softmax(-1) @ self.word_embed(ids)  # (B, K, D)
-        return self.key_head(steps + self.pointed_proj(pointed))
+        """key_copy: key logits (B, K, keys + 1) from step states (B, K, D) plus the embeddings of the
+        LOOKAHEAD bytes from the one each step's COPY pointer (B, K, L) points at (ids (B, L))."""
+        p, emb = copy_logits.softmax(-1), self.word_embed(ids)  # (B, K, L), (B, L, D)
+        ahead = [p @ F.pad(emb[:, w:], (0, 0, 0, w)) for w in range(LOOKAHEAD)]  # (B, K, D) each: byte j + w
+        return self.key_head(steps + self.pointed_proj(torch.cat(ahead, -1)))
 
     @staticmethod
     def reading(out: dict[str, Any]) -> Reading:
