@@ -623,9 +623,10 @@ class ACT(nn.Module):
             out["copy_start_logits"] = start
             if typed is not None:
                 out["copy_logits"] = advance_copies(start, typed.long(), ids)  # (B, K, L'): the byte copied
-        key_logits = self.key_head(steps)  # (B, K, keys [+ COPY])
-        if "copy_logits" in out:
+        if "copy_logits" in out:  # (B, K, keys [+ COPY])
             key_logits = self.copy_key_logits(steps, out["copy_logits"], ids)
+        else:
+            key_logits = self.key_head(steps)
         out.update(
             steps=steps,  # (B, K, D)
             image_memory=image_memory,  # (B, C', D) on the pointer's grid (C' = C without pointer_stride)
