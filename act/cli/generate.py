@@ -31,6 +31,7 @@ def main(cfg: DictConfig) -> None:
             num_workers=e.num_workers,
             contact_sheet=cfg.contact_sheet,
             progress=cfg.progress,
+            variety=e.get("variety", 0.0),
         )
     except OutDirError as err:  # refused before any episode: the message says how to proceed
         print(f"act-generate: {err}", file=sys.stderr)

@@ -43,10 +43,10 @@ def check_spec(perturbation: Any) -> str:
     return format_spec(parse_spec(perturbation))
 
 
-def make_env(task: str, spec: str, width: int = 160, height: int = 120) -> Any:
+def make_env(task: str, spec: str, width: int = 160, height: int = 120, variety: float = 0.0) -> Any:
     from act.envs.synthui import SynthUIEnv
 
-    return SynthUIEnv(task, perturbation=spec or None, width=width, height=height)
+    return SynthUIEnv(task, perturbation=spec or None, width=width, height=height, expert_variety=variety)
 
 
 BACKEND = Backend("synthui", __name__, "synthui", "scripted", options={"width": 160, "height": 120})
@@ -68,6 +68,7 @@ def generate(
     progress: bool = True,
     width: int = 160,
     height: int = 120,
+    variety: float = 0.0,
 ) -> list[Path]:
     """Write ``episodes`` successful expert demonstrations of each task; return their directories.
 
@@ -75,14 +76,21 @@ def generate(
     a seed whose episode fails is skipped for the next one (at most ``2 * episodes + 10`` tries).
     Per-task counts go to ``out_dir/generate.json``; resuming into ``out_dir`` needs the parameters
     it records (``act.envs.generation.check_resume``). ``env='miniwob'`` runs MiniWoB++'s backend.
+    ``variety`` (synthui, 0 to 1): how varied the expert's demonstrations are (act.envs.synthui.expert).
     """
     if env in ("miniwob", "act-miniwob"):
         from act.envs.miniwob.generate import BACKEND as MINIWOB
 
         tasks = None if tasks == "synthui" else tasks  # the default: every task of the backend
+        if variety:
+            raise ValueError("variety: MiniWoB++'s DOM experts have no variety setting (synthui only)")
         return generation.run(MINIWOB, tasks, episodes, perturbation, seed, out_dir, num_workers, progress)[0]
     if env != "synthui":
         raise ValueError(f"unknown env {env!r}; expected synthui or miniwob")
+    if not 0.0 <= variety <= 1.0:
+        raise ValueError(f"variety: {variety} must be in [0, 1]")
+    # recorded in generate.json only when set, so directories written before the setting still resume
+    varied = {"variety": float(variety)} if variety else {}
     return generation.run(
         BACKEND,
         tasks,
@@ -94,6 +102,7 @@ def generate(
         progress,
         width=width,
         height=height,
+        **varied,
     )[0]
 
 
@@ -107,11 +116,14 @@ def run_generate(
     num_workers: int | None = 1,
     contact_sheet: bool = True,
     progress: bool = True,
+    variety: float = 0.0,
 ) -> dict[str, Any]:
     """What `act-generate` does: ``generate`` + a contact sheet; returns (and writes) the summary JSON."""
     start = time.perf_counter()
     out = Path(out_dir)
-    paths = generate(tasks, episodes, perturbation, seed, out, num_workers, env=env, progress=progress)
+    paths = generate(
+        tasks, episodes, perturbation, seed, out, num_workers, env=env, progress=progress, variety=variety
+    )
     report_file = out / "generate.json"
     report = json.loads(report_file.read_text()) if report_file.is_file() else {"env": env, "tasks": {}}
     report.update(out_dir=str(out), num_episodes=len(paths), seconds=round(time.perf_counter() - start, 2))

@@ -79,9 +79,13 @@ class GenerateConfig:
     perturbations: list[str] = field(default_factory=lambda: [""])  # specs; "" = nominal
     seed: int = 0
     num_workers: int | None = None
+    # synthui, recordings and the online stream alike: how varied the expert's demonstrations are,
+    # 0 (expert-like) to 1 (pauses, a wandering pointer, more slips, freer orders: act.envs.synthui.expert)
+    variety: float = 0.0
 
     def __post_init__(self) -> None:
         _require(self.episodes >= 1, "data.generate.episodes", self.episodes, "must be >= 1")
+        _require(0.0 <= self.variety <= 1.0, "data.generate.variety", self.variety, "must be in [0, 1]")
         _require(self.seed >= 0, "data.generate.seed", self.seed, "must be >= 0")
         _require(
             self.num_workers is None or self.num_workers >= 1,

@@ -80,7 +80,7 @@ def labeller(env: Any) -> Any:
     """The expert whose actions label DAgger's states: synthui's, without deliberate slips and typos."""
     from act.envs.synthui import expert_for
 
-    return expert_for(env, slip=0.0, typo=0.0)
+    return expert_for(env, slip=0.0, typo=0.0, variety=0.0)
 
 
 class MixedEnv(gym.Wrapper):

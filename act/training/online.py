@@ -48,6 +48,7 @@ class ExpertStream(IterableDataset):
     at random instead of from ``perturbations``: families, severities and compositions of two.
     ``augment`` (an ``act.data.augment.Augment``, or anything with its fields) shifts, zooms and
     colour-jitters each sample's screen, its targets and ``cell_words`` moved to match.
+    ``variety`` (0 to 1) makes the experts' demonstrations varied (``act.envs.synthui.expert``).
 
     ``shift`` > 0 moves each episode's screens, actions and element boxes by a random offset of up
     to that fraction of the screen per axis (the window slides partly off screen; a random colour
@@ -74,6 +75,7 @@ class ExpertStream(IterableDataset):
         randomise: Any = None,
         augment: Any = None,
         text_random: float = 0.0,
+        variety: float = 0.0,
     ):
         if not tasks:
             raise ValueError("ExpertStream: no tasks given")
@@ -91,6 +93,9 @@ class ExpertStream(IterableDataset):
         if not 0.0 <= text_random <= 1.0:
             raise ValueError(f"ExpertStream: text_random {text_random} must be a share in [0, 1]")
         self.text_random = text_random
+        if not 0.0 <= variety <= 1.0:
+            raise ValueError(f"ExpertStream: variety {variety} must be in [0, 1]")
+        self.variety = variety
         self._cell_of_pixel = None if cells is None else _cell_index(*cells)  # (rows * stride, cols * stride)
         self.space = info.space
         self.words = Vocabulary(info.instruction_vocab)
@@ -109,7 +114,9 @@ class ExpertStream(IterableDataset):
         if key not in self._envs:
             if len(self._envs) >= MAX_ENVS:  # the oldest goes (an env holds no state between episodes)
                 del self._envs[next(iter(self._envs))]
-            self._envs[key] = SynthUIEnv(task, perturbation=perturbation or None, text_split=text_split)
+            self._envs[key] = SynthUIEnv(
+                task, perturbation=perturbation or None, text_split=text_split, expert_variety=self.variety
+            )
         return self._envs[key]
 
     def text_split(self, seed: int) -> str:

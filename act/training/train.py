@@ -37,7 +37,8 @@ def _generated_name(g: GenerateConfig) -> str:
         if len(g.perturbations) <= 2
         else f"{len(g.perturbations)}perts-{_digest(list(g.perturbations))}"
     )
-    return f"{g.env}-{tasks}-{g.episodes}ep-seed{g.seed}-{perts}"
+    varied = f"-variety{g.variety:g}" if g.variety else ""
+    return f"{g.env}-{tasks}-{g.episodes}ep-seed{g.seed}-{perts}{varied}"
 
 
 def _global_rank() -> int:
@@ -86,6 +87,7 @@ def prepare_dataset(
                     out_dir=recordings / _slug(spec),
                     num_workers=g.num_workers,
                     env=g.env,
+                    **({"variety": g.variety} if g.variety else {}),
                 )
             (recordings / "DONE").write_text("complete\n")
     else:
@@ -151,6 +153,7 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
         randomise=data.randomise,
         augment=data.augment,
         text_random=data.text_random,
+        variety=g.variety,
     )
 
 

@@ -16,9 +16,9 @@ ENV_IDS = tuple(f"synthui/{name}-v0" for name in TASKS)
 
 def intent_labels() -> list[str]:
     """Every intent label a synthui expert can emit (the policy classifies these)."""
-    from act.envs.synthui.expert import COMMON_INTENTS, NEXT_FIELD
+    from act.envs.synthui.expert import COMMON_INTENTS, NEXT_FIELD, VARIED_INTENTS
 
-    labels = list(COMMON_INTENTS) + [NEXT_FIELD]
+    labels = list(COMMON_INTENTS) + [NEXT_FIELD] + list(VARIED_INTENTS)
     for task in TASKS.values():
         labels += task.intents
     return list(dict.fromkeys(labels))

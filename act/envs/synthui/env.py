@@ -36,7 +36,8 @@ class SynthUIEnv(gym.Env):
     ``text_split``: where the task's strings come from (``act.envs.synthui.tasks.TEXT_SPLITS``):
     "train" (what demonstrations use), "test" (disjoint lists, what evaluation suites report) or
     "random" (random letters, what validation uses). ``headless=True`` skips rendering (the screen is
-    all zeros): for running experts fast.
+    all zeros): for running experts fast. ``expert_variety`` (0 to 1): how varied the env's scripted
+    expert is (``act.envs.synthui.expert``: pauses, a wandering pointer, more slips, freer choices).
     """
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 2}
@@ -52,6 +53,7 @@ class SynthUIEnv(gym.Env):
         render_mode: str | None = None,
         headless: bool = False,
         text_split: str = "train",
+        expert_variety: float = 0.0,
     ):
         if task not in TASKS:
             raise ValueError(f"unknown synthui task {task!r}; known tasks: {', '.join(TASKS)}")
@@ -59,8 +61,11 @@ class SynthUIEnv(gym.Env):
             raise ValueError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None")
         if text_split not in TEXT_SPLITS:
             raise ValueError(f"text_split: {text_split!r} is not one of {TEXT_SPLITS}")
+        if not 0.0 <= float(expert_variety) <= 1.0:
+            raise ValueError(f"expert_variety: {expert_variety} must be in [0, 1]")
         self.task_name = task
         self.text_split = text_split
+        self.expert_variety = float(expert_variety)  # how varied this env's scripted expert is (Expert)
         self.task_cls: type[Task] = TASKS[task]
         self.perturbation = parse_spec(perturbation)
         self.width, self.height = int(width), int(height)

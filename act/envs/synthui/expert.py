@@ -8,6 +8,12 @@ that it then corrects. It acts from any state, not only those of its own episode
 the states a policy reaches): a wrong menu or tab open, a box ticked or a slider moved wrongly, a
 wrong commit waiting for confirmation (it answers No). ``Expert(env, slip=0, typo=0)`` makes no
 deliberate slips, typos or detours at all.
+
+``variety`` (0 to 1; default the env's ``expert_variety``, 0) makes the demonstrations as varied as
+people's: more slips and typos, pauses (a ``wait`` labelled "pause"), a pointer that wanders (a
+click on empty background labelled "wander", which changes nothing), and every once-per-episode
+choice (orders of sub-goals, routes, Enter or the button) drawn closer to uniform. At 0 the expert
+draws exactly the random numbers it drew before the setting existed.
 """
 
 from __future__ import annotations
@@ -32,6 +38,12 @@ COMMON_INTENTS = (
     "cancel the wrong action",
 )
 WAIT = "wait for the screen to update"
+# What a varied expert (``variety`` > 0) adds: a pause and a pointer that wanders off (no effect).
+PAUSE = "pause"
+WANDER = "wander"
+VARIED_INTENTS = (PAUSE, WANDER)
+# At variety 1: the chance, per step, of a pause and of a wander, and at most this many of each.
+PAUSE_P, WANDER_P, MAX_DETOURS = 0.15, 0.15, 3
 NEXT_FIELD = "move to the next field"
 CANCEL = "cancel the wrong action"
 MAX_SLIPS = 2
@@ -40,23 +52,32 @@ MAX_SLIPS = 2
 class Expert:
     """The scripted expert of a synthui env: ``act(obs, info) -> Action`` in logical pixels.
 
-    ``slip``, ``typo``: chances of a click beside the target and of a wrong letter; with ``slip`` 0
-    the tasks' own detours (a wrong menu first, a slider one step off, scrolling past) are off too.
+    ``slip``, ``typo``: chances of a click beside the target and of a wrong letter (default
+    0.06 + 0.14 variety and 0.03 + 0.07 variety); with ``slip`` 0 the tasks' own detours (a wrong
+    menu first, a slider one step off, scrolling past) are off too. ``variety``: see the module.
     """
 
-    def __init__(self, env: Any, slip: float = 0.06, typo: float = 0.03):
+    def __init__(
+        self, env: Any, slip: float | None = None, typo: float | None = None, variety: float | None = None
+    ):
         self.env: SynthUIEnv = env.unwrapped
-        self.slip = slip
-        self.typo = typo
+        v = float(getattr(self.env, "expert_variety", 0.0) if variety is None else variety)
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"expert variety {v} must be in [0, 1]")
+        self.variety = v
+        self.slip = 0.06 + 0.14 * v if slip is None else slip
+        self.typo = 0.03 + 0.07 * v if typo is None else typo
         self.rng: np.random.Generator | None = None
         self.memo: dict[str, Any] = {}
         self.slips = 0
+        self.detours = {PAUSE: 0, WANDER: 0}
 
     def reset(self, seed: int) -> None:
         """Start a new episode; behaviour is a function of the episode seed."""
         self.rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0xE7])
         self.memo = {}
         self.slips = 0
+        self.detours = {PAUSE: 0, WANDER: 0}
 
     def act(self, obs: dict[str, Any], info: dict[str, Any]) -> Action:
         if info["step"] == 0 or self.rng is None:
@@ -79,7 +100,24 @@ class Expert:
                 if not self._commit_succeeds():
                     return ctx.click("confirm:no", CANCEL)
                 return ctx.click("confirm:yes", "confirm the action")
+        if self.variety > 0 and (a := self._detour(ctx)) is not None:
+            return a
         return self.env.task.expert_step(ctx)
+
+    def _detour(self, ctx: Ctx) -> Action | None:
+        """A varied expert's pause or wandering pointer, drawn per step (never inside a menu)."""
+        if ctx.info["menu"] is not None:
+            return None
+        v, n = self.variety, self.detours
+        if n[PAUSE] < MAX_DETOURS and ctx.chance(PAUSE_P * v):
+            n[PAUSE] += 1
+            return ctx.wait(PAUSE)
+        if n[WANDER] < MAX_DETOURS and ctx.chance(WANDER_P * v):
+            p = ctx.blank()
+            if p is not None:
+                n[WANDER] += 1
+                return Action("click", *p, intent=WANDER)
+        return None
 
     def _commit_succeeds(self) -> bool:
         """Whether the commit waiting for confirmation is the right one (a policy's may not be).
@@ -114,6 +152,9 @@ class Ctx:
         """A choice made once per episode (an order, a route) and kept."""
         memo = self.expert.memo
         if name not in memo:
+            v = self.expert.variety
+            if p is not None and v > 0:  # a varied expert: closer to uniform over the options
+                p = [(1 - v) * q + v / len(options) for q in p]
             memo[name] = options[int(self.rng.choice(len(options), p=p))]
         return memo[name]
 
@@ -145,6 +186,15 @@ class Ctx:
             else:
                 x, y = self.rng.uniform(x0, x1), y1 + d
             if 0 <= x < w and 0 <= y < h and self.ui.hit(x, y) is None:
+                return round(float(x), 1), round(float(y), 1)
+        return None
+
+    def blank(self) -> tuple[float, float] | None:
+        """A point on empty background (no element takes a click there): where a pointer wanders."""
+        w, h = self.ui.size
+        for _ in range(8):
+            x, y = self.rng.uniform(2, w - 2), self.rng.uniform(2, h - 2)
+            if self.ui.hit(x, y) is None:
                 return round(float(x), 1), round(float(y), 1)
         return None
 
