@@ -115,7 +115,9 @@ def test_the_online_stream_renders_varied_episodes(tmp_path):
     def waits(variety: float) -> int:
         stream = ExpertStream(info, ["Login"], chunk_size=3, variety=variety)
         return sum(
-            int(s["kind"][0] == KIND_ID["wait"]) for seed in range(10) for s in stream.episode("Login", "", seed)
+            int(s["kind"][0] == KIND_ID["wait"])
+            for seed in range(10)
+            for s in stream.episode("Login", "", seed)
         )
 
     assert waits(0.0) == 0 and waits(1.0) > 0
