@@ -77,6 +77,13 @@ def chunk(kinds: list[int], points: list[tuple[float, float]] | None = None) -> 
     }
 
 
+def model_output(plan: dict[str, torch.Tensor], intent: int = 2) -> dict[str, torch.Tensor]:
+    """``plan`` as predict_chunk_batch returns it: with intent_probs (1, 4) naming intent id ``intent``."""
+    intent_probs = torch.zeros(1, 4)
+    intent_probs[0, intent] = 1.0
+    return {**plan, "intent_probs": intent_probs}
+
+
 def to_action(step: dict[str, np.ndarray]) -> dict:
     kind = int(step["kind_probs"].argmax())
     return {
@@ -215,17 +222,18 @@ def test_adaptive_stops_where_the_intent_changes_and_types_a_word_in_one_call():
 
 
 def test_adaptive_through_the_policy_never_runs_past_a_pointer_actions_screen_change(monkeypatch):
-    policy = ACTPolicy(tiny_config(execution="adaptive")).eval()
+    policy = ACTPolicy(tiny_config(execution="adaptive", intent_vocab=["click it", "type it"])).eval()
     plan = Planner(chunk([CLICK] * 4, [(0.25, 0.25)] * 4))
-    monkeypatch.setattr(policy, "predict_chunk_batch", lambda *a: plan())
+    monkeypatch.setattr(policy, "predict_chunk_batch", lambda *a: model_output(plan(), intent=3))
     obs = {**screen(), "instruction": "click the button"}
     policy.select_action(obs)
     policy.select_action(obs)
     assert policy.policy_calls == 1
     policy.select_action({**with_patch(0.25, 0.25), "instruction": "click the button"})
     assert policy.policy_calls == 2
+    assert policy.stated_intent == "type it"  # the chunk being executed names intent id 3
     policy.reset()
-    assert policy.policy_calls == 0
+    assert policy.policy_calls == 0 and policy.stated_intent is None
 
 
 # ----------------------------------------------------------------------------------------- ensemble
@@ -260,7 +268,7 @@ def test_ensembling_averages_discrete_heads_as_probabilities(monkeypatch):
         [(0.8, 0.8), (0.5, 0.5)],
     )
     plans = Planner(first, second)
-    monkeypatch.setattr(policy, "predict_chunk_batch", lambda *a: plans())
+    monkeypatch.setattr(policy, "predict_chunk_batch", lambda *a: model_output(plans()))
     obs = {**screen(), "instruction": "click"}
     assert policy.select_action(obs)["kind"] == CLICK  # step 0: the first chunk alone
     action = policy.select_action(obs)

@@ -10,6 +10,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
+from act.eval.intents import intent_rates
 from act.eval.io_checks import ensure_writable
 from act.eval.metrics import robustness_auc, wilson_interval
 from act.eval.policies import EvalSetupError, PolicySpec, check_policy
@@ -29,6 +30,7 @@ def _rate(episodes: Sequence[EpisodeResult]) -> dict[str, Any]:
         "errors": sum(e.error is not None for e in episodes),
         "steps_to_success": mean(wins) if wins else None,
         **_typed(episodes),
+        **intent_rates([c for e in episodes for c in e.intent_checks]),
         **_cost(episodes),
     }
 
@@ -72,6 +74,11 @@ def summarize(episodes: Sequence[EpisodeResult], suite: Suite) -> dict[str, Any]
                 "tasks": {t: r["success"] for t, r in rates.items()},
                 "typed_tasks": {
                     t: r["typed_exact"] for t, r in rates.items() if r["typed_exact"] is not None
+                },
+                "intent_tasks": {
+                    t: {k: r[k] for k in ("intent_accuracy", "intent_agreement", "intent_n")}
+                    for t, r in rates.items()
+                    if r["intent_n"]
                 },
             }
         nominal = conds.get("nominal", {}).get("success")

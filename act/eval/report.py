@@ -76,6 +76,37 @@ def typed_section(results: dict[str, Any]) -> list[str]:
     return [f"## Typed strings (text split: {split})", "", markdown(rows), ""]
 
 
+def intent_section(results: dict[str, Any]) -> list[str]:
+    """Per policy, condition and task: how often the stated intent was the careful expert's, and how
+    often the executed action then did what it said (act.eval.intents); [] when nothing was judged."""
+    rows = [["policy", "condition", "task", "intent accuracy", "agreement", "steps judged"]]
+    for name, s in results["summary"].items():
+        for cond, c in s["conditions"].items():
+            for task, r in c.get("intent_tasks", {}).items():
+                rows.append(
+                    [
+                        name,
+                        cond,
+                        task,
+                        _pct(r["intent_accuracy"]),
+                        _pct(r["intent_agreement"]),
+                        str(r["intent_n"]),
+                    ]
+                )
+    if len(rows) == 1:
+        return []
+    return [
+        "## Stated intents",
+        "",
+        "Intent accuracy: the stated intent (of the chunk being executed) is the one a careful expert "
+        "would act on from the same state; agreement: with the intent right, the executed action does "
+        "it (the expert's kind, in its target, or its key). A lower bound where several orders are valid.",
+        "",
+        markdown(rows),
+        "",
+    ]
+
+
 def training_section(results: dict[str, Any]) -> list[str]:
     """What each ACT policy was trained on (its training_data.json), for the seen/unseen marks."""
     lines = []
@@ -255,6 +286,7 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path
             )
     md += ["## Per task (nominal)", "", markdown(tasks_rows), ""]
     md += typed_section(results)
+    md += intent_section(results)
     md += training_section(results)
     explained = [e for e in results["episodes"] if e.get("explanations")][:8]
     if explained:

@@ -16,6 +16,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from act.eval.intents import IntentChecker
 from act.eval.metrics import wilson_interval
 from act.eval.policies import PolicySpec, load_policy
 from act.eval.protocol import Policy, as_policy, select_action, start_episode
@@ -42,6 +43,9 @@ class EpisodeResult:
     ui_time: float = 0.0  # simulated: steps * UI_STEP_S, what the UI's responses would add to wall_time
     off_target: int = 0
     typed_exact: bool | None = None  # every text field holds the instruction's string (None: types nothing)
+    # per judged step: [stated intent, the careful expert's intent, whether the action did it]
+    # (act.eval.intents; synthui and policies that state intents only)
+    intent_checks: list[list[Any]] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     explanations: list[str] = field(default_factory=list)
     gif: str | None = None
@@ -124,6 +128,7 @@ def run_episode(
         env = make(env_id, perturbation=perturbation or None, **kwargs)
         obs, info = start_episode(policy, env, env_id, seed, perturbation)
         started = True
+        checker = IntentChecker.of(env, policy)
         while True:
             if explain and result.steps == 0:
                 explanation = policy.explain(obs)
@@ -132,6 +137,8 @@ def run_episode(
             t0 = time.perf_counter()
             action = select_action(policy, obs, info)
             result.policy_time += time.perf_counter() - t0
+            if checker is not None:
+                checker.check(obs, info, action, policy.stated_intent)
             if gif_dir is not None:
                 frames.append((obs["screen"], action))
             obs, _, terminated, truncated, info = env.step(action)
@@ -143,6 +150,8 @@ def run_episode(
         if info.get("typed"):  # the task types text: did every field end up holding its target?
             result.typed_exact = all(f["text"] == f["target"] for f in info["typed"].values())
         result.off_target = int(info.get("off_target", 0))
+        if checker is not None:
+            result.intent_checks = checker.checks
     except Exception as e:  # noqa: BLE001 - any failure is recorded as this episode's error
         result.error = f"{type(e).__name__}: {e}"
         result.success = False

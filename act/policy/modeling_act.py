@@ -390,6 +390,12 @@ def _key_effects(keys: Vocabulary) -> torch.Tensor:
     return torch.tensor([*effect, TYPES], dtype=torch.long)
 
 
+def named_intent(intent_probs: np.ndarray) -> int:
+    """The most probable intent id that names one (ids 0 and 1 are padding and UNK); 0 when the
+    vocabulary names none. intent_probs: (n,)."""
+    return 2 + int(np.argmax(intent_probs[2:])) if len(intent_probs) > 2 else 0
+
+
 def _kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, exp(logvar)) || N(0, 1)), summed over the latent and averaged over the batch."""
     return (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).sum(-1).mean()
@@ -984,9 +990,7 @@ class ACTPolicy(nn.Module):
         planned = self.predict_chunk_batch(*self._observation(obs), self._typed_now())
         p = {k: v[0].cpu().numpy() for k, v in planned.items()}
         p["kind"], p["key"] = p["kind_probs"].argmax(-1), p["key_probs"].argmax(-1)
-        intent = p["intent_probs"].copy()
-        intent[:2] = -1  # neither padding nor UNK is an intent to name
-        p["intent"] = np.asarray(intent.argmax() if len(intent) > 2 else 0)
+        p["intent"] = np.asarray(named_intent(p["intent_probs"]))
         return p
 
     def _env_action(self, step: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -1019,6 +1023,7 @@ class ACTPolicy(nn.Module):
             self.drag_kind,
         )
         self.typed = 0  # characters of the span typed so far, from this policy's own key actions
+        self.stated_intent: str | None = None  # the intent of the chunk planned last (None: none named)
 
     def _typed_now(self) -> torch.Tensor:
         return torch.tensor([self.typed])  # (1,)
@@ -1042,6 +1047,8 @@ class ACTPolicy(nn.Module):
     def _plan(self, obs: dict[str, Any]) -> dict[str, torch.Tensor]:
         """One model call: the chunk's executed fields, (1, K, ...) each."""
         p = self.predict_chunk_batch(*self._observation(obs), self._typed_now())
+        i = named_intent(p["intent_probs"][0].float().cpu().numpy())
+        self.stated_intent = self.intent_vocab.token(i) if i else None
         return {k: p[k] for k in ("kind_probs", "key_probs", "point", "point2", "scroll")}
 
     def explain(self, obs: dict[str, Any], steps: int | None = None) -> Explanation:

@@ -78,9 +78,9 @@ def beta_schedule(d: DaggerConfig) -> list[float]:
 
 def labeller(env: Any) -> Any:
     """The expert whose actions label DAgger's states: synthui's, without deliberate slips and typos."""
-    from act.envs.synthui import expert_for
+    from act.envs.synthui.expert import careful_expert
 
-    return expert_for(env, slip=0.0, typo=0.0, variety=0.0)
+    return careful_expert(env)
 
 
 class MixedEnv(gym.Wrapper):

@@ -264,6 +264,12 @@ class Ctx:
         return self.key(ch, intent)
 
 
+def careful_expert(env: Any) -> Expert:
+    """The expert with no slips, typos, detours or variety: the labeller of the states a policy
+    reaches (DAgger, closed-loop intent checks)."""
+    return Expert(env, slip=0.0, typo=0.0, variety=0.0)
+
+
 def expert_for(env: Any, **kwargs: Any) -> Expert:
     """The scripted expert for a synthui env (wrapped or not)."""
     return Expert(env, **kwargs)
