@@ -6,18 +6,20 @@
   weights exp(-M * i), i = 0 the oldest (ACT's temporal ensembling, ``act.policy.ensemble``):
   points and scrolls directly, kinds and keys as probabilities, then the argmax.
 - ``adaptive`` or ``adaptive:T``: a model call, then its steps executed while they stay within one
-  intent and the screen is still the one the chunk was planned on; then a new call.
+  intent and the screen is still the one the chunk was planned on, up to its first pointer action;
+  then a new call.
 
 The adaptive rule. The policy names one intent per chunk, so the steps' kinds stand in for a
 per-step intent: the chunk's first intent ends where its steps switch between pointer actions
 (click, drag, scroll, ...) and keys, either way (a key run after a click starts a new intent, and
 so does a click after it); noop and wait belong to either. Typing a word is one key run: one call.
-Before each step after the first, the current screen is compared with the screen the chunk was
-planned on, as mean absolute pixel difference in [0, 1]: over the whole frame, and over a window
-around each point a pointer action of this chunk has acted on (an eighth of the frame's width and
-height). When either exceeds T (``ADAPTIVE_THRESHOLD`` by default) the chunk stops, so it never
-runs past a pointer action's screen change (a menu that opened, a page that scrolled); the
-characters a key run types change the frame by less than a page change does.
+A pointer action (click, drag, scroll, ...) always ends the chunk: what it does to the screen
+cannot be known from the screen before it (a menu opens, a tick mark appears beside the label
+clicked, or nothing yet, because the UI is late or the click missed), so the next step is planned
+from the screen after it. Other steps (keys, waits) go on while the screen stays within T
+(``ADAPTIVE_THRESHOLD`` by default) of the one the chunk was planned on, as mean absolute pixel
+difference over the whole frame in [0, 1]: the characters a key run types change the frame by less
+than a new page or a late screen does (docs/experiments.md#adaptive).
 
 Every executor counts its model calls (``calls``): what ``ACTPolicy.policy_calls`` reports.
 """
@@ -37,10 +39,9 @@ from act.policy.ensemble import TemporalEnsembler
 
 MODES = ("replan", "chunk", "ensemble", "adaptive")
 SYNTAX = "replan, chunk:N, ensemble:M, adaptive or adaptive:T"
-# adaptive's default T: above what typing a word changes on a frame, below a pointer action's
-# visible effect in its window (docs/evaluating.md, "Executing chunks").
+# adaptive's default T: above what typing a word changes on a frame, below a new page or a late
+# screen arriving (docs/evaluating.md, "Executing chunks").
 ADAPTIVE_THRESHOLD = 0.02
-WINDOW = 1 / 16  # half the side of the window around a pointer action, as a fraction of the frame's
 
 Chunk = dict[str, torch.Tensor]  # field -> (1, K, ...): one plan, as predict_chunk_batch returns it
 Plan = Callable[[], Chunk]  # plans from the current observation: one model call
@@ -168,39 +169,32 @@ def intent_end(kinds: Sequence[int], pointer: Sequence[bool], key_kind: int) -> 
     return len(kinds)
 
 
-def screen_change(reference: np.ndarray, frame: np.ndarray, points: Sequence[np.ndarray]) -> float:
-    """The largest mean absolute difference in [0, 1] between two (H, W, C) uint8 screens, over the
-    whole frame and over a window around each point ((x, y) in [0, 1]); 1 when their shapes differ."""
+def screen_change(reference: np.ndarray, frame: np.ndarray) -> float:
+    """The mean absolute difference in [0, 1] between two (H, W, C) uint8 screens; 1 when their
+    shapes differ."""
     if reference.shape != frame.shape:
         return 1.0
-    diff = np.abs(reference.astype(np.int16) - frame.astype(np.int16)).mean(-1) / 255.0  # (H, W)
-    h, w = diff.shape
-    change = float(diff.mean())
-    ry, rx = max(1, round(h * WINDOW)), max(1, round(w * WINDOW))
-    for x, y in points:
-        cx, cy = min(int(x * w), w - 1), min(int(y * h), h - 1)  # the pixel the env acts on
-        window = diff[max(0, cy - ry) : cy + ry + 1, max(0, cx - rx) : cx + rx + 1]
-        change = max(change, float(window.mean()))
-    return change
+    return float(np.abs(reference.astype(np.int16) - frame.astype(np.int16)).mean() / 255.0)
 
 
 class AdaptiveExecutor(Executor):
     """adaptive: a chunk's steps while they stay within its first intent and the screen stays within
     ``threshold`` of the one it was planned on (see the module docstring); then a new call."""
 
-    def __init__(self, threshold: float, pointer: Sequence[bool], key_kind: int, drag_kind: int):
+    def __init__(self, threshold: float, pointer: Sequence[bool], key_kind: int):
         super().__init__()
-        self.threshold, self.pointer, self.key_kind, self.drag_kind = threshold, pointer, key_kind, drag_kind
+        self.threshold, self.pointer, self.key_kind = threshold, pointer, key_kind
         self.chunk: dict[str, np.ndarray] | None = None
         self.reference = np.zeros((0, 0, 3), np.uint8)  # the screen the chunk was planned on
-        self.points: list[np.ndarray] = []  # where this chunk's executed pointer actions acted
+        self.acted = False  # this chunk has executed a pointer action
         self.next = self.end = 0  # the next step to execute; the end of the chunk's first intent
 
     def _keeps_going(self, frame: np.ndarray) -> bool:
         return (
             self.chunk is not None
             and self.next < self.end
-            and screen_change(self.reference, frame, self.points) <= self.threshold
+            and not self.acted
+            and screen_change(self.reference, frame) <= self.threshold
         )
 
     def act(self, obs: dict[str, Any], plan: Plan, to_action: ToAction) -> dict[str, Any]:
@@ -209,23 +203,17 @@ class AdaptiveExecutor(Executor):
             self.chunk = {k: v[0].cpu().numpy() for k, v in self._plan(plan).items()}
             kinds = self.chunk["kind_probs"].argmax(-1)
             self.end = intent_end([int(k) for k in kinds], self.pointer, self.key_kind)
-            self.reference, self.points, self.next = frame.copy(), [], 0
+            self.reference, self.acted, self.next = frame.copy(), False, 0
         action = to_action({k: v[self.next] for k, v in self.chunk.items()})  # type: ignore[union-attr]
         self.next += 1
-        kind = int(action["kind"])
-        if self.pointer[kind]:
-            self.points.append(action["point"])
-            if kind == self.drag_kind:
-                self.points.append(action["point2"])
+        self.acted = self.acted or bool(self.pointer[int(action["kind"])])
         return action
 
 
-def build_executor(
-    execution: Execution, chunk_size: int, pointer: Sequence[bool], key_kind: int, drag_kind: int
-) -> Executor:
+def build_executor(execution: Execution, chunk_size: int, pointer: Sequence[bool], key_kind: int) -> Executor:
     """A fresh executor for one episode. ``pointer``: per action kind, whether it acts at a point."""
     if execution.mode == "ensemble":
         return EnsembleExecutor(execution.coeff, chunk_size)
     if execution.mode == "adaptive":
-        return AdaptiveExecutor(execution.threshold, pointer, key_kind, drag_kind)
+        return AdaptiveExecutor(execution.threshold, pointer, key_kind)
     return QueueExecutor(1 if execution.mode == "replan" else execution.steps)

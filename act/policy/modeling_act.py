@@ -1020,7 +1020,6 @@ class ACTPolicy(nn.Module):
             self.config.chunk_size,
             self.pointer_kinds.tolist(),
             self.key_kind,
-            self.drag_kind,
         )
         self.typed = 0  # characters of the span typed so far, from this policy's own key actions
         self.stated_intent: str | None = None  # the intent of the chunk planned last (None: none named)
