@@ -334,6 +334,10 @@ def plot_leaderboard(board: dict[str, Any], path: Path) -> Path:
         ]
         ax.bar(np.arange(len(names)) + i * width, means, width, yerr=err, capsize=2, label=k)
     ax.set_xticks(np.arange(len(names)) + width * (len(keys) - 1) / 2, names, fontsize=8)
+    if max(map(len, names)) > 12:  # long names ("randomised_6k@replan") would run into each other
+        ax.tick_params(axis="x", labelrotation=20)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("success")
     ax.legend(fontsize=7)
