@@ -186,14 +186,12 @@ class AdaptiveExecutor(Executor):
         self.threshold, self.pointer, self.key_kind = threshold, pointer, key_kind
         self.chunk: dict[str, np.ndarray] | None = None
         self.reference = np.zeros((0, 0, 3), np.uint8)  # the screen the chunk was planned on
-        self.acted = False  # this chunk has executed a pointer action
         self.next = self.end = 0  # the next step to execute; the end of the chunk's first intent
 
     def _keeps_going(self, frame: np.ndarray) -> bool:
         return (
             self.chunk is not None
             and self.next < self.end
-            and not self.acted
             and screen_change(self.reference, frame) <= self.threshold
         )
 
@@ -203,10 +201,11 @@ class AdaptiveExecutor(Executor):
             self.chunk = {k: v[0].cpu().numpy() for k, v in self._plan(plan).items()}
             kinds = self.chunk["kind_probs"].argmax(-1)
             self.end = intent_end([int(k) for k in kinds], self.pointer, self.key_kind)
-            self.reference, self.acted, self.next = frame.copy(), False, 0
+            self.reference, self.next = frame.copy(), 0
         action = to_action({k: v[self.next] for k, v in self.chunk.items()})  # type: ignore[union-attr]
         self.next += 1
-        self.acted = self.acted or bool(self.pointer[int(action["kind"])])
+        if self.pointer[int(action["kind"])]:  # a pointer action ends the chunk
+            self.end = self.next
         return action
 
 
