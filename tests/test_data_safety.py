@@ -239,3 +239,30 @@ def test_a_damaged_dataset_description_names_its_file(recordings, tmp_path, caps
         DatasetInfo.load(out)
     assert inspect_main([str(out), "--out", str(tmp_path / "inspect")]) == 1
     assert "act_dataset.json" in capsys.readouterr().err
+
+
+def test_concurrent_runs_on_one_data_dir_wait_for_each_other(recordings, tmp_path, monkeypatch):
+    """A second act-train on the same folder waits for the first to finish building it, not writes beside it."""
+    import importlib
+    import threading
+
+    train_module = importlib.import_module(
+        "act.training.train"
+    )  # the module (act.training.train is the function)
+    started = threading.Event()
+
+    def build(*args, **kwargs):
+        started.set()
+        return build_dataset(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "build_dataset", build)
+    data = DataConfig(recordings=str(recordings))
+    out = train_module._dataset_dir(data, (30, 40), tmp_path / "data")
+    built: list[Path] = []
+    with train_module._exclusive(out):  # another run is building this dataset
+        t = threading.Thread(target=lambda: built.append(prepare_dataset(data, (30, 40), tmp_path / "data")))
+        t.start()
+        assert not started.wait(timeout=3.0)  # it waits for the lock, building nothing
+    assert started.wait(timeout=60)
+    t.join(timeout=120)
+    assert built == [out] and DatasetInfo.load(out).num_episodes == 4

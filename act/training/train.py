@@ -8,6 +8,8 @@ import os
 import re
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -77,26 +79,28 @@ def prepare_dataset(
 
         g = data.generate
         recordings = data_dir / "recordings" / _generated_name(g)
-        if not (recordings / "DONE").is_file():
-            for i, spec in enumerate(g.perturbations):  # disjoint seeds per perturbation share
-                generate(
-                    tasks=list(g.tasks),
-                    episodes=g.episodes,
-                    perturbation=spec or None,
-                    seed=g.seed + 100_000 * i,
-                    out_dir=recordings / _slug(spec),
-                    num_workers=g.num_workers,
-                    env=g.env,
-                    **({"variety": g.variety} if g.variety else {}),
-                )
-            (recordings / "DONE").write_text("complete\n")
+        with _exclusive(recordings):
+            if not (recordings / "DONE").is_file():
+                for i, spec in enumerate(g.perturbations):  # disjoint seeds per perturbation share
+                    generate(
+                        tasks=list(g.tasks),
+                        episodes=g.episodes,
+                        perturbation=spec or None,
+                        seed=g.seed + 100_000 * i,
+                        out_dir=recordings / _slug(spec),
+                        num_workers=g.num_workers,
+                        env=g.env,
+                        **({"variety": g.variety} if g.variety else {}),
+                    )
+                (recordings / "DONE").write_text("complete\n")
     else:
         raise ValueError("data: set either data.recordings (a directory of episodes) or data.generate")
     from act.data import DatasetError
 
     out = _dataset_dir(data, image_size, data_dir)
     try:
-        build_dataset(recordings, out, image_size=tuple(image_size), num_proc=data.num_proc)
+        with _exclusive(out):
+            build_dataset(recordings, out, image_size=tuple(image_size), num_proc=data.num_proc)
     except DatasetError as e:
         field = "data.dataset_dir" if data.dataset_dir else "the dataset cache (paths.data_dir/built)"
         raise DatasetError(
@@ -104,6 +108,31 @@ def prepare_dataset(
             f"or delete {out} yourself to rebuild it there"
         ) from e
     return out
+
+
+@contextmanager
+def _exclusive(folder: Path) -> Iterator[None]:
+    """Holds a lock on ``folder`` while the block runs: act-train runs started at once on one data dir
+    (several seeds of an experiment) then generate and build a shared folder once, one after the
+    other, instead of writing the same episodes side by side. The (empty) lock file lives in the
+    temp dir, named by the folder's absolute path, so users' folders get no debris."""
+    import tempfile
+
+    from filelock import FileLock, Timeout
+
+    key = hashlib.sha1(str(folder.resolve()).encode()).hexdigest()[:16]
+    locks = Path(tempfile.gettempdir()) / "act-locks"
+    locks.mkdir(exist_ok=True)
+    lock = FileLock(str(locks / f"{key}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"waiting for another process to finish writing {folder} ...", flush=True)
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _recordings_name(data: DataConfig) -> str:
