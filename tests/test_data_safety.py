@@ -242,7 +242,7 @@ def test_a_damaged_dataset_description_names_its_file(recordings, tmp_path, caps
 
 
 def test_concurrent_runs_on_one_data_dir_wait_for_each_other(recordings, tmp_path, monkeypatch):
-    """A second act-train on the same folder waits for the first to finish building it, not writes beside it."""
+    """A second act-train on one folder waits for the first to finish building it, not writes beside it."""
     import importlib
     import threading
 
