@@ -372,3 +372,46 @@ def test_act_dagger_refuses_a_bad_setting_before_any_work(tmp_path):
     )
     assert p.returncode == 2 and "dagger.betas" in p.stderr, p.stderr[-2000:]
     assert not (tmp_path / "data").exists()
+
+
+class _Remembers(RandomPolicy):
+    """A random policy that records what MixedEnv tells it ran in its place."""
+
+    def reset(self) -> None:
+        super().reset()
+        self.told: list[int] = []
+
+    def executed(self, action) -> None:
+        self.told.append(int(action["kind"]))
+
+
+def test_the_policy_is_told_what_the_expert_ran_in_its_place(tmp_path):
+    from act.policy import ACTConfig, ACTPolicy
+    from act.spaces.action_space import KIND_ID
+
+    policy = _Remembers()
+    collect(policy, ["TickCheckboxes"], [""], 1, tmp_path / "m", beta=0.5, seed=3, progress=False)
+    (ep,) = find_episodes(tmp_path / "m")
+    meta = read_episode(ep).meta
+    by_expert = [i for i, who in enumerate(meta.extra["dagger"]["executed"]) if who == "expert"]
+    assert by_expert and len(policy.told) == len(by_expert)
+    # ACTPolicy's own-action memory (typed count, last kind) follows what ran, not what it proposed
+    act = ACTPolicy(
+        ACTConfig(
+            image_size=(16, 16),
+            convnet_channels=(8,),
+            convnet_strides=(4,),
+            dim_model=32,
+            n_heads=2,
+            dim_feedforward=64,
+            n_encoder_layers=1,
+            n_decoder_layers=1,
+            use_vae=False,
+            chunk_size=2,
+            prev_action=True,
+        )
+    )
+    act.reset()
+    act.select_action({"screen": np.zeros((16, 16, 3), np.uint8), "instruction": "tick a"})
+    act.executed({"kind": KIND_ID["key"], "key": act.action_space.keys.id("a")})
+    assert (act.typed, act.prev_kind) == (1, KIND_ID["key"] + 1)

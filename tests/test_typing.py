@@ -348,3 +348,82 @@ def test_advance_copies_shifts_the_start_by_the_typed_count():
     assert out.argmax(-1).tolist() == [[1, 2, 3]]
     assert (out[0, 1, :1] == -1e9).all() and (out[0, 2, :2] == -1e9).all()  # nothing before the shift
     assert (out[..., 4] == -1e9).all()  # padding never copied
+
+
+# ------------------------------------------------- what the policy knows from its own actions
+
+
+def test_previous_kinds_shift_the_episode_by_one_step():
+    from act.data.chunks import previous_kinds
+
+    assert previous_kinds(np.array([3, 0, 0, 2])).tolist() == [0, 4, 1, 1]
+    assert previous_kinds(np.array([], np.int64)).tolist() == []
+
+
+def test_online_and_recorded_samples_tell_the_step_before():
+    from act.training.online import ExpertStream
+
+    info = DatasetInfo((120, 160), ActionSpace().to_json(), [], [], 32)
+    samples = ExpertStream(info, ["Login"], chunk_size=4).episode("Login", "", 0)
+    assert samples[0]["prev_kind"][0] == 0  # nothing before the first step
+    for before, now in zip(samples, samples[1:]):
+        assert now["prev_kind"][0] == before["kind"][0] + 1
+        if not now["is_pad"][1]:
+            assert now["prev_kind"][1] == now["kind"][0] + 1  # within the chunk, as typed is
+
+
+def test_recorded_samples_tell_the_step_before(recordings, tmp_path):
+    from act.data import ChunkDataset, build_dataset
+
+    info = build_dataset(recordings, tmp_path / "ds", image_size=(30, 40))
+    ds = ChunkDataset(info, chunk_size=3)
+    by_episode: dict[int, list] = {}
+    for i in range(len(ds)):
+        s = ds[i]
+        by_episode.setdefault(int(s["episode_index"]), []).append(s)
+    for steps in by_episode.values():
+        assert steps[0]["step_index"] == 0 and steps[0]["prev_kind"][0] == 0
+        for before, now in zip(steps, steps[1:]):
+            assert now["prev_kind"][0] == before["kind"][0] + 1
+
+
+def test_prev_action_tells_apart_screens_that_look_the_same():
+    """Click a field, then type: the field's focus is invisible here (one blank screen), so only the
+    policy's own last action says which comes next. With prev_action it learns both and executes them
+    in order; without it the two samples are the same input and it cannot."""
+    space = ActionSpace()
+    click, key = Action("click", x=8, y=8), Action("key", key="a")
+    arrays = space.encode([click, key], 16, 16)
+    arrays["copy"] = np.full(2, -1, np.int64)
+    arrays["typed"] = np.zeros(2, np.int64)
+    from act.data.chunks import previous_kinds
+
+    arrays["prev_kind"] = previous_kinds(arrays["kind"])
+    samples = []
+    for i in range(2):
+        s = chunk_window(arrays, i, i + 1, 1)  # one-step chunks: what this step does, nothing after
+        s.update(
+            image=torch.zeros(3, 16, 16, dtype=torch.uint8),
+            instruction=torch.zeros(4, dtype=torch.long),
+            instruction_bytes=torch.tensor(encode_bytes('Type "a".')),
+            intent=torch.tensor(0),
+        )
+        samples.append(s)
+    batch = {k: torch.stack([s[k] for s in samples]) for k in samples[0]}
+    accuracy = {}
+    for prev_action in (False, True):
+        torch.manual_seed(0)
+        policy = ACTPolicy(chars_config(chunk_size=1, key_copy=False, prev_action=prev_action))
+        optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
+        for _ in range(60):
+            loss, terms = policy(batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        accuracy[prev_action] = float(terms["acc_kind"])
+        if prev_action:
+            obs = {"screen": np.zeros((16, 16, 3), np.uint8), "instruction": 'Type "a".'}
+            policy.reset()
+            kinds = [int(policy.select_action(obs)["kind"]) for _ in range(2)]
+            assert kinds == [KIND_ID["click"], KIND_ID["key"]]
+    assert accuracy == {False: 0.5, True: 1.0}

@@ -43,7 +43,9 @@ class ChunkDataset(Dataset):
     intent int64 (); episode_index, step_index int64 (); and for typing by copying
     instruction_bytes int64 (MAX_INSTRUCTION_BYTES,) (the instruction's byte ids, ``encode_bytes``)
     and copy int64 (K,) (the instruction byte each key step copies, ``copy_targets``; -1 none) and
-    typed int64 (K,) (characters of the span being typed before each step, ``typed_counts``).
+    typed int64 (K,) (characters of the span being typed before each step, ``typed_counts``);
+    prev_kind int64 (K,) (1 + the kind of the step before each step, 0 at an episode's first step,
+    ``previous_kinds``).
     """
 
     def __init__(
@@ -93,9 +95,11 @@ class ChunkDataset(Dataset):
         self.instruction_bytes = np.array([encode_bytes(t) for t in texts], np.int16).reshape(len(texts), -1)
         self.copy = np.full(len(self.episode), -1, np.int64)
         self.typed = np.zeros(len(self.episode), np.int64)  # characters of the span typed before each step
+        self.prev_kind = np.zeros(len(self.episode), np.int64)  # 1 + the previous step's kind, 0 first
         space, kinds, keys = self.info.space, self.actions["kind"], self.actions["key"]
         key_kind = space.kinds.index("key") if "key" in space.kinds else -1
         for start, end, text in zip(starts, ends, texts):
+            self.prev_kind[start:end] = previous_kinds(kinds[start:end])
             if (kinds[start:end] == key_kind).any():
                 tokens = [
                     space.keys.token(int(k)) if kind == key_kind else None
@@ -152,13 +156,30 @@ class ChunkDataset(Dataset):
         }
         sample.update(
             chunk_window(
-                {**self.actions, "target": self.target, "copy": self.copy, "typed": self.typed}, r, end, k
+                {
+                    **self.actions,
+                    "target": self.target,
+                    "copy": self.copy,
+                    "typed": self.typed,
+                    "prev_kind": self.prev_kind,
+                },
+                r,
+                end,
+                k,
             )
         )
         sample["intent"] = torch.tensor(self.intent[r])
         sample["episode_index"] = torch.tensor(self.episode[r])
         sample["step_index"] = torch.tensor(self.step[r])
         return sample
+
+
+def previous_kinds(kinds: np.ndarray) -> np.ndarray:
+    """Per step of one episode, 1 + the kind id of the step before it, 0 at the first step: int64 (N,).
+    What a policy with ``prev_action`` is told it did last."""
+    out = np.zeros(len(kinds), np.int64)
+    out[1:] = np.asarray(kinds[:-1], np.int64) + 1
+    return out
 
 
 def chunk_window(columns: dict[str, np.ndarray], start: int, end: int, k: int) -> dict[str, torch.Tensor]:

@@ -73,7 +73,7 @@ def offline_metrics(
     seen = 0
     for batch in DataLoader(ds, batch_size=batch_size):
         out = policy.predict_chunk_batch(
-            batch["image"], policy.instruction_input(batch), batch["typed"][:, 0]
+            batch["image"], policy.instruction_input(batch), batch["typed"][:, 0], batch["prev_kind"][:, 0]
         )
         valid = ~batch["is_pad"]  # (B, K)
         kind = batch["kind"]

@@ -113,6 +113,10 @@ class ACTConfig:
     # it points at, so typing a string never seen in training needs no key of it to be learnt.
     key_copy: bool = False
     copy_weight: float = 1.0
+    # The kind of the policy's own previous action (none at an episode's start) joins the latent
+    # token, as a robot's joint state does in ACT: what an agent knows without looking. Whether a
+    # text field already has focus is a few pixels of caret and border; "I just clicked" is not.
+    prev_action: bool = False
     intent_vocab: list[str] = field(default_factory=list)
     action_space: dict[str, Any] = field(default_factory=_default_action_space)
 

@@ -420,6 +420,7 @@ class Targets(NamedTuple):
     is_scroll: torch.Tensor
     copy: torch.Tensor | None = None  # (B, K) instruction byte each key step copies, -1 none (key_copy)
     typed: torch.Tensor | None = None  # (B, K) characters of the span typed before each step (key_copy)
+    prev_kind: torch.Tensor | None = None  # (B,) 1 + the kind of the step before, 0 first (prev_action)
 
 
 # --------------------------------------------------------------------------------------------- network
@@ -510,6 +511,8 @@ class ACT(nn.Module):
             # at, so where the span ends ('"', or " using the..." after an unquoted query) is a local
             # decision at any string length.
             self.pointed_proj = nn.Linear(LOOKAHEAD * d, d)
+        # prev_action: 0 = the episode's first step, 1 + kind id after a step of that kind
+        self.prev_embed = nn.Embedding(num_kinds + 1, d) if c.prev_action else None
         for module in (self.encoder, self.decoder, *([self.vae_encoder] if c.use_vae else [])):
             for p in module.parameters():
                 if p.dim() > 1:
@@ -532,9 +535,11 @@ class ACT(nn.Module):
         instruction: torch.Tensor,
         z: torch.Tensor,
         typed: torch.Tensor | None = None,
+        prev_kind: torch.Tensor | None = None,
     ):
         """The encoder over [latent, instruction tokens, image cells]: see ``Encoded``. ``typed`` (B,):
-        characters of the span typed so far (key_copy), added to the latent token."""
+        characters of the span typed so far (key_copy), and ``prev_kind`` (B,): 1 + the kind of the
+        previous action, 0 at the first step (prev_action; default 0), added to the latent token."""
         if tuple(image.shape[-2:]) != self.config.image_size:
             raise ValueError(
                 f"image is {tuple(image.shape[-2:])} (H, W); "
@@ -578,6 +583,9 @@ class ACT(nn.Module):
         if self.copy_head is not None:
             done = torch.zeros(len(z), dtype=torch.long, device=z.device) if typed is None else typed.long()
             latent = latent + self.typed_embed(done.clamp(0, MAX_TYPED))
+        if self.prev_embed is not None:
+            last = torch.zeros(len(z), dtype=torch.long, device=z.device) if prev_kind is None else prev_kind
+            latent = latent + self.prev_embed(last.long())
         tokens = torch.cat((latent[:, None], text, cells), 1)  # (B, S, D)
         pos = torch.cat((self.latent_pos, self.word_pos[:, : words.shape[1]], self.image_pos), 1)  # (1, S, D)
         mask = None
@@ -600,11 +608,14 @@ class ACT(nn.Module):
         """The reading part of ``forward``'s output, as the pointer heads take it."""
         return Reading(out["read_logits"], out["word_ids"], out["instruction_memory"])
 
-    def forward(self, image, instruction, actions=None, is_pad=None, typed=None) -> dict[str, torch.Tensor]:
+    def forward(
+        self, image, instruction, actions=None, is_pad=None, typed=None, prev_kind=None
+    ) -> dict[str, torch.Tensor]:
         """Step states and head outputs. With ``actions`` (and use_vae) also mu, log-var; z is sampled
         only in training mode, else z = 0 (inference behaviour, KL still reported). key_copy: ``typed``
         (B, K) is each step's count of span characters typed before it (``typed_counts``; step 0's is
-        the observation's), giving ``copy_logits``; without it only ``copy_start_logits``."""
+        the observation's), giving ``copy_logits``; without it only ``copy_start_logits``. prev_action:
+        ``prev_kind`` (B,) 1 + the kind of the action before this observation, 0 at the first step."""
         b, c = image.shape[0], self.config
         z = torch.zeros(b, c.latent_dim, device=image.device)
         out: dict[str, torch.Tensor] = {}
@@ -613,7 +624,9 @@ class ACT(nn.Module):
             out["mu"], out["logvar"] = mu, logvar
             if self.training:
                 z = mu + (0.5 * logvar).exp() * torch.randn_like(mu)
-        enc = self.encode_observation(image, instruction, z, None if typed is None else typed[:, 0])
+        enc = self.encode_observation(
+            image, instruction, z, None if typed is None else typed[:, 0], prev_kind
+        )
         memory, ids = enc.memory, enc.ids
         tgt = torch.zeros(b, c.chunk_size + 1, c.dim_model, device=image.device)
         h = self.decoder(tgt, self.queries, memory, enc.pos, enc.mask)  # (B, K + 1, D)
@@ -723,7 +736,9 @@ class ACTPolicy(nn.Module):
         """-> (total loss, the named weighted terms, metrics). One family per head, in a fixed order:
         the total adds the terms in that order, so refactors keep the floats bitwise."""
         t = self._targets(batch)
-        out = self.model(batch["image"], self.instruction_input(batch), t.actions, ~t.valid, t.typed)
+        out = self.model(
+            batch["image"], self.instruction_input(batch), t.actions, ~t.valid, t.typed, t.prev_kind
+        )
         terms: dict[str, LossTerm] = {}
         metrics: dict[str, torch.Tensor] = {}
         families = (self._action_losses, self._pointer_losses, self._reading_losses, self._intent_loss)
@@ -775,6 +790,14 @@ class ACTPolicy(nn.Module):
                     )
             copy = torch.where(is_key, batch["copy"].long(), -1)  # (B, K)
             typed = torch.where(valid, batch["typed"].long(), 0)  # (B, K)
+        prev_kind = None
+        if c.prev_action:
+            if "prev_kind" not in batch:
+                raise ValueError(
+                    "batch has no 'prev_kind': a policy with prev_action is told its previous action "
+                    "(ChunkDataset and ExpertStream give it)"
+                )
+            prev_kind = batch["prev_kind"][:, 0].long()  # (B,) the observation's: before step 0
         return Targets(
             valid=valid,
             actions=actions,
@@ -785,6 +808,7 @@ class ACTPolicy(nn.Module):
             is_scroll=valid & (kind == self.scroll_kind),
             copy=copy,
             typed=typed,
+            prev_kind=prev_kind,
         )
 
     def _action_losses(self, batch, out, t: Targets) -> tuple[dict[str, LossTerm], dict[str, torch.Tensor]]:
@@ -881,10 +905,15 @@ class ACTPolicy(nn.Module):
 
     @torch.inference_mode()
     def predict_chunk_batch(
-        self, image: torch.Tensor, instruction: torch.Tensor, typed: torch.Tensor | None = None
+        self,
+        image: torch.Tensor,
+        instruction: torch.Tensor,
+        typed: torch.Tensor | None = None,
+        prev_kind: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Batched plan, never ensembled: image uint8 (B, 3, H, W), ids (B, L) -> tensors per step;
-        key_copy: ``typed`` (B,) characters of the span typed before this observation (default 0).
+        key_copy: ``typed`` (B,) characters of the span typed before this observation (default 0);
+        prev_action: ``prev_kind`` (B,) 1 + the kind of the action before it (default 0: none).
 
         Keys: kind_probs (B, K, kinds), key_probs (B, K, keys), point, point2, scroll (B, K, 2),
         point_prob (B, K) (chosen cell's probability), intent_probs (B, intents), with a reading
@@ -895,15 +924,17 @@ class ACTPolicy(nn.Module):
         with _eval_mode(self):
             m = self.model
             image, instruction = image.to(self.device), instruction.to(self.device)
+            last = None if prev_kind is None else prev_kind.to(self.device)
             if m.copy_head is not None:
                 typed = torch.zeros(len(image), dtype=torch.long) if typed is None else typed.long()
                 out = m(
                     image,
                     instruction,
                     typed=typed.to(self.device)[:, None].expand(-1, m.queries.shape[1] - 1),
+                    prev_kind=last,
                 )
             else:
-                out = m(image, instruction)
+                out = m(image, instruction, prev_kind=last)
             steps, memory = out["steps"], out["image_memory"]
             point, point_prob = m.point_head.predict(steps, memory, m.point_pos, m.reading(out))
             point2, _ = m.point2_head.predict(steps, memory, m.point_pos, m.reading(out))
@@ -987,7 +1018,7 @@ class ACTPolicy(nn.Module):
         Returns numpy arrays: kind, key (K,); point, point2, scroll (K, 2) normalised; kind_probs,
         key_probs (K, n); point_prob (K,); intent () id (0 = none named), intent_probs (n,).
         """
-        planned = self.predict_chunk_batch(*self._observation(obs), self._typed_now())
+        planned = self.predict_chunk_batch(*self._observation(obs), *self._own_actions())
         p = {k: v[0].cpu().numpy() for k, v in planned.items()}
         p["kind"], p["key"] = p["kind_probs"].argmax(-1), p["key_probs"].argmax(-1)
         p["intent"] = np.asarray(named_intent(p["intent_probs"]))
@@ -1022,10 +1053,13 @@ class ACTPolicy(nn.Module):
             self.key_kind,
         )
         self.typed = 0  # characters of the span typed so far, from this policy's own key actions
+        self.prev_kind = 0  # 1 + the kind of this policy's last action, 0 before the first
+        self._before = (0, 0)  # both, before the last select_action (``executed`` goes back to them)
         self.stated_intent: str | None = None  # the intent of the chunk planned last (None: none named)
 
-    def _typed_now(self) -> torch.Tensor:
-        return torch.tensor([self.typed])  # (1,)
+    def _own_actions(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """What this policy knows from its own actions: the typed count and 1 + its last kind, (1,) each."""
+        return torch.tensor([self.typed]), torch.tensor([self.prev_kind])
 
     @property
     def policy_calls(self) -> int:
@@ -1037,15 +1071,25 @@ class ACTPolicy(nn.Module):
         a queue of n_action_steps planned steps by default, a model call per step when
         ``temporal_ensemble_coeff`` is set (act.policy.execution)."""
         action = self._executor.act(obs, lambda: self._plan(obs), self._env_action)
-        key = (
-            self.action_space.keys.token(int(action["key"])) if int(action["kind"]) == self.key_kind else None
-        )
-        self.typed = next_typed_count(self.typed, key)
+        self._before = (self.typed, self.prev_kind)
+        self._remember(action)
         return action
+
+    def executed(self, action: dict[str, Any]) -> None:
+        """The env ran ``action`` instead of the one ``select_action`` just gave (DAgger's expert acting
+        for the policy): the typed count and the last action follow what ran."""
+        self.typed, self.prev_kind = self._before
+        self._remember(action)
+
+    def _remember(self, action: dict[str, Any]) -> None:
+        kind = int(action["kind"])
+        key = self.action_space.keys.token(int(action["key"])) if kind == self.key_kind else None
+        self.typed = next_typed_count(self.typed, key)
+        self.prev_kind = kind + 1
 
     def _plan(self, obs: dict[str, Any]) -> dict[str, torch.Tensor]:
         """One model call: the chunk's executed fields, (1, K, ...) each."""
-        p = self.predict_chunk_batch(*self._observation(obs), self._typed_now())
+        p = self.predict_chunk_batch(*self._observation(obs), *self._own_actions())
         i = named_intent(p["intent_probs"][0].float().cpu().numpy())
         self.stated_intent = self.intent_vocab.token(i) if i else None
         return {k: p[k] for k in ("kind_probs", "key_probs", "point", "point2", "scroll")}

@@ -103,6 +103,7 @@ class MixedEnv(gym.Wrapper):
     ):
         super().__init__(env)
         self.policy = as_policy(policy)
+        self._tell = getattr(policy, "executed", None)  # ACTPolicy: remembers the action that ran
         self.beta, self.rng, self.round_index = float(beta), rng, int(round_index)
         self.perturbation = perturbation
         self.executed: list[str] = []
@@ -125,6 +126,8 @@ class MixedEnv(gym.Wrapper):
             by_expert = bool(self.rng.random() < self.beta)
             if not by_expert:
                 action = policy_action
+            elif callable(self._tell):
+                self._tell(action)  # what it remembers of its own actions follows what ran
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.executed.append("expert" if by_expert else "policy")
         self._obs, self._info = obs, info

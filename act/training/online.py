@@ -19,7 +19,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from act.data.augment import Augment, augment_sample
 from act.data.build import DatasetInfo, target_box
-from act.data.chunks import chunk_window
+from act.data.chunks import chunk_window, previous_kinds
 from act.recording.schema import POINTER_KINDS, Action
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
@@ -158,6 +158,7 @@ class ExpertStream(IterableDataset):
         keys = [a.key if a.kind == "key" else None for a in actions]
         arrays["copy"] = np.array(copy_targets(text, keys), np.int64)  # (N,) byte copied, -1 none
         arrays["typed"] = np.array(typed_counts(keys), np.int64)  # (N,) span characters typed before
+        arrays["prev_kind"] = previous_kinds(arrays["kind"])  # (N,) 1 + the step before's kind, 0 first
         instruction = torch.tensor(words)
         intents = [self.intents.id(a.intent) if a.intent else 0 for a in actions]
         samples = [
