@@ -298,3 +298,95 @@ def test_text_random_draws_a_share_of_episodes_with_random_strings(built):
         assert not any(noun in random_query for noun in NOUNS), random_query
     with pytest.raises(ValueError, match="text_random"):
         ExpertStream(info, ["SearchSubmit"], text_random=1.5)
+
+
+# ------------------------------------------------------------------------- DAgger in the stream
+
+
+class _ClicksNowhere:
+    """A policy that clicks the window's top-left corner, where no element is: the UI never changes."""
+
+    def reset(self) -> None:
+        pass
+
+    def select_action(self, obs):
+        return {
+            "kind": KIND_ID["click"],
+            "point": np.array([0.002, 0.002], np.float32),
+            "point2": np.zeros(2, np.float32),
+            "key": 0,
+            "scroll": np.zeros(2, np.float32),
+        }
+
+
+def test_stream_dagger_labels_the_states_the_policy_reached(built):
+    from act.envs.synthui import SynthUIEnv
+    from act.training.config import StreamDaggerConfig
+
+    info = DatasetInfo.load(built)
+    stream = ExpertStream(info, ["ClickButton"], chunk_size=2, dagger=StreamDaggerConfig(share=1.0, beta=0.0))
+    plain = stream.episode("ClickButton", "", 7)
+    assert len(plain) == 1  # no snapshot yet: the expert's own episode (one click)
+    stream.rollout_policy = _ClicksNowhere()
+    rolled = stream.episode("ClickButton", "", 7)
+    env = SynthUIEnv("ClickButton")
+    env.reset(seed=7)
+    assert len(rolled) == env.max_steps  # the policy acted at every step and never finished
+    assert (stream.dagger_episodes, stream.dagger_labels) == (1, env.max_steps)
+    for s in rolled:  # every state is the first one, so every label clicks the expert's first target
+        assert s["kind"][0] == KIND_ID["click"] and torch.equal(s["target"][0], plain[0]["target"][0])
+        x0, y0, x1, y1 = s["target"][0].tolist()
+        assert x0 <= s["point"][0, 0] <= x1 and y0 <= s["point"][0, 1] <= y1
+    stream.dagger_share = 0.0  # the share is drawn per episode: none rolled out
+    assert len(stream.episode("ClickButton", "", 7)) == 1
+
+
+def test_stream_dagger_snapshots_the_policy_in_training_and_checks_its_settings(tmp_path):
+    from types import SimpleNamespace
+
+    from act.policy import ACTPolicy
+    from act.training.callbacks import StreamDagger
+    from act.training.config import StreamDaggerConfig, TrainConfigError
+
+    stream = SimpleNamespace(rollout_policy=None)
+    callback = StreamDagger(stream, every=3)
+    module = SimpleNamespace(policy=ACTPolicy(ACTConfigForTests()))
+    callback.on_train_batch_end(SimpleNamespace(global_step=2), module, None, None, 0)
+    assert stream.rollout_policy is None
+    callback.on_train_batch_end(SimpleNamespace(global_step=3), module, None, None, 0)
+    snap = stream.rollout_policy
+    assert snap is not module.policy and not snap.training
+    assert all(not p.requires_grad for p in snap.parameters())
+    assert all(torch.equal(a, b) for a, b in zip(snap.parameters(), module.policy.parameters()))
+    with pytest.raises(TrainConfigError, match=r"data.dagger.share: 1.5 is not a probability"):
+        StreamDaggerConfig(share=1.5)
+    with pytest.raises(ValueError, match=r"data.dagger.share: rolls the policy out in the online stream"):
+        train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.dagger.share=0.5"))
+    with pytest.raises(ValueError, match=r"data.num_workers: 0 \(is 2\)"):
+        train(
+            compose_cfg(
+                SAMPLE,
+                tmp_path,
+                "debug=limit",
+                "data.online=true",
+                "data.dagger.share=0.5",
+                "data.num_workers=2",
+            )
+        )
+
+
+def ACTConfigForTests():
+    from act.policy import ACTConfig
+
+    return ACTConfig(
+        image_size=(16, 16),
+        convnet_channels=(8,),
+        convnet_strides=(4,),
+        dim_model=32,
+        n_heads=2,
+        dim_feedforward=64,
+        n_encoder_layers=1,
+        n_decoder_layers=1,
+        use_vae=False,
+        chunk_size=2,
+    )

@@ -226,6 +226,26 @@ class ExportPolicy(L.Callback):
                 self._export(pl_module, "best")
 
 
+class StreamDagger(L.Callback):
+    """DAgger in the online stream: every ``every`` training steps, ``stream.rollout_policy`` becomes a
+    frozen copy of the policy in training (eval mode), which rolls out the stream's DAgger share
+    (``ExpertStream``, ``data.dagger``). The copy keeps rollouts from touching the training weights."""
+
+    def __init__(self, stream: Any, every: int):
+        self.stream, self.every = stream, int(every)
+        self.snapshots = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step % self.every == 0:
+            import copy
+
+            policy = copy.deepcopy(pl_module.policy).eval()
+            for p in policy.parameters():
+                p.requires_grad_(False)
+            self.stream.rollout_policy = policy
+            self.snapshots += 1
+
+
 class Throughput(L.Callback):
     """Logs train/samples_per_s (and GPU memory where there is a GPU)."""
 

@@ -161,6 +161,24 @@ class AugmentConfig:
 
 
 @dataclass
+class StreamDaggerConfig:
+    """Online stream only: DAgger inside the stream (act.training.online). A ``share`` of the streamed
+    episodes is rolled out by a snapshot of the policy being trained, the expert's action running
+    instead with probability ``beta`` at each step, and the careful expert labels every state
+    reached; the snapshot is refreshed every ``every`` training steps (none before the first)."""
+
+    share: float = 0.0  # 0 = off
+    beta: float = 0.5
+    every: int = 500
+
+    def __post_init__(self) -> None:
+        for name in ("share", "beta"):
+            v = getattr(self, name)
+            _require(_finite(v) and 0 <= v <= 1, f"data.dagger.{name}", v, "is not a probability in [0, 1]")
+        _require(int(self.every) >= 1, "data.dagger.every", self.every, "must be >= 1 training steps")
+
+
+@dataclass
 class DataConfig:
     recordings: str | None = None
     generate: GenerateConfig | None = None
@@ -190,6 +208,8 @@ class DataConfig:
     # are random letters (synthui's "random" text split) instead of the train lists, so a policy
     # learns to read and copy characters rather than memorise words. Test suites use the test lists.
     text_random: float = 0.0
+    # Online stream only: DAgger in the stream (the policy in training rolls out, the expert labels).
+    dagger: StreamDaggerConfig = field(default_factory=StreamDaggerConfig)
 
     def __post_init__(self) -> None:
         _require(self.batch_size >= 1, "data.batch_size", self.batch_size, "must be >= 1")
@@ -233,6 +253,17 @@ class DataConfig:
         if self.augment.enabled and not self.online:
             raise TrainConfigError(
                 "data.augment: augments the online stream's samples; set data.online: true"
+            )
+        if self.dagger.share and not self.online:
+            raise TrainConfigError(
+                "data.dagger.share: rolls the policy out in the online stream; set data.online: true "
+                "(act-dagger runs DAgger over recorded episodes)"
+            )
+        if self.dagger.share and self.num_workers:
+            raise TrainConfigError(
+                "data.dagger.share: the stream rolls out a snapshot of the policy held in the training "
+                "process, which DataLoader workers do not see; "
+                f"set data.num_workers: 0 (is {self.num_workers})"
             )
 
 

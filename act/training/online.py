@@ -49,6 +49,12 @@ class ExpertStream(IterableDataset):
     ``augment`` (an ``act.data.augment.Augment``, or anything with its fields) shifts, zooms and
     colour-jitters each sample's screen, its targets and ``cell_words`` moved to match.
     ``variety`` (0 to 1) makes the experts' demonstrations varied (``act.envs.synthui.expert``).
+    ``dagger`` (a ``StreamDaggerConfig``, or anything with ``share`` and ``beta``): DAgger in the
+    stream. Once ``rollout_policy`` is set (``StreamDagger`` sets it to a snapshot of the policy in
+    training), a ``share`` of the episodes (drawn per seed) is rolled out by it, the expert's action
+    running instead with probability ``beta`` per step (``act.training.dagger.MixedEnv``), and every
+    state reached is labelled by the careful expert (no slips). A resumed stream re-rolls its
+    buffered episodes with the snapshot it has then, so those are not the ones it had.
 
     ``shift`` > 0 moves each episode's screens, actions and element boxes by a random offset of up
     to that fraction of the screen per axis (the window slides partly off screen; a random colour
@@ -76,6 +82,7 @@ class ExpertStream(IterableDataset):
         augment: Any = None,
         text_random: float = 0.0,
         variety: float = 0.0,
+        dagger: Any = None,
     ):
         if not tasks:
             raise ValueError("ExpertStream: no tasks given")
@@ -96,6 +103,10 @@ class ExpertStream(IterableDataset):
         if not 0.0 <= variety <= 1.0:
             raise ValueError(f"ExpertStream: variety {variety} must be in [0, 1]")
         self.variety = variety
+        self.dagger_share = float(getattr(dagger, "share", 0.0) or 0.0)
+        self.dagger_beta = float(getattr(dagger, "beta", 0.5))
+        self.rollout_policy: Any = None  # the policy that rolls out a dagger share (None: experts only)
+        self.dagger_episodes = self.dagger_labels = 0  # rolled out by it so far, and their samples
         self._cell_of_pixel = None if cells is None else _cell_index(*cells)  # (rows * stride, cols * stride)
         self.space = info.space
         self.words = Vocabulary(info.instruction_vocab)
@@ -136,8 +147,21 @@ class ExpertStream(IterableDataset):
         from act.envs.synthui import expert_for
 
         env = self._env(task, perturbation, self.text_split(seed))
+        runner, expert = env, expert_for(env)
+        policy = self.rollout_policy
+        if (
+            policy is not None
+            and np.random.default_rng([self.seed, seed, 0xDA66]).random() < self.dagger_share
+        ):
+            from act.envs.synthui.expert import careful_expert
+            from act.training.dagger import MixedEnv
+
+            rng = np.random.default_rng([self.seed, seed, 0xDA67])
+            runner = MixedEnv(env, policy, self.dagger_beta, rng, perturbation=perturbation)
+            expert = careful_expert(env)  # labels every state the mixed rollout reaches
+            self.dagger_episodes += 1
         screens, actions, elements = [], [], []
-        for obs, action, info in ExpertSteps(env, seed, expert_for(env)):
+        for obs, action, info in ExpertSteps(runner, seed, expert):
             if not screens:  # the instruction as the first screen shows it
                 text = obs["instruction"]
                 words = self.words.encode(tokenize(text), self.info.instruction_max_len)
@@ -145,6 +169,8 @@ class ExpertStream(IterableDataset):
             keep = self.cells or self.shift > 0 or self.augment is not None
             elements.append(info["elements"] if keep else None)
             actions.append(action)
+        if runner is not env:
+            self.dagger_labels += len(actions)
         moved = self.shift_share >= 1 or np.random.default_rng([seed, 0x5418]).random() < self.shift_share
         if self.shift > 0 and moved:
             rng = np.random.default_rng([seed, 0x5417])

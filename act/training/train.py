@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from act.data import ActDataModule, DatasetInfo, build_dataset
 from act.eval.io_checks import ensure_writable
 from act.policy import ACTConfig
-from act.training.callbacks import ExportPolicy, StepCheckpoint
+from act.training.callbacks import ExportPolicy, StepCheckpoint, StreamDagger
 from act.training.config import DataConfig, GenerateConfig, OptimConfig, TrainConfigError
 from act.training.module import ActLightningModule
 
@@ -183,6 +183,7 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
         augment=data.augment,
         text_random=data.text_random,
         variety=g.variety,
+        dagger=data.dagger,
     )
 
 
@@ -232,6 +233,9 @@ def _training_data(cfg: DictConfig, data: DataConfig, info: DatasetInfo) -> dict
     }
     if drawn is not None:
         out["randomise"] = drawn
+    dagger = getattr(data, "dagger", None) if data.online else None
+    if dagger is not None and float(getattr(dagger, "share", 0.0) or 0.0) > 0:
+        out["dagger"] = {"share": float(dagger.share), "beta": float(dagger.beta), "every": int(dagger.every)}
     return out
 
 
@@ -323,6 +327,8 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
     )
     module = ActLightningModule(policy_cfg, optim)
     callbacks = [*_instantiate_all(cfg.get("callbacks")), *(callbacks or [])]
+    if datamodule.train_stream is not None and data_cfg.dagger.share:
+        callbacks.append(StreamDagger(datamodule.train_stream, data_cfg.dagger.every))
     # StepCheckpoint first: it saves before any other callback logs for the next step
     callbacks.sort(key=lambda c: not isinstance(c, StepCheckpoint))
     for c in callbacks:  # what the exported policies were trained on, for act-eval's seen/unseen marks
@@ -355,6 +361,9 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
         "policy_dir": str(policy_dir) if policy_dir.exists() else None,
         "metrics": metrics,
     }
+    stream = datamodule.train_stream
+    if stream is not None and getattr(stream, "dagger_share", 0):  # DAgger in the stream: what it added
+        summary["dagger"] = {"episodes": stream.dagger_episodes, "labels": stream.dagger_labels}
     if trainer.global_rank == 0:
         (output_dir / "train_summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     objects = {
