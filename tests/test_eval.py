@@ -240,7 +240,7 @@ def test_click_in_target_counts_a_perfect_pointer(tmp_path):
     )
     targets = {ds[i]["image"].numpy().tobytes(): ds[i]["target"][0] for i in range(len(ds))}
 
-    def perfect(image, instruction, typed=None):
+    def perfect(image, instruction, typed=None, prev_kind=None):
         box = torch.stack([targets[im.numpy().tobytes()] for im in image])  # (B, 4)
         centre = torch.stack([(box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2], -1)[:, None]
         n = policy.action_space.num_kinds
