@@ -386,8 +386,9 @@ class _Remembers(RandomPolicy):
 
 
 def test_the_policy_is_told_what_the_expert_ran_in_its_place(tmp_path):
-    from act.policy import ACTConfig, ACTPolicy
+    from act.policy import ACTPolicy
     from act.spaces.action_space import KIND_ID
+    from tests.test_policy import tiny_config
 
     policy = _Remembers()
     collect(policy, ["TickCheckboxes"], [""], 1, tmp_path / "m", beta=0.5, seed=3, progress=False)
@@ -396,21 +397,7 @@ def test_the_policy_is_told_what_the_expert_ran_in_its_place(tmp_path):
     by_expert = [i for i, who in enumerate(meta.extra["dagger"]["executed"]) if who == "expert"]
     assert by_expert and len(policy.told) == len(by_expert)
     # ACTPolicy's own-action memory (typed count, last kind) follows what ran, not what it proposed
-    act = ACTPolicy(
-        ACTConfig(
-            image_size=(16, 16),
-            convnet_channels=(8,),
-            convnet_strides=(4,),
-            dim_model=32,
-            n_heads=2,
-            dim_feedforward=64,
-            n_encoder_layers=1,
-            n_decoder_layers=1,
-            use_vae=False,
-            chunk_size=2,
-            prev_action=True,
-        )
-    )
+    act = ACTPolicy(tiny_config(prev_action=True))
     act.reset()
     act.select_action({"screen": np.zeros((16, 16, 3), np.uint8), "instruction": "tick a"})
     act.executed({"kind": KIND_ID["key"], "key": act.action_space.keys.id("a")})

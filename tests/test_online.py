@@ -347,10 +347,11 @@ def test_stream_dagger_snapshots_the_policy_in_training_and_checks_its_settings(
     from act.policy import ACTPolicy
     from act.training.callbacks import StreamDagger
     from act.training.config import StreamDaggerConfig, TrainConfigError
+    from tests.test_policy import tiny_config
 
     stream = SimpleNamespace(rollout_policy=None)
     callback = StreamDagger(stream, every=3)
-    module = SimpleNamespace(policy=ACTPolicy(ACTConfigForTests()))
+    module = SimpleNamespace(policy=ACTPolicy(tiny_config()))
     callback.on_train_batch_end(SimpleNamespace(global_step=2), module, None, None, 0)
     assert stream.rollout_policy is None
     callback.on_train_batch_end(SimpleNamespace(global_step=3), module, None, None, 0)
@@ -373,20 +374,3 @@ def test_stream_dagger_snapshots_the_policy_in_training_and_checks_its_settings(
                 "data.num_workers=2",
             )
         )
-
-
-def ACTConfigForTests():
-    from act.policy import ACTConfig
-
-    return ACTConfig(
-        image_size=(16, 16),
-        convnet_channels=(8,),
-        convnet_strides=(4,),
-        dim_model=32,
-        n_heads=2,
-        dim_feedforward=64,
-        n_encoder_layers=1,
-        n_decoder_layers=1,
-        use_vae=False,
-        chunk_size=2,
-    )
