@@ -427,3 +427,24 @@ def test_prev_action_tells_apart_screens_that_look_the_same():
             kinds = [int(policy.select_action(obs)["kind"]) for _ in range(2)]
             assert kinds == [KIND_ID["click"], KIND_ID["key"]]
     assert accuracy == {False: 0.5, True: 1.0}
+
+
+def test_typing_experiment_is_the_demo_on_the_typing_tasks_with_the_copy_path_on():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from tests.test_training import CONFIGS
+
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        demo = compose("train", overrides=["experiment=demo"])
+        typing = compose("train", overrides=["experiment=typing"])
+    policy = ACTConfig.from_dict(OmegaConf.to_container(typing.policy, resolve=True), source="policy")
+    assert policy.instruction_encoding == "chars" and policy.key_copy and policy.prev_action
+    assert policy.kind_weight == 3.0
+    changed = {"instruction_encoding", "key_copy", "prev_action", "kind_weight"}
+    assert {k: v for k, v in typing.policy.items() if k not in changed} == {
+        k: v for k, v in demo.policy.items() if k not in changed
+    }
+    assert list(typing.data.generate.tasks) == ["SearchSubmit", "Login"]
+    assert typing.data.online and typing.data.text_random == 0.5
+    assert typing.optim == demo.optim and typing.trainer.max_steps == demo.trainer.max_steps
