@@ -71,6 +71,8 @@ def test_chars_and_copy_config_fields_are_checked_by_name():
         ACTConfig(key_copy=True)  # words cannot be pointed into
     with pytest.raises(ValueError, match="key_copy"):
         ACTConfig(instruction_encoding="chars", key_copy=True, instruction_tokens="pooled")
+    with pytest.raises(ValueError, match="seek_byte_words"):
+        ACTConfig(seek_byte_words=True)  # words are words already
     with pytest.raises(ValueError, match="copy_weight"):
         ACTConfig(copy_weight=-1.0)
     assert ACTConfig().instruction_encoding == "words" and not ACTConfig().key_copy
@@ -448,3 +450,35 @@ def test_typing_experiment_is_the_demo_on_the_typing_tasks_with_the_copy_path_on
     assert list(typing.data.generate.tasks) == ["SearchSubmit", "Login"]
     assert typing.data.online and typing.data.text_random == 0.5
     assert typing.optim == demo.optim and typing.trainer.max_steps == demo.trainer.max_steps
+
+
+def test_byte_words_give_each_byte_of_a_word_its_vocabulary_id():
+    from act.spaces.vocab import Vocabulary, byte_words
+
+    vocab = Vocabulary(["click", "ok", "button"])
+    text = 'Click "OK", zap é'
+    got = byte_words(encode_bytes(text, 24), vocab)
+    want = [2] * 5 + [0, 0] + [3] * 2 + [0, 0, 0] + [1] * 3 + [0] + [1] * 2 + [0] * 6  # é is 2 bytes
+    assert got == want
+
+
+def test_a_byte_level_seek_copies_the_word_its_bytes_belong_to():
+    """seek_byte_words: the seek head's copy over instruction bytes lands on the vocabulary id of
+    their word, so a byte-level policy seeks "ok" from 'click "ok"' as a word-level one does."""
+    from tests.test_policy import WORDS, tiny_config
+
+    config = tiny_config(instruction_encoding="chars", seek_byte_words=True)
+    policy = ACTPolicy(config)
+    ids = torch.tensor([encode_bytes('Click "OK"', 16), encode_bytes("ok", 16)])  # (2, 16)
+    image = torch.zeros(2, 3, *config.image_size, dtype=torch.uint8)
+    with torch.no_grad():
+        out = policy.model(image, ids)
+        ok = WORDS.index("ok") + 2  # after <pad>, <unk>
+        assert out["word_ids"][1, :2].tolist() == [ok, ok] and out["word_ids"][1, 2:].eq(0).all()
+        seek = policy.model.point_head.seek
+        seek.gate.bias.fill_(50.0)  # all copy: the second instruction has one word to copy
+        p = seek(out["steps"], out["word_ids"], out["instruction_memory"]).exp()  # (2, K, words)
+    assert torch.allclose(p[1, :, ok], torch.ones(config.chunk_size), atol=1e-4)
+    assert torch.allclose(p[0].sum(-1), torch.ones(config.chunk_size), atol=1e-4)
+    off = ACTPolicy(tiny_config(instruction_encoding="chars")).model(image, ids)
+    assert off["word_ids"] is None  # without it the seek head only classifies, as before

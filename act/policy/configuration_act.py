@@ -144,6 +144,11 @@ class ACTConfig:
     # Where cells are labelled, the word under the step executed now is the word it seeks:
     # supervise the seek distribution with it (cross-entropy).
     seek_weight: float = 1.0
+    # "chars" only: the seek head copies the instruction word that the bytes it attends to belong
+    # to (their instruction_vocab id; act.spaces.vocab.byte_words), as it copies word tokens under
+    # "words". Off, a byte-level policy's seek can only classify over the vocabulary. Off by
+    # default so that policies saved before it plan as they did.
+    seek_byte_words: bool = False
 
     def __post_init__(self) -> None:
         """Normalise types and refuse bad values; every message starts with the field it names.
@@ -177,11 +182,13 @@ class ACTConfig:
             raise ValueError(
                 f"instruction_encoding: {self.instruction_encoding!r} is not one of {INSTRUCTION_ENCODINGS}"
             )
-        if self.key_copy and (self.instruction_encoding != "chars" or self.instruction_tokens != "words"):
-            raise ValueError(
-                "key_copy: points at instruction characters, so it needs instruction_encoding='chars' and "
-                f"instruction_tokens='words' (got {self.instruction_encoding!r}, {self.instruction_tokens!r})"
-            )
+        got = (self.instruction_encoding, self.instruction_tokens)
+        for name in ("key_copy", "seek_byte_words"):  # both work on the instruction's bytes, one token each
+            if getattr(self, name) and got != ("chars", "words"):
+                raise ValueError(
+                    f"{name}: works on instruction bytes, so it needs instruction_encoding='chars' and "
+                    f"instruction_tokens='words' (got {got[0]!r}, {got[1]!r})"
+                )
         if len(self.convnet_channels) != len(self.convnet_strides) or not self.convnet_channels:
             raise ValueError("convnet_channels and convnet_strides: need the same, non-zero length")
         for name in ("convnet_channels", "convnet_strides"):

@@ -39,6 +39,7 @@ from act.spaces.vocab import (
     NUM_BYTE_IDS,
     UNK,
     Vocabulary,
+    byte_words,
     encode_bytes,
     tokenize,
 )
@@ -511,6 +512,8 @@ class ACT(nn.Module):
             # at, so where the span ends ('"', or " using the..." after an unquoted query) is a local
             # decision at any string length.
             self.pointed_proj = nn.Linear(LOOKAHEAD * d, d)
+        self.vocab = Vocabulary(c.instruction_vocab)  # seek_byte_words: byte -> word id
+        self._byte_words: dict[tuple[int, ...], list[int]] = {}  # byte-id row -> its word ids
         # prev_action: 0 = the episode's first step, 1 + kind id after a step of that kind
         self.prev_embed = nn.Embedding(num_kinds + 1, d) if c.prev_action else None
         for module in (self.encoder, self.decoder, *([self.vae_encoder] if c.use_vae else [])):
@@ -603,6 +606,24 @@ class ACT(nn.Module):
         ahead = [p @ F.pad(emb[:, w:], (0, 0, 0, w)) for w in range(LOOKAHEAD)]  # (B, K, D) each: byte j + w
         return self.key_head(steps + self.pointed_proj(torch.cat(ahead, -1)))
 
+    def seek_words(self, ids: torch.Tensor | None) -> torch.Tensor | None:
+        """The word id of each instruction token for the seek head's copy, (B, L'): the tokens
+        themselves under "words"; under "chars" with seek_byte_words each byte's word (0 outside
+        words), else None (the seek head then only classifies)."""
+        c = self.config
+        if ids is None or c.instruction_encoding == "words":
+            return ids
+        if not c.seek_byte_words:
+            return None
+        cache = self._byte_words
+        if len(cache) > 4096:  # instructions repeat within an episode; the stream's are fresh
+            cache.clear()
+        rows = [
+            cache.get(row) or cache.setdefault(row, byte_words(row, self.vocab))
+            for row in map(tuple, ids.tolist())
+        ]
+        return torch.tensor(rows, dtype=torch.long, device=ids.device)
+
     @staticmethod
     def reading(out: dict[str, Any]) -> Reading:
         """The reading part of ``forward``'s output, as the pointer heads take it."""
@@ -652,7 +673,7 @@ class ACT(nn.Module):
             image_tokens=tokens,  # (B, C', D) before the encoder: what the reading head reads
             read_logits=self.read_head(tokens),  # (B, C', words): the word each cell shows
             instruction_ids=ids,  # (B, L') or None (pooled): word or byte ids
-            word_ids=ids if c.instruction_encoding == "words" else None,  # what the seek head copies
+            word_ids=self.seek_words(ids),  # (B, L') or None: what the seek head copies
             instruction_memory=text_memory,  # (B, L', D) or None
             kind_logits=self.kind_head(steps),  # (B, K, kinds)
             key_logits=key_logits,  # (B, K, keys [+ COPY])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 PAD, UNK = "<pad>", "<unk>"
@@ -52,6 +52,24 @@ def decode_bytes(ids: Iterable[int]) -> str:
     """``encode_bytes`` undone: padding and the unknown id are dropped, a cut character is replaced."""
     data = bytes(int(i) - BYTE_OFFSET for i in ids if BYTE_OFFSET <= int(i) < NUM_BYTE_IDS)
     return data.decode("utf-8", "replace")
+
+
+def byte_words(ids: Sequence[int], vocab: Vocabulary) -> list[int]:
+    """Per byte id of an instruction (``encode_bytes``), the ``vocab`` id of the word it belongs to:
+    0 for padding, spaces and punctuation, 1 (unknown) inside a word ``vocab`` lacks. Lets a
+    byte-level policy copy instruction words, as the seek head does under the "words" encoding."""
+    ids = [int(i) for i in ids]
+    n = next((j for j in range(len(ids) - 1, -1, -1) if ids[j]), -1) + 1  # bytes before the padding
+    data = bytes(i - BYTE_OFFSET for i in ids[:n] if BYTE_OFFSET <= i < NUM_BYTE_IDS)
+    text = data.decode("utf-8", "replace").lower()
+    out = [0] * len(ids)
+    for m in _WORD.finditer(text):
+        if not m.group().isalnum():
+            continue
+        start = len(text[: m.start()].encode("utf-8"))
+        end = min(start + len(m.group().encode("utf-8")), n)
+        out[start:end] = [vocab.id(m.group())] * (end - start)
+    return out
 
 
 @dataclass
