@@ -26,6 +26,7 @@ from act.policy.execution import (
     screen_change,
 )
 from act.spaces.action_space import KIND_ID, ActionSpace
+from act.spaces.copy import key_effect
 
 N_KINDS, N_KEYS = len(ActionSpace().kinds), ActionSpace().num_keys
 POINTER = [k in ("click", "double_click", "right_click", "drag", "scroll") for k in ActionSpace().kinds]
@@ -408,3 +409,41 @@ def test_act_eval_writes_policy_calls_per_episode_for_each_strategy(policy_dir, 
         )
     report = (tmp_path / "report.md").read_text()
     assert "calls/ep (steps/call, s/ep)" in report
+
+
+def keyed(kinds: list[int], keys: list[str]) -> dict[str, torch.Tensor]:
+    """``chunk(kinds)`` with the given key tokens, one per step."""
+    plan = chunk(kinds)
+    plan["key_probs"].zero_()
+    for i, token in enumerate(keys):
+        plan["key_probs"][0, i, ActionSpace().keys.id(token)] = 1.0
+    return plan
+
+
+EFFECTS = [key_effect(t) for t in ActionSpace().keys.tokens]
+
+
+def test_intent_end_splits_a_run_of_backspaces_from_the_characters_after_it():
+    ids = [ActionSpace().keys.id(t) for t in ("backspace", "backspace", "c", "a", "t")]
+    assert intent_end([KEY] * 5, POINTER, KEY, ids, EFFECTS) == 2  # clear the field, then type: two
+    assert intent_end([KEY] * 5, POINTER, KEY) == 5  # told no keys: one key run, as before
+    assert intent_end([KEY] * 3, POINTER, KEY, ids[2:], EFFECTS) == 3  # a word: one intent
+
+
+def test_adaptive_plans_again_after_backspaces_and_after_a_named_key_and_types_a_word_in_one_call():
+    """A field holding old text: the backspaces planned on it are one intent, and how many more are
+    needed is read from the screen after them; enter and tab end the chunk as a click does."""
+    plan = Planner(
+        keyed([KEY] * 4, ["backspace", "backspace", "s", "c"]),  # clear (a guess at how much), type
+        keyed([KEY] * 4, ["s", "c", "o", "o"]),  # the field is clear now: the word
+        keyed([KEY] * 4, ["enter", "x", "y", "z"]),
+        keyed([KEY] * 4, ["tab", "a", "b", "c"]),
+    )
+    ex = AdaptiveExecutor(0.02, POINTER, KEY, EFFECTS)
+    keys, calls = [], []
+    for _ in range(8):  # an unchanging screen: intents and named keys end the chunks
+        action = ex.act(screen(), plan, to_action)
+        keys.append(ActionSpace().keys.token(action["key"]))
+        calls.append(ex.calls)
+    assert keys == ["backspace", "backspace", "s", "c", "o", "o", "enter", "tab"]
+    assert calls == [1, 1, 2, 2, 2, 2, 3, 4]

@@ -6,20 +6,23 @@
   weights exp(-M * i), i = 0 the oldest (ACT's temporal ensembling, ``act.policy.ensemble``):
   points and scrolls directly, kinds and keys as probabilities, then the argmax.
 - ``adaptive`` or ``adaptive:T``: a model call, then its steps executed while they stay within one
-  intent and the screen is still the one the chunk was planned on, up to its first pointer action;
-  then a new call.
+  intent and the screen is still the one the chunk was planned on, up to its first pointer action
+  or named key; then a new call.
 
 The adaptive rule. The policy names one intent per chunk, so the steps' kinds stand in for a
 per-step intent: the chunk's first intent ends where its steps switch between pointer actions
 (click, drag, scroll, ...) and keys, either way (a key run after a click starts a new intent, and
-so does a click after it); noop and wait belong to either. Typing a word is one key run: one call.
-A pointer action (click, drag, scroll, ...) always ends the chunk: what it does to the screen
-cannot be known from the screen before it (a menu opens, a tick mark appears beside the label
-clicked, or nothing yet, because the UI is late or the click missed), so the next step is planned
-from the screen after it. Other steps (keys, waits) go on while the screen stays within T
-(``ADAPTIVE_THRESHOLD`` by default) of the one the chunk was planned on, as mean absolute pixel
-difference over the whole frame in [0, 1]: the characters a key run types change the frame by less
-than a new page or a late screen does (docs/experiments.md#adaptive).
+so does a click after it), or between a run of characters and a run of backspaces (how much a
+field still holds is on the screen, not in the plan); noop and wait belong to either. Typing a
+word is one run of characters: one call. A pointer action (click, drag, scroll, ...) always ends
+the chunk, and so does a named key (enter, tab, a chord): what it does to the screen cannot be
+known from the screen before it (a menu opens, a tick mark appears beside the label clicked, the
+focus moves to a field that may hold text, or nothing yet, because the UI is late or the click
+missed), so the next step is planned from the screen after it. Other steps (characters,
+backspaces, waits) go on while the screen stays within T (``ADAPTIVE_THRESHOLD`` by default) of
+the one the chunk was planned on, as mean absolute pixel difference over the whole frame in
+[0, 1]: the characters a key run types change the frame by less than a new page or a late screen
+does (docs/experiments.md#adaptive).
 
 Every executor counts its model calls (``calls``): what ``ACTPolicy.policy_calls`` reports.
 """
@@ -36,6 +39,7 @@ import numpy as np
 import torch
 
 from act.policy.ensemble import TemporalEnsembler
+from act.spaces.copy import RESET
 
 MODES = ("replan", "chunk", "ensemble", "adaptive")
 SYNTAX = "replan, chunk:N, ensemble:M, adaptive or adaptive:T"
@@ -157,12 +161,22 @@ class EnsembleExecutor(Executor):
         return to_action({k: v[0].cpu().numpy() for k, v in step.items()})
 
 
-def intent_end(kinds: Sequence[int], pointer: Sequence[bool], key_kind: int) -> int:
+def intent_end(
+    kinds: Sequence[int],
+    pointer: Sequence[bool],
+    key_kind: int,
+    keys: Sequence[int] | None = None,
+    key_effects: Sequence[int] | None = None,
+) -> int:
     """How many leading steps of a chunk's kinds form its first intent: up to the first switch
-    between pointer steps and key steps (noop, wait and other kinds belong to either)."""
+    between pointer steps and key steps (noop, wait and other kinds belong to either). With the
+    steps' ``keys`` and each key id's effect (``act.spaces.copy.key_effect``), a run of characters
+    and a run of backspaces are two intents too: how much a field holds is on the screen."""
     group = None
     for i, kind in enumerate(kinds):
         g = "key" if kind == key_kind else "pointer" if pointer[kind] else None
+        if g == "key" and keys is not None and key_effects is not None:
+            g = f"key{key_effects[keys[i]]}"
         if g is not None and group is not None and g != group:
             return i
         group = group or g
@@ -181,9 +195,16 @@ class AdaptiveExecutor(Executor):
     """adaptive: a chunk's steps while they stay within its first intent and the screen stays within
     ``threshold`` of the one it was planned on (see the module docstring); then a new call."""
 
-    def __init__(self, threshold: float, pointer: Sequence[bool], key_kind: int):
+    def __init__(
+        self,
+        threshold: float,
+        pointer: Sequence[bool],
+        key_kind: int,
+        key_effects: Sequence[int] | None = None,
+    ):
         super().__init__()
         self.threshold, self.pointer, self.key_kind = threshold, pointer, key_kind
+        self.key_effects = key_effects  # per key id: TYPES, ERASES or RESET (act.spaces.copy)
         self.chunk: dict[str, np.ndarray] | None = None
         self.reference = np.zeros((0, 0, 3), np.uint8)  # the screen the chunk was planned on
         self.next = self.end = 0  # the next step to execute; the end of the chunk's first intent
@@ -199,20 +220,37 @@ class AdaptiveExecutor(Executor):
         frame = np.asarray(obs["screen"])
         if not self._keeps_going(frame):
             self.chunk = {k: v[0].cpu().numpy() for k, v in self._plan(plan).items()}
-            kinds = self.chunk["kind_probs"].argmax(-1)
-            self.end = intent_end([int(k) for k in kinds], self.pointer, self.key_kind)
+            kinds = [int(k) for k in self.chunk["kind_probs"].argmax(-1)]
+            keys = [int(k) for k in self.chunk["key_probs"].argmax(-1)]
+            self.end = intent_end(kinds, self.pointer, self.key_kind, keys, self.key_effects)
             self.reference, self.next = frame.copy(), 0
         action = to_action({k: v[self.next] for k, v in self.chunk.items()})  # type: ignore[union-attr]
         self.next += 1
-        if self.pointer[int(action["kind"])]:  # a pointer action ends the chunk
+        if self._ends_chunk(action):
             self.end = self.next
         return action
 
+    def _ends_chunk(self, action: dict[str, Any]) -> bool:
+        """A pointer action, or a key that is neither a character nor backspace (enter, tab, a
+        chord): what it does to the screen is not on the screen before it."""
+        kind = int(action["kind"])
+        if self.pointer[kind]:
+            return True
+        named = self.key_effects is not None and self.key_effects[int(action["key"])] == RESET
+        return kind == self.key_kind and named
 
-def build_executor(execution: Execution, chunk_size: int, pointer: Sequence[bool], key_kind: int) -> Executor:
-    """A fresh executor for one episode. ``pointer``: per action kind, whether it acts at a point."""
+
+def build_executor(
+    execution: Execution,
+    chunk_size: int,
+    pointer: Sequence[bool],
+    key_kind: int,
+    key_effects: Sequence[int] | None = None,
+) -> Executor:
+    """A fresh executor for one episode. ``pointer``: per action kind, whether it acts at a point;
+    ``key_effects``: per key id, what it does to a field (``act.spaces.copy.key_effect``)."""
     if execution.mode == "ensemble":
         return EnsembleExecutor(execution.coeff, chunk_size)
     if execution.mode == "adaptive":
-        return AdaptiveExecutor(execution.threshold, pointer, key_kind)
+        return AdaptiveExecutor(execution.threshold, pointer, key_kind, key_effects)
     return QueueExecutor(1 if execution.mode == "replan" else execution.steps)

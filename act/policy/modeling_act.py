@@ -31,7 +31,7 @@ from act.policy.execution import build_executor, from_config
 from act.policy.explain import Explanation
 from act.recording.schema import POINTER_KINDS
 from act.spaces.action_space import ActionSpace
-from act.spaces.copy import next_typed_count
+from act.spaces.copy import ERASES, RESET, TYPES, key_effect, next_typed_count
 from act.spaces.image import resize_frame
 from act.spaces.vocab import (
     BYTE_OFFSET,
@@ -380,15 +380,9 @@ def _byte_keys(keys: Vocabulary) -> torch.Tensor:
     return torch.tensor(table, dtype=torch.long)
 
 
-TYPES, ERASES, RESET = 1, -1, 0  # what a key step does to the typed count (next_typed_count)
-
-
 def _key_effects(keys: Vocabulary) -> torch.Tensor:
     """(keys + 1,) long: TYPES, ERASES or RESET for each key id and for COPY (the last: it types)."""
-    effect = [
-        ERASES if t == "backspace" else TYPES if next_typed_count(0, t) == 1 else RESET for t in keys.tokens
-    ]
-    return torch.tensor([*effect, TYPES], dtype=torch.long)
+    return torch.tensor([*(key_effect(t) for t in keys.tokens), TYPES], dtype=torch.long)
 
 
 def named_intent(intent_probs: np.ndarray) -> int:
@@ -727,6 +721,7 @@ class ACTPolicy(nn.Module):
             kinds.index(k) if k in kinds else -1 for k in ("key", "drag", "scroll")
         )
         self.copy_key = n_keys  # the key head's COPY class (key_copy)
+        self.key_effects = [key_effect(t) for t in self.action_space.keys.tokens]  # per key id
         if config.key_copy:
             self.register_buffer("byte_keys", _byte_keys(self.action_space.keys), persistent=False)
             self.register_buffer("key_effect", _key_effects(self.action_space.keys), persistent=False)
@@ -1072,6 +1067,7 @@ class ACTPolicy(nn.Module):
             self.config.chunk_size,
             self.pointer_kinds.tolist(),
             self.key_kind,
+            self.key_effects,
         )
         self.typed = 0  # characters of the span typed so far, from this policy's own key actions
         self.prev_kind = 0  # 1 + the kind of this policy's last action, 0 before the first

@@ -74,6 +74,15 @@ def next_typed_count(count: int, key: str | None) -> int:
     return count + 1 if typed_char(key) is not None else 0
 
 
+TYPES, ERASES, RESET = 1, -1, 0  # what a key step does to the typed count (next_typed_count)
+
+
+def key_effect(key: str) -> int:
+    """TYPES for a character, ERASES for ``backspace``, RESET for any other key (enter, tab,
+    chords): what pressing ``key`` does to the span being typed."""
+    return ERASES if key == "backspace" else TYPES if next_typed_count(0, key) == 1 else RESET
+
+
 def typed_counts(keys: Sequence[str | None]) -> list[int]:
     """Per step, how many characters the current span holds before the step runs
     (``next_typed_count`` from 0). The COPY pointer adds it to the span's start, so a copied
