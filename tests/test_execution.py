@@ -447,3 +447,23 @@ def test_adaptive_plans_again_after_backspaces_and_after_a_named_key_and_types_a
         calls.append(ex.calls)
     assert keys == ["backspace", "backspace", "s", "c", "o", "o", "enter", "tab"]
     assert calls == [1, 1, 2, 2, 2, 2, 3, 4]
+
+
+def test_intent_end_splits_where_a_copy_leaves_the_span_it_was_typing():
+    assert intent_end([KEY] * 4, POINTER, KEY, copied=[10, 11, 12, 13]) == 4  # one span: one intent
+    assert intent_end([KEY] * 4, POINTER, KEY, copied=[10, 11, 30, 31]) == 2  # the next span's bytes
+    assert intent_end([KEY] * 4, POINTER, KEY, copied=[10, None, 11, 13]) == 4  # a 2-byte character
+    assert intent_end([KEY] * 3, POINTER, KEY, copied=[10, 10, 11]) == 1  # the same byte again
+
+
+def test_adaptive_plans_again_where_the_planned_copies_jump_to_another_span():
+    """A chunk that types "awvw" and runs on into the password's first letter stops at the jump;
+    the next call, on the screen after "awvw", plans what comes next (a tab)."""
+    first = keyed([KEY] * 5, ["a", "w", "v", "w", "K"])
+    first["copy_probs"] = torch.zeros(1, 5, 40)
+    for k, byte in enumerate([10, 11, 12, 13, 30]):
+        first["copy_probs"][0, k, byte] = 0.9
+    plan = Planner(first, keyed([KEY] * 4, ["tab", "K", "x", "y"]))
+    ex = AdaptiveExecutor(0.02, POINTER, KEY, EFFECTS)
+    keys = [ActionSpace().keys.token(ex.act(screen(), plan, to_action)["key"]) for _ in range(5)]
+    assert keys == ["a", "w", "v", "w", "tab"] and ex.calls == 2

@@ -12,8 +12,10 @@
 The adaptive rule. The policy names one intent per chunk, so the steps' kinds stand in for a
 per-step intent: the chunk's first intent ends where its steps switch between pointer actions
 (click, drag, scroll, ...) and keys, either way (a key run after a click starts a new intent, and
-so does a click after it), or between a run of characters and a run of backspaces (how much a
-field still holds is on the screen, not in the plan); noop and wait belong to either. Typing a
+so does a click after it), between a run of characters and a run of backspaces (how much a
+field still holds is on the screen, not in the plan), or where a character copied from the
+instruction does not continue the span the run was copying (the user name ends, the password
+begins: another field); noop and wait belong to either. Typing a
 word is one run of characters: one call. A pointer action (click, drag, scroll, ...) always ends
 the chunk, and so does a named key (enter, tab, a chord): what it does to the screen cannot be
 known from the screen before it (a menu opens, a tick mark appears beside the label clicked, the
@@ -46,6 +48,7 @@ SYNTAX = "replan, chunk:N, ensemble:M, adaptive or adaptive:T"
 # adaptive's default T: above what typing a word changes on a frame, below a new page or a late
 # screen arriving (docs/evaluating.md, "Executing chunks").
 ADAPTIVE_THRESHOLD = 0.02
+MAX_UTF8_BYTES = 4  # the bytes of one character: how far the next copied byte may lie
 
 Chunk = dict[str, torch.Tensor]  # field -> (1, K, ...): one plan, as predict_chunk_batch returns it
 Plan = Callable[[], Chunk]  # plans from the current observation: one model call
@@ -167,19 +170,26 @@ def intent_end(
     key_kind: int,
     keys: Sequence[int] | None = None,
     key_effects: Sequence[int] | None = None,
+    copied: Sequence[int | None] | None = None,
 ) -> int:
     """How many leading steps of a chunk's kinds form its first intent: up to the first switch
     between pointer steps and key steps (noop, wait and other kinds belong to either). With the
     steps' ``keys`` and each key id's effect (``act.spaces.copy.key_effect``), a run of characters
-    and a run of backspaces are two intents too: how much a field holds is on the screen."""
-    group = None
+    and a run of backspaces are two intents too: how much a field holds is on the screen. With
+    ``copied`` (per step, the instruction byte a COPY step types, None for other steps), a copy
+    that does not continue the previous one starts another span, another intent (the user name,
+    then the password)."""
+    group, last = None, None
     for i, kind in enumerate(kinds):
         g = "key" if kind == key_kind else "pointer" if pointer[kind] else None
         if g == "key" and keys is not None and key_effects is not None:
             g = f"key{key_effects[keys[i]]}"
         if g is not None and group is not None and g != group:
             return i
-        group = group or g
+        byte = copied[i] if copied is not None else None
+        if byte is not None and last is not None and not 0 < byte - last <= MAX_UTF8_BYTES:
+            return i
+        group, last = group or g, byte if byte is not None else last
     return len(kinds)
 
 
@@ -222,13 +232,22 @@ class AdaptiveExecutor(Executor):
             self.chunk = {k: v[0].cpu().numpy() for k, v in self._plan(plan).items()}
             kinds = [int(k) for k in self.chunk["kind_probs"].argmax(-1)]
             keys = [int(k) for k in self.chunk["key_probs"].argmax(-1)]
-            self.end = intent_end(kinds, self.pointer, self.key_kind, keys, self.key_effects)
+            self.end = intent_end(kinds, self.pointer, self.key_kind, keys, self.key_effects, self._copied())
             self.reference, self.next = frame.copy(), 0
         action = to_action({k: v[self.next] for k, v in self.chunk.items()})  # type: ignore[union-attr]
         self.next += 1
         if self._ends_chunk(action):
             self.end = self.next
         return action
+
+    def _copied(self) -> list[int | None] | None:
+        """key_copy: per planned step, the instruction byte its COPY pointer types where COPY has
+        most of the step's key probability, else None; None without key_copy."""
+        copy = self.chunk.get("copy_probs") if self.chunk is not None else None  # (K, L')
+        if copy is None:
+            return None
+        share = copy.sum(-1)  # (K,) P(COPY)
+        return [int(copy[k].argmax()) if share[k] > 0.5 else None for k in range(len(copy))]
 
     def _ends_chunk(self, action: dict[str, Any]) -> bool:
         """A pointer action, or a key that is neither a character nor backspace (enter, tab, a

@@ -1109,7 +1109,8 @@ class ACTPolicy(nn.Module):
         p = self.predict_chunk_batch(*self._observation(obs), *self._own_actions())
         i = named_intent(p["intent_probs"][0].float().cpu().numpy())
         self.stated_intent = self.intent_vocab.token(i) if i else None
-        return {k: p[k] for k in ("kind_probs", "key_probs", "point", "point2", "scroll")}
+        fields = ("kind_probs", "key_probs", "point", "point2", "scroll", "copy_probs")
+        return {k: p[k] for k in fields if k in p}  # copy_probs: key_copy (adaptive reads the spans)
 
     def explain(self, obs: dict[str, Any], steps: int | None = None) -> Explanation:
         """The intent and the first ``steps`` (default n_action_steps) planned steps, in logical pixels
