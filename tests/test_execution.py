@@ -428,6 +428,8 @@ def test_intent_end_splits_a_run_of_backspaces_from_the_characters_after_it():
     assert intent_end([KEY] * 5, POINTER, KEY, ids, EFFECTS) == 2  # clear the field, then type: two
     assert intent_end([KEY] * 5, POINTER, KEY) == 5  # told no keys: one key run, as before
     assert intent_end([KEY] * 3, POINTER, KEY, ids[2:], EFFECTS) == 3  # a word: one intent
+    word_enter = [ActionSpace().keys.id(t) for t in ("c", "a", "t", "enter")]
+    assert intent_end([KEY] * 4, POINTER, KEY, word_enter, EFFECTS) == 3  # enter: planned on the word
 
 
 def test_adaptive_plans_again_after_backspaces_and_after_a_named_key_and_types_a_word_in_one_call():
@@ -452,7 +454,7 @@ def test_adaptive_plans_again_after_backspaces_and_after_a_named_key_and_types_a
 def test_intent_end_splits_where_a_copy_leaves_the_span_it_was_typing():
     assert intent_end([KEY] * 4, POINTER, KEY, copied=[10, 11, 12, 13]) == 4  # one span: one intent
     assert intent_end([KEY] * 4, POINTER, KEY, copied=[10, 11, 30, 31]) == 2  # the next span's bytes
-    assert intent_end([KEY] * 4, POINTER, KEY, copied=[10, None, 11, 13]) == 4  # a 2-byte character
+    assert intent_end([KEY] * 4, POINTER, KEY, copied=[10, None, 11, 13]) == 4  # keys typed between
     assert intent_end([KEY] * 3, POINTER, KEY, copied=[10, 10, 11]) == 1  # the same byte again
 
 
@@ -467,3 +469,24 @@ def test_adaptive_plans_again_where_the_planned_copies_jump_to_another_span():
     ex = AdaptiveExecutor(0.02, POINTER, KEY, EFFECTS)
     keys = [ActionSpace().keys.token(ex.act(screen(), plan, to_action)["key"]) for _ in range(5)]
     assert keys == ["a", "w", "v", "w", "tab"] and ex.calls == 2
+
+
+def test_adaptive_counts_copies_only_on_key_steps():
+    """A wait whose (untrained) key head leans on COPY does not start a span of its own."""
+    plan = keyed([WAIT, KEY, KEY, KEY], ["a", "a", "b", "c"])
+    plan["copy_probs"] = torch.zeros(1, 4, 20)
+    for k, byte in enumerate([10, 10, 11, 12]):
+        plan["copy_probs"][0, k, byte] = 0.9
+    ex = AdaptiveExecutor(0.02, POINTER, KEY, EFFECTS)
+    for _ in range(4):
+        ex.act(screen(), Planner(plan), to_action)
+    assert ex.calls == 1
+
+
+def test_the_ensemble_executor_ignores_copy_pointers_of_any_width():
+    """copy_probs is as wide as each instruction; the ensembler averages the executed fields only."""
+    ex = EnsembleExecutor(0.01, 4)
+    for width in (10, 7):
+        plan = chunk([KEY] * 4)
+        plan["copy_probs"] = torch.zeros(1, 4, width)
+        assert ex.act(screen(), Planner(plan), to_action)["kind"] == KEY

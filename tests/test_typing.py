@@ -448,7 +448,8 @@ def test_typing_experiment_is_the_demo_on_the_typing_tasks_with_the_copy_path_on
         k: v for k, v in demo.policy.items() if k not in changed
     }
     assert list(typing.data.generate.tasks) == ["SearchSubmit", "Login"]
-    assert typing.data.online and typing.data.text_random == 0.5
+    assert list(typing.data.generate.perturbations) == [""] and typing.data.generate.episodes == 60
+    assert typing.data.text_random == 0.5
     assert typing.optim == demo.optim and typing.trainer.max_steps == demo.trainer.max_steps
 
 
@@ -460,6 +461,9 @@ def test_byte_words_give_each_byte_of_a_word_its_vocabulary_id():
     got = byte_words(encode_bytes(text, 24), vocab)
     want = [2] * 5 + [0, 0] + [3] * 2 + [0, 0, 0] + [1] * 3 + [0] + [1] * 2 + [0] * 6  # é is 2 bytes
     assert got == want
+    # lower-casing changes these characters' lengths; the words after them keep their own bytes
+    assert byte_words(encode_bytes("\u212a ok", 6), vocab) == [1, 1, 1, 0, 3, 3]  # Kelvin sign: 3 bytes
+    assert byte_words(encode_bytes("\u0130 ok", 5), vocab) == [1, 1, 0, 3, 3]  # dotted I: 2 chars lower
 
 
 def test_a_byte_level_seek_copies_the_word_its_bytes_belong_to():

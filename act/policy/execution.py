@@ -12,8 +12,9 @@
 The adaptive rule. The policy names one intent per chunk, so the steps' kinds stand in for a
 per-step intent: the chunk's first intent ends where its steps switch between pointer actions
 (click, drag, scroll, ...) and keys, either way (a key run after a click starts a new intent, and
-so does a click after it), between a run of characters and a run of backspaces (how much a
-field still holds is on the screen, not in the plan), or where a character copied from the
+so does a click after it), between runs of characters, of backspaces and of named keys (how much
+a field still holds is on the screen, not in the plan; enter after a typed query is planned from
+the screen that shows the query), or where a character copied from the
 instruction does not continue the span the run was copying (the user name ends, the password
 begins: another field); noop and wait belong to either. Typing a
 word is one run of characters: one call. A pointer action (click, drag, scroll, ...) always ends
@@ -48,7 +49,9 @@ SYNTAX = "replan, chunk:N, ensemble:M, adaptive or adaptive:T"
 # adaptive's default T: above what typing a word changes on a frame, below a new page or a late
 # screen arriving (docs/evaluating.md, "Executing chunks").
 ADAPTIVE_THRESHOLD = 0.02
-MAX_UTF8_BYTES = 4  # the bytes of one character: how far the next copied byte may lie
+# How far the next copied byte may lie past the last one and still continue its span: 1, plus one
+# for each character the key head typed itself in between (each advances the COPY pointer too).
+MAX_COPY_GAP = 4
 
 Chunk = dict[str, torch.Tensor]  # field -> (1, K, ...): one plan, as predict_chunk_batch returns it
 Plan = Callable[[], Chunk]  # plans from the current observation: one model call
@@ -160,7 +163,8 @@ class EnsembleExecutor(Executor):
         self.ensembler = TemporalEnsembler(coeff, chunk_size)
 
     def act(self, obs: dict[str, Any], plan: Plan, to_action: ToAction) -> dict[str, Any]:
-        step = self.ensembler.update(self._plan(plan))  # (1, ...)
+        chunk = {k: v for k, v in self._plan(plan).items() if k != "copy_probs"}  # adaptive's alone
+        step = self.ensembler.update(chunk)  # (1, ...)
         return to_action({k: v[0].cpu().numpy() for k, v in step.items()})
 
 
@@ -174,8 +178,10 @@ def intent_end(
 ) -> int:
     """How many leading steps of a chunk's kinds form its first intent: up to the first switch
     between pointer steps and key steps (noop, wait and other kinds belong to either). With the
-    steps' ``keys`` and each key id's effect (``act.spaces.copy.key_effect``), a run of characters
-    and a run of backspaces are two intents too: how much a field holds is on the screen. With
+    steps' ``keys`` and each key id's effect (``act.spaces.copy.key_effect``), a run of characters,
+    a run of backspaces and a run of named keys (enter, tab, chords) are three intents: how much a
+    field holds is on the screen, and "type the query, then submit" plans the submit from the screen
+    that shows the query (one call more than running on into it). With
     ``copied`` (per step, the instruction byte a COPY step types, None for other steps), a copy
     that does not continue the previous one starts another span, another intent (the user name,
     then the password)."""
@@ -187,7 +193,7 @@ def intent_end(
         if g is not None and group is not None and g != group:
             return i
         byte = copied[i] if copied is not None else None
-        if byte is not None and last is not None and not 0 < byte - last <= MAX_UTF8_BYTES:
+        if byte is not None and last is not None and not 0 < byte - last <= MAX_COPY_GAP:
             return i
         group, last = group or g, byte if byte is not None else last
     return len(kinds)
@@ -232,7 +238,9 @@ class AdaptiveExecutor(Executor):
             self.chunk = {k: v[0].cpu().numpy() for k, v in self._plan(plan).items()}
             kinds = [int(k) for k in self.chunk["kind_probs"].argmax(-1)]
             keys = [int(k) for k in self.chunk["key_probs"].argmax(-1)]
-            self.end = intent_end(kinds, self.pointer, self.key_kind, keys, self.key_effects, self._copied())
+            self.end = intent_end(
+                kinds, self.pointer, self.key_kind, keys, self.key_effects, self._copied(kinds)
+            )
             self.reference, self.next = frame.copy(), 0
         action = to_action({k: v[self.next] for k, v in self.chunk.items()})  # type: ignore[union-attr]
         self.next += 1
@@ -240,14 +248,18 @@ class AdaptiveExecutor(Executor):
             self.end = self.next
         return action
 
-    def _copied(self) -> list[int | None] | None:
-        """key_copy: per planned step, the instruction byte its COPY pointer types where COPY has
-        most of the step's key probability, else None; None without key_copy."""
+    def _copied(self, kinds: list[int]) -> list[int | None] | None:
+        """key_copy: per planned key step, the instruction byte its COPY pointer types where COPY has
+        most of the step's key probability, else None (and None for other kinds); None without
+        key_copy."""
         copy = self.chunk.get("copy_probs") if self.chunk is not None else None  # (K, L')
         if copy is None:
             return None
         share = copy.sum(-1)  # (K,) P(COPY)
-        return [int(copy[k].argmax()) if share[k] > 0.5 else None for k in range(len(copy))]
+        return [
+            int(copy[k].argmax()) if kinds[k] == self.key_kind and share[k] > 0.5 else None
+            for k in range(len(copy))
+        ]
 
     def _ends_chunk(self, action: dict[str, Any]) -> bool:
         """A pointer action, or a key that is neither a character nor backspace (enter, tab, a

@@ -14,6 +14,7 @@ import json
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -380,6 +381,17 @@ def _byte_keys(keys: Vocabulary) -> torch.Tensor:
     return torch.tensor(table, dtype=torch.long)
 
 
+@lru_cache(maxsize=4096)  # an episode plans with one instruction many times; outside the model
+def _byte_words(ids: tuple[int, ...], vocab: tuple[str, ...]) -> list[int]:
+    """``byte_words`` of an instruction's byte ids (no padding) under the vocabulary ``vocab``."""
+    return byte_words(ids, _vocabulary(vocab))
+
+
+@lru_cache(maxsize=8)
+def _vocabulary(tokens: tuple[str, ...]) -> Vocabulary:
+    return Vocabulary(list(tokens))
+
+
 def _key_effects(keys: Vocabulary) -> torch.Tensor:
     """(keys + 1,) long: TYPES, ERASES or RESET for each key id and for COPY (the last: it types)."""
     return torch.tensor([*(key_effect(t) for t in keys.tokens), TYPES], dtype=torch.long)
@@ -506,8 +518,7 @@ class ACT(nn.Module):
             # at, so where the span ends ('"', or " using the..." after an unquoted query) is a local
             # decision at any string length.
             self.pointed_proj = nn.Linear(LOOKAHEAD * d, d)
-        self.vocab = Vocabulary(c.instruction_vocab)  # seek_byte_words: byte -> word id
-        self._byte_words: dict[tuple[int, ...], list[int]] = {}  # byte-id row -> its word ids
+        self.instruction_vocab = tuple(c.instruction_vocab)  # seek_byte_words: bytes -> word ids
         # prev_action: 0 = the episode's first step, 1 + kind id after a step of that kind
         self.prev_embed = nn.Embedding(num_kinds + 1, d) if c.prev_action else None
         for module in (self.encoder, self.decoder, *([self.vae_encoder] if c.use_vae else [])):
@@ -609,14 +620,9 @@ class ACT(nn.Module):
             return ids
         if not c.seek_byte_words:
             return None
-        cache = self._byte_words
-        if len(cache) > 4096:  # instructions repeat within an episode; the stream's are fresh
-            cache.clear()
-        rows = [
-            cache.get(row) or cache.setdefault(row, byte_words(row, self.vocab))
-            for row in map(tuple, ids.tolist())
-        ]
-        return torch.tensor(rows, dtype=torch.long, device=ids.device)
+        rows = [_byte_words(tuple(r for r in row if r), self.instruction_vocab) for row in ids.tolist()]
+        width = ids.shape[1]  # rows are their instruction's bytes: pad back to the batch's width
+        return torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long, device=ids.device)
 
     @staticmethod
     def reading(out: dict[str, Any]) -> Reading:

@@ -60,14 +60,21 @@ def byte_words(ids: Sequence[int], vocab: Vocabulary) -> list[int]:
     byte-level policy copy instruction words, as the seek head does under the "words" encoding."""
     ids = [int(i) for i in ids]
     n = next((j for j in range(len(ids) - 1, -1, -1) if ids[j]), -1) + 1  # bytes before the padding
-    data = bytes(i - BYTE_OFFSET for i in ids[:n] if BYTE_OFFSET <= i < NUM_BYTE_IDS)
-    text = data.decode("utf-8", "replace").lower()
+    text = bytes(i - BYTE_OFFSET for i in ids[:n] if BYTE_OFFSET <= i < NUM_BYTE_IDS).decode(
+        "utf-8", "replace"
+    )
+    # Lower-casing can change a character's length ("K" Kelvin: 3 bytes -> "k": 1; "İ" -> 2 chars), so
+    # words are found in the lower-cased text and placed by the bytes of the characters they came from.
+    lower, source, offsets = "", [], [0]  # per lower-cased char its original char; byte offsets
+    for i, ch in enumerate(text):
+        lower += ch.lower()
+        source += [i] * len(ch.lower())
+        offsets.append(offsets[-1] + len(ch.encode("utf-8")))
     out = [0] * len(ids)
-    for m in _WORD.finditer(text):
+    for m in _WORD.finditer(lower):
         if not m.group().isalnum():
             continue
-        start = len(text[: m.start()].encode("utf-8"))
-        end = min(start + len(m.group().encode("utf-8")), n)
+        start, end = offsets[source[m.start()]], min(offsets[source[m.end() - 1] + 1], n)
         out[start:end] = [vocab.id(m.group())] * (end - start)
     return out
 
