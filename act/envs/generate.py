@@ -119,6 +119,18 @@ def run_generate(
     variety: float = 0.0,
 ) -> dict[str, Any]:
     """What `act-generate` does: ``generate`` + a contact sheet; returns (and writes) the summary JSON."""
+    if env == "desktop":  # the real Tk app: the expert drives it while act-record records
+        if perturbation or variety:
+            raise ValueError("the desktop envs take no perturbation or variety yet (docs/desktop.md)")
+        from act.envs.desktop import record_experts
+
+        return record_experts(
+            None if tasks == "synthui" else list(tasks or []) or None,
+            episodes,
+            seed,
+            out_dir,
+            progress=progress,
+        )
     start = time.perf_counter()
     out = Path(out_dir)
     paths = generate(

@@ -42,4 +42,11 @@ def record_expert(*args: Any, **kwargs: Any) -> Any:
     return run(*args, **kwargs)
 
 
-__all__ = ["ENV_IDS", "TASKS", "expert_for", "record_expert", "register"]
+def record_experts(*args: Any, **kwargs: Any) -> Any:
+    """Record many expert episodes per task (``act-generate env=desktop``); see act.envs.desktop.record."""
+    from act.envs.desktop.record import record_experts as run
+
+    return run(*args, **kwargs)
+
+
+__all__ = ["ENV_IDS", "TASKS", "expert_for", "record_expert", "record_experts", "register"]

@@ -251,3 +251,106 @@ def _write_elements(path: Path, state: Path, first_input: float) -> None:
         rows.append(ElementSnapshot(t_last, elements, snap["focus"], (0, 0, w, h)).to_json())
     with open(path / ELEMENTS, "w", encoding="utf-8") as f:
         f.writelines(json.dumps(row) + "\n" for row in rows)
+
+
+def _recorded_seeds(task_dir: Path) -> set[int]:
+    """Seeds of the successful expert episodes already in ``task_dir`` (what a resumed run skips)."""
+    seeds = set()
+    for meta_file in task_dir.glob("*/meta.json"):
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a half-written episode: act-inspect reports it; its seed is recorded again
+        desktop = (meta.get("extra") or {}).get("desktop") or {}
+        if meta.get("success") is True and "seed" in desktop:
+            seeds.add(int(desktop["seed"]))
+    return seeds
+
+
+def record_experts(
+    tasks: list[str] | None = None,
+    episodes: int = 10,
+    seed: int = 0,
+    out_dir: str | Path = "data/recordings/desktop",
+    *,
+    progress: bool = True,
+    pause: float = 0.1,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Record ``episodes`` successful expert episodes of each task with ``act-record``, into
+    ``out_dir/<Task>/ep_NNNNNN``; what ``act-generate env=desktop`` runs.
+
+    Episode k of a task uses seed ``seed + k``; a seed already recorded there (successfully) is
+    skipped, so an interrupted run resumes. An episode the app judges a failure, or that ends in an
+    error, moves to ``<out_dir>.failed/<Task>/`` (kept, out of the training data) and the next seed
+    is tried, at most ``2 * episodes + 10`` seeds per task. One env per task (its Xvfb lives across the
+    task's episodes; the app restarts each episode). ``pause``: seconds between actions; ``kwargs`` go
+    to ``record_expert`` (fps, settle, timeout). Returns the summary, also written to
+    ``out_dir/generate.json``.
+    """
+    from tqdm.auto import tqdm
+
+    names = [_task_name(t) for t in (tasks or list(TASKS))]
+    out = Path(out_dir)
+    start = time.perf_counter()
+    summary: dict[str, Any] = {}
+    for name in names:
+        task_dir = out / name
+        done = _recorded_seeds(task_dir) if task_dir.is_dir() else set()
+        stats = {"episodes": 0, "expert_success": 0.0, "steps": 0, "failed": [], "resumed": 0}
+        tried = ok = 0
+        bar = tqdm(total=episodes, desc=f"desktop/{name}", unit="ep", disable=not progress)
+        env = DesktopEnv(TASKS[name], pause=pause)
+        try:
+            for s in range(seed, seed + 2 * episodes + 10):
+                if stats["episodes"] >= episodes:
+                    break
+                if s in done:
+                    stats["episodes"] += 1
+                    stats["resumed"] += 1
+                    bar.update(1)
+                    continue
+                rec = record_expert(env, s, task_dir, **kwargs)
+                tried += 1
+                if rec.success and rec.path is not None:
+                    ok += 1
+                    stats["episodes"] += 1
+                    stats["steps"] += rec.steps
+                    bar.update(1)
+                    continue
+                stats["failed"].append(
+                    {"seed": s, "error": rec.error, "path": _set_aside(rec.path, out, name)}
+                )
+        finally:
+            env.close()
+            bar.close()
+        stats["expert_success"] = ok / tried if tried else 1.0
+        summary[name] = stats
+    report = {
+        "env": "desktop",
+        "seed": seed,
+        "episodes": episodes,
+        "out_dir": str(out),
+        "num_episodes": sum(s["episodes"] for s in summary.values()),
+        "seconds": round(time.perf_counter() - start, 2),
+        "tasks": summary,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "generate.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    report["summary_file"] = str(out / "generate.json")
+    return report
+
+
+def _set_aside(path: Path | None, out: Path, task: str) -> str | None:
+    """Move a failed episode to ``<out>.failed/<task>/``: kept, but out of the training data."""
+    if path is None or not path.exists():
+        return None
+    aside = out.parent / f"{out.name}.failed" / task
+    aside.mkdir(parents=True, exist_ok=True)
+    target = aside / path.name
+    n = 1
+    while target.exists():  # a resumed run may set aside an episode of the same name again
+        target = aside / f"{path.name}-{n}"
+        n += 1
+    os.replace(path, target)
+    return str(target)
