@@ -12,11 +12,13 @@ import importlib.util
 import json
 import shutil
 import sys
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
+import act
 import act.envs  # noqa: F401 - registers desktop/<Task>-v0
 from act.envs.desktop import ENV_IDS, TASKS, expert_for
 from act.envs.desktop.env import DesktopEnv, DesktopError, Xvfb
@@ -278,3 +280,94 @@ def test_element_snapshots_out_of_order_are_refused(tmp_path):
     with pytest.raises(ValueError, match="earlier than the last"):
         w.add_elements(ElementSnapshot(0.5, ()))
     w.close()
+
+
+@needs_x
+def test_record_build_train_and_evaluate_in_the_live_app(tmp_path):
+    """act-generate env=desktop records the expert with act-record, the recordings build and train a
+    tiny policy, and the desktop suite runs it and the macro for one episode in the live app."""
+    from hydra import compose, initialize_config_dir
+
+    from act.data import DatasetInfo, build_dataset
+    from act.envs.generate import run_generate
+    from act.eval.evaluate import evaluate
+    from act.eval.policies import PolicySpec
+    from act.eval.suites import load_suite
+    from act.policy import ACTPolicy
+    from act.training import register_configs, train
+
+    configs = str(Path(act.__file__).parent / "configs")
+
+    recs, ds, out = tmp_path / "recs", tmp_path / "dataset", tmp_path / "out"
+    report = run_generate(env="desktop", tasks=["Login"], episodes=2, out_dir=recs, progress=False)
+    login = report["tasks"]["Login"]
+    assert login["episodes"] == 2 and login["expert_success"] == 1.0 and not login["failed"]
+    assert json.loads((recs / "generate.json").read_text())["tasks"]["Login"]["episodes"] == 2
+
+    # the recordings are the recorder's: format v1 with the app's element snapshots, one per seed,
+    # and the keys typed are the instruction's user name and password
+    paths = sorted((recs / "Login").iterdir())
+    assert len(paths) == 2
+    seeds = []
+    for path in paths:
+        assert validate(path) == []
+        ep = read_episode(path)
+        assert ep.meta.source == "desktop" and ep.meta.success is True and ep.meta.complete
+        seeds.append(ep.meta.extra["desktop"]["seed"])
+        user, password = ep.meta.instruction.removeprefix("Sign in as ").split(" with the password ")
+        typed = "".join(a.key for a in ep.actions() if a.kind == "key")
+        assert typed == user + password
+        assert [a.kind for a in ep.actions() if a.kind == "click"] == ["click"] * 3
+        assert ep.elements and {"username", "password", "sign_in"} <= {
+            e["id"] for e in ep.elements[0].elements
+        }
+    assert seeds == [0, 1]
+
+    # a resumed run records only what is missing (seed 2), and keeps the first two as they were
+    again = run_generate(env="desktop", tasks=["Login"], episodes=3, out_dir=recs, progress=False)
+    assert again["tasks"]["Login"]["resumed"] == 2 and again["tasks"]["Login"]["episodes"] == 3
+    assert len(list((recs / "Login").iterdir())) == 3
+
+    build_dataset(recs, ds, image_size=(60, 80))  # policy=tiny's image size
+    info = DatasetInfo.load(ds)
+    assert info.num_episodes == 3
+
+    register_configs()
+    with initialize_config_dir(config_dir=configs, version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[
+                "data=sample",
+                f"data.recordings={recs}",
+                f"data.dataset_dir={ds}",
+                f"paths.data_dir={tmp_path / 'data'}",
+                "policy=tiny",
+                "data.batch_size=4",
+                "debug=limit",
+                "callbacks.closed_loop.episodes=0",
+                f"paths.output_dir={out}",
+            ],
+        )
+    metrics, _ = train(cfg)
+    assert np.isfinite(metrics["train/loss"])
+    policy_dir = out / "policies" / "last"
+    ACTPolicy.from_pretrained(policy_dir, device="cpu")  # loads: safetensors + config.json
+
+    suite = load_suite("desktop", ["tasks=[Login]", "episodes=1", "max_steps=20"])
+    assert suite.env_ids() == ["desktop/Login-v0"] and suite.seeds() == [1000]
+    results = evaluate(
+        [PolicySpec("tiny", path=str(policy_dir)), PolicySpec("macro", kind="macro")],
+        suite,
+        num_workers=1,
+        out_dir=tmp_path / "eval",
+        progress=False,
+    )
+    by_policy = {e["policy"]: e for e in results["episodes"]}
+    tiny, macro = by_policy["tiny"], by_policy["macro"]
+    assert tiny["env_id"] == "desktop/Login-v0" and tiny["seed"] == 1000 and tiny["error"] is None
+    assert 1 <= tiny["steps"] <= 20 and tiny["policy_calls"] >= 1 and len(tiny["actions"]) == tiny["steps"]
+    # the macro replays the expert's recording of this seed by coordinates: nominal, it signs in
+    assert macro["error"] is None and macro["success"] is True
+    nominal = results["summary"]["tiny"]["conditions"]["nominal"]
+    assert nominal["n"] == 1 and nominal["errors"] == 0 and nominal["tasks"].keys() == {"Login"}
+    assert (tmp_path / "eval" / "report.md").read_text().count("desktop") >= 1

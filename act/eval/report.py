@@ -29,7 +29,7 @@ def seeds_line(suite: dict[str, Any]) -> str:
     other = "validation" if split == "test" else "test"
     r, o = suite[f"{split}_seeds"], suite[f"{other}_seeds"]
     use = "what tables report" if split == "test" else "for tuning, not for tables"
-    text = suite.get("text_split")
+    text = suite.get("text_split") if suite.get("env", "synthui") == "synthui" else None  # synthui's only
     strings = {"train": "the train lists' (seen in training)", "test": "the test lists'", "random": "random"}
     return (
         f"{r['count']} {split} seeds per task and condition, [{r['start']}, {r['stop']}) ({use}; "
