@@ -371,3 +371,45 @@ def test_record_build_train_and_evaluate_in_the_live_app(tmp_path):
     nominal = results["summary"]["tiny"]["conditions"]["nominal"]
     assert nominal["n"] == 1 and nominal["errors"] == 0 and nominal["tasks"].keys() == {"Login"}
     assert (tmp_path / "eval" / "report.md").read_text().count("desktop") >= 1
+
+
+def test_look_arguments_follow_the_spec_and_unknown_families_are_refused():
+    from act.envs.desktop.env import MAX_SHIFT, look_args
+
+    assert look_args("", 3) == [] and look_args(None, 3) == []
+    assert look_args("scale:0.5", 3) == ["--scale", "1.2"]
+    shift = look_args("layout_shift:0.5", 3)
+    dx, dy = int(shift[1]), int(shift[2])
+    assert shift[0] == "--offset" and 0.25 * MAX_SHIFT[0] <= dx <= 0.5 * MAX_SHIFT[0]
+    assert 0.25 * MAX_SHIFT[1] <= dy <= 0.5 * MAX_SHIFT[1]
+    assert look_args("layout_shift:0.5", 3) == shift != look_args("layout_shift:0.5", 4)  # per seed
+    assert look_args("theme:0.5", 3)[0] == "--palette"
+    with pytest.raises(ValueError, match="no perturbation family 'popup'.*layout_shift, scale, theme"):
+        look_args("popup:1", 0)
+    with pytest.raises(ValueError, match="severity"):
+        look_args("scale:2", 0)
+
+
+@needs_x
+@pytest.mark.parametrize("spec", ["scale:0.5", "layout_shift:0.5"])
+def test_the_look_moves_the_widgets_and_the_expert_still_succeeds(spec):
+    nominal, perturbed = DesktopEnv("login"), DesktopEnv("login", perturbation=spec)
+    try:
+        _, info = nominal.reset(seed=5)
+        boxes = {e["id"]: e["box"] for e in info["elements"]}
+        obs, reward, info, _ = run_expert(perturbed, seed=5)
+        assert reward == 1.0 and info["success"]
+        _, info = perturbed.reset(seed=5)
+        moved = {e["id"]: e["box"] for e in info["elements"]}
+    finally:
+        nominal.close()
+        perturbed.close()
+    x0, y0, x1, y1 = boxes["sign_in"]
+    a0, b0, a1, b1 = moved["sign_in"]
+    if spec.startswith("scale"):  # 120%: the button is larger and further from the corner
+        assert a1 - a0 > x1 - x0 and b1 - b0 > y1 - y0 and a0 > x0 and b0 > y0
+    else:  # the same size, moved right and down
+        assert (a1 - a0, b1 - b0) == (x1 - x0, y1 - y0) and a0 - x0 >= 40 and b0 - y0 >= 27
+    # a click at the nominal centre (a macro) misses the moved button
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    assert not (a0 <= cx < a1 and b0 <= cy < b1)

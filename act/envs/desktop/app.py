@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import tkinter as tk
+from tkinter import font as tkfont
 from typing import Any
 
 TASKS = ("login", "settings", "search", "export")
@@ -52,10 +53,31 @@ EXTENSIONS = ("csv", "pdf", "txt")
 class App:
     """One task's window, its element registry and the side channel."""
 
-    def __init__(self, task: str, seed: int, state_path: str, width: int, height: int, x: int, y: int):
+    def __init__(
+        self,
+        task: str,
+        seed: int,
+        state_path: str,
+        width: int,
+        height: int,
+        x: int,
+        y: int,
+        scale: float = 1.0,
+        offset: tuple[int, int] = (0, 0),
+        palette: str = "",
+    ):
         self.task, self.seed = task, seed
         self.rng = random.Random(f"{task}:{seed}")
         self.root = tk.Tk(className="act-desktop")
+        # The look, as a user's desktop may change it: a display scale (fonts and geometry), the
+        # content moved inside the window, a colour palette. 1.0, (0, 0) and "" leave it as designed.
+        self.zoom, self.offset = float(scale), (int(offset[0]), int(offset[1]))
+        for name in tkfont.names(self.root):
+            font = tkfont.nametofont(name, root=self.root)
+            font.configure(size=round(font.cget("size") * self.zoom))
+        if palette:
+            background, foreground = palette.split(",")
+            self.root.tk_setPalette(background=background, foreground=foreground)
         self.root.title(f"act desktop: {task}")
         self.root.geometry(f"{width}x{height}+{x}+{y}")
         self.root.resizable(False, False)
@@ -70,19 +92,28 @@ class App:
         self.instruction = ""
         self.goal: dict[str, Any] = {}
         getattr(self, f"build_{task}")()
-        tk.Label(self.root, textvariable=self.status, fg="#444").place(x=20, y=height - 30)
+        tk.Label(self.root, textvariable=self.status, fg="#444").place(x=20, y=height - 30)  # stays put
         threading.Thread(target=self._read_stdin, daemon=True).start()
 
     # ---- widgets and elements ------------------------------------------------------------------
 
-    def add(self, wid: str, widget: tk.Misc, role: str, label: str = "", **place: Any) -> Any:
-        widget.place(**place)
+    def at(self, x: float, y: float, inner: bool = False) -> dict[str, int]:
+        """Where a widget placed at (x, y) in the designed layout goes: zoomed, and moved by the
+        offset unless it sits inside another widget (``inner``)."""
+        dx, dy = (0, 0) if inner else self.offset
+        return {"x": round(dx + self.zoom * x), "y": round(dy + self.zoom * y)}
+
+    def bold(self, size: int) -> tuple[str, int, str]:
+        return ("TkDefaultFont", round(size * self.zoom), "bold")
+
+    def add(self, wid: str, widget: tk.Misc, role: str, label: str = "", *, x: int, y: int) -> Any:
+        widget.place(**self.at(x, y, inner=widget.master is not self.root))
         self.widgets.append((wid, widget, role, label))
         return widget
 
     def entry(self, wid: str, label: str, x: int, y: int, show: str = "", master: Any = None) -> tk.Entry:
         master = master or self.root
-        tk.Label(master, text=label).place(x=x, y=y)
+        tk.Label(master, text=label).place(**self.at(x, y, inner=master is not self.root))
         e = tk.Entry(master, width=24, show=show)
         return self.add(wid, e, "textbox", label, x=x + 110, y=y)
 
@@ -210,7 +241,7 @@ class App:
         )
         self.goal = {"username": user, "password": pw}
         self.instruction = f"Sign in as {user} with the password {pw}"
-        tk.Label(self.root, text="Sign in", font=("TkDefaultFont", 14, "bold")).place(x=20, y=20)
+        tk.Label(self.root, text="Sign in", font=self.bold(14)).place(**self.at(20, 20))
         self.user = self.entry("username", "Username", 20, 80)
         self.pw = self.entry("password", "Password", 20, 120, show="*")
         self.button("sign_in", "Sign in", self.sign_in, 130, 170)
@@ -226,7 +257,7 @@ class App:
         self.checks: dict[str, tk.BooleanVar] = {}
         self.tab = tk.StringVar(master=self.root, value="general")
         self.panels: dict[str, tk.Frame] = {}
-        tk.Label(self.root, text="Settings", font=("TkDefaultFont", 14, "bold")).place(x=20, y=15)
+        tk.Label(self.root, text="Settings", font=self.bold(14)).place(**self.at(20, 15))
         for i, (key, (title, boxes)) in enumerate(SETTINGS.items()):
             tab = tk.Radiobutton(
                 self.root,
@@ -239,7 +270,13 @@ class App:
             )
             tab.act_checked = lambda key=key: self.tab.get() == key
             self.add(f"tab:{key}", tab, "tab", title, x=20 + 120 * i, y=55)
-            panel = tk.Frame(self.root, width=420, height=150, relief="groove", borderwidth=2)
+            panel = tk.Frame(
+                self.root,
+                width=round(420 * self.zoom),
+                height=round(150 * self.zoom),
+                relief="groove",
+                borderwidth=2,
+            )
             self.panels[key] = panel
             for j, (cid, label) in enumerate(boxes.items()):
                 var = tk.BooleanVar(master=self.root, value=self.rng.random() < 0.5)
@@ -262,7 +299,7 @@ class App:
     def show_tab(self) -> None:
         for key, panel in self.panels.items():
             if key == self.tab.get():
-                panel.place(x=20, y=95)
+                panel.place(**self.at(20, 95))
             else:
                 panel.place_forget()
 
@@ -337,7 +374,7 @@ class App:
             self.add(f"menu:{title.lower()}", mb, "menu", title, x=10 + 70 * i, y=5)
         text = tk.Text(self.root, width=60, height=12)
         text.insert("1.0", "Quarterly figures\n\nThe document to export.")
-        text.place(x=20, y=50)
+        text.place(**self.at(20, 50))
 
     def open_export(self) -> None:
         if self.dialog is not None:
@@ -345,9 +382,11 @@ class App:
         self.dialog = d = tk.Toplevel(self.root)
         d.title("Export")
         d.transient(self.root)
-        d.geometry(f"380x140+{self.root.winfo_rootx() + 100}+{self.root.winfo_rooty() + 120}")
+        pos = self.at(100, 120)  # the dialog opens over the window, where the layout puts it
+        size = f"{round(380 * self.zoom)}x{round(140 * self.zoom)}"
+        d.geometry(f"{size}+{self.root.winfo_rootx() + pos['x']}+{self.root.winfo_rooty() + pos['y']}")
         self.widgets.append(("dialog:export", d, "dialog", "Export"))
-        tk.Label(d, text="Export as", font=("TkDefaultFont", 12, "bold")).place(x=10, y=8)
+        tk.Label(d, text="Export as", font=self.bold(12)).place(**self.at(10, 8, inner=True))
         self.filename = self.entry("filename", "File name", 10, 50, master=d)
         self.filename.insert(0, "untitled.txt")
         self.button("save", "Save", self.save, 10, 95, master=d)
@@ -378,9 +417,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--height", type=int, default=480)
     p.add_argument("--x", type=int, default=0)
     p.add_argument("--y", type=int, default=0)
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="display scale: fonts and layout (1 = as designed)"
+    )
+    p.add_argument(
+        "--offset", type=int, nargs=2, default=(0, 0), metavar=("DX", "DY"), help="content moved by"
+    )
+    p.add_argument("--palette", default="", help="BACKGROUND,FOREGROUND colours (Tk's tk_setPalette)")
     args = p.parse_args(argv)
     try:
-        app = App(args.task, args.seed, args.state, args.width, args.height, args.x, args.y)
+        app = App(
+            args.task,
+            args.seed,
+            args.state,
+            args.width,
+            args.height,
+            args.x,
+            args.y,
+            scale=args.scale,
+            offset=tuple(args.offset),
+            palette=args.palette,
+        )
     except tk.TclError as e:  # no display, or one that refuses us
         print(f"act desktop app: cannot open a window: {e}", file=sys.stderr)
         return 2

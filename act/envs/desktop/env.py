@@ -39,6 +39,40 @@ INSTRUCTION_CHARS = "".join(chr(c) for c in range(32, 127))
 MAX_INSTRUCTION = 200
 SUCCESS = "success"  # the app's result on success (act.envs.desktop.app.SUCCESS)
 MAX_STEPS = {"login": 40, "settings": 20, "search": 40, "export": 40}
+
+# Perturbation families of the desktop app: how a user's desktop changes a real application's look.
+# scale: the display scale, fonts and layout zoomed by 1 + MAX_ZOOM * severity (140% at 1: the
+# zoomed layout still fits the 640 x 480 window). layout_shift: the content moved inside the
+# window, right and down by severity * u * MAX_SHIFT with u ~ U(0.5, 1) per axis, drawn per seed.
+# theme: a colour palette (one of PALETTES, drawn per seed, at any severity above 0).
+FAMILIES = ("layout_shift", "scale", "theme")
+MAX_ZOOM = 0.4
+MAX_SHIFT = (160, 110)
+PALETTES = ("#2b2b2b,#e8e8e8", "#dde6f5,#1a1a40", "#f5ecd7,#3b2f1e")
+
+
+def look_args(perturbation: Any, seed: int) -> list[str]:
+    """The app's command-line arguments for a perturbation spec in the episode with ``seed``."""
+    from act.envs.perturbations import family_rng, parse_spec
+
+    spec = parse_spec(perturbation)
+    unknown = [name for name, _ in spec if name not in FAMILIES]
+    if unknown:
+        raise ValueError(
+            f"the desktop envs have no perturbation family {', '.join(map(repr, unknown))}; "
+            f"they have {', '.join(FAMILIES)}"
+        )
+    args: list[str] = []
+    for name, severity in spec:
+        rng = family_rng(seed, name)
+        if name == "scale":
+            args += ["--scale", f"{1 + MAX_ZOOM * severity:g}"]
+        elif name == "layout_shift":
+            u = rng.uniform(0.5, 1.0, 2)
+            args += ["--offset", *(str(round(severity * u[i] * MAX_SHIFT[i])) for i in range(2))]
+        elif name == "theme" and severity > 0:
+            args += ["--palette", PALETTES[int(rng.integers(len(PALETTES)))]]
+    return args
 # key tokens of the action space -> X keysyms for xdotool (characters are typed as they are)
 KEYSYMS = {
     "enter": "Return",
@@ -226,8 +260,8 @@ class DesktopEnv(gym.Env):
     ):
         if task not in MAX_STEPS:
             raise ValueError(f"unknown desktop task {task!r}; known tasks: {', '.join(MAX_STEPS)}")
-        if perturbation:
-            raise ValueError(f"desktop envs take no perturbation yet (got {perturbation!r})")
+        look_args(perturbation, 0)  # an unknown family or a bad severity fails here, before any X
+        self.perturbation = perturbation or ""
         if render_mode not in (None, "rgb_array"):
             raise ValueError(f"render_mode {render_mode!r} is not supported; use 'rgb_array' or None")
         self.task_name, self.width, self.height = task, int(width), int(height)
@@ -266,6 +300,7 @@ class DesktopEnv(gym.Env):
         cmd = [*self.command, "--task", self.task_name, "--seed", str(self.episode_seed)]
         cmd += ["--state", str(self.state_path), "--width", str(self.width), "--height", str(self.height)]
         cmd += ["--x", str(self.position[0]), "--y", str(self.position[1])]
+        cmd += look_args(self.perturbation, self.episode_seed)
         self.app = AppProcess(cmd, self._x_env, self.state_path, self.timeout)  # DesktopError if it fails
         self.steps, self.error = 0, None
         self.snap = self.app.sync(self.timeout)
