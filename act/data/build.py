@@ -266,13 +266,17 @@ def _move_into_place(built: Path, out_dir: Path, replace: bool, trash: Path) -> 
     return None
 
 
-def _features(image_size: tuple[int, int]):
+def _features(image_size: tuple[int, int], elements: bool = False):
     from datasets import Array3D, Features, Sequence, Value
 
     h, w = image_size
     pair = Sequence(Value("float32"), length=2)
+    # With recordings that carry element snapshots (format 1.1): per step, the snapshot in force as
+    # JSON, boxes normalised like points (act.data.reading.snapshot_elements), for reading supervision.
+    extra = {"elements": Value("string")} if elements else {}
     return Features(
         {
+            **extra,
             "episode_index": Value("int32"),
             "step_index": Value("int32"),
             "frame_index": Value("int32"),
@@ -306,6 +310,7 @@ def _rows(
     space_json: dict,
     intents: tuple[str, ...],
     merge: dict,
+    elements: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Rows of the given (episode_index, path) pairs; runs in ``num_proc`` worker processes."""
     space, intent_vocab = ActionSpace.from_json(space_json), Vocabulary(list(intents))
@@ -314,10 +319,13 @@ def _rows(
         actions = ep.actions(config=MergeConfig(**merge))
         arrays = space.encode(actions, ep.meta.screen.width, ep.meta.screen.height)
         frames: dict[int, np.ndarray] = {}
+        size = (ep.meta.screen.width, ep.meta.screen.height)
         for step, a in enumerate(actions):
             if a.frame_index not in frames:
                 frames = {a.frame_index: resize_frame(ep.frame(a.frame_index), image_size)}
+            extra = {"elements": _elements_json(ep.elements_at(a.t), *size)} if elements else {}
             yield {
+                **extra,
                 "episode_index": ep_index,
                 "step_index": step,
                 "frame_index": a.frame_index,
@@ -334,6 +342,21 @@ def _rows(
                 "intent_id": intent_vocab.id(a.intent) if a.intent else 0,
                 "task": ep.meta.task,
             }
+
+
+def _elements_json(snapshot: Any, width: float, height: float) -> str:
+    """The snapshot's elements as ``cell_words`` takes them, boxes normalised to [0, 1]; "" for none."""
+    from act.data.reading import snapshot_elements
+
+    if snapshot is None:
+        return ""
+    scale = (width, height, width, height)
+    return json.dumps(
+        [
+            {**e, "bbox": [round(v / s, 5) for v, s in zip(e["bbox"], scale)]}
+            for e in snapshot_elements(snapshot)
+        ]
+    )
 
 
 def build_dataset(
@@ -401,6 +424,7 @@ def build_dataset(
         [],
     )
     problems = []
+    with_elements = False  # any episode with element snapshots: the dataset gets an elements column
     for i, path in enumerate(tqdm(paths, desc="reading episodes", unit="ep", leave=False)):
         try:
             ep = read_episode(path)
@@ -412,6 +436,7 @@ def build_dataset(
             problems.extend(RecordingError(f"{path}: the episode has no actions", path).problems)
             continue
         all_actions += actions
+        with_elements = with_elements or bool(ep.elements)
         words += tokenize(ep.meta.instruction)
         kinds.update(a.kind for a in actions)
         intents.update(a.intent for a in actions if a.intent)
@@ -463,6 +488,7 @@ def build_dataset(
         "space_json": info.action_space,
         "intents": tuple(info.intent_vocab),
         "merge": asdict(merge),
+        "elements": with_elements,
     }
     # Everything is written under one hidden sibling (same file system, so the final rename is
     # atomic) that goes away however the build ends; a killed build's is removed by the next one.
@@ -476,7 +502,7 @@ def build_dataset(
             ds = Dataset.from_generator(
                 _rows,
                 gen_kwargs=gen_kwargs,
-                features=_features(image_size),
+                features=_features(image_size, with_elements),
                 cache_dir=str(staging / "cache"),
                 num_proc=num_proc if num_proc > 1 else None,
                 split="train",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler
 
 from act.data.build import DatasetInfo, dataset_path
+from act.data.reading import cell_index, cell_words
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 
@@ -45,7 +47,9 @@ class ChunkDataset(Dataset):
     and copy int64 (K,) (the instruction byte each key step copies, ``copy_targets``; -1 none) and
     typed int64 (K,) (characters of the span being typed before each step, ``typed_counts``);
     prev_kind int64 (K,) (1 + the kind of the step before each step, 0 at an episode's first step,
-    ``previous_kinds``).
+    ``previous_kinds``). With ``cells`` = (rows, cols, stride) of a policy's grid and a dataset built
+    from recordings with element snapshots (format 1.1): cell_words int64 (rows * cols,), the
+    instruction word each cell shows (``act.data.reading.cell_words``), for reading supervision.
     """
 
     def __init__(
@@ -55,6 +59,7 @@ class ChunkDataset(Dataset):
         episodes: list[int] | None = None,
         instruction_vocab: list[str] | None = None,
         instruction_max_len: int | None = None,
+        cells: tuple[int, int, int] | None = None,
     ):
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -70,6 +75,14 @@ class ChunkDataset(Dataset):
         names = table.column_names
         self.target = (
             _column(table, "target") if "target" in names else np.full((len(self.episode), 4), -1, np.float32)
+        )
+        # Reading supervision where the recordings carried element snapshots and the policy reads on
+        # a grid of ``cells`` = (rows, cols, stride): each sample's ``cell_words``.
+        self.cells = cells if cells is not None and "elements" in names else None
+        self.elements = table.column("elements").to_pylist() if self.cells else None
+        self._cell_of_pixel = cell_index(*self.cells) if self.cells else None
+        self.words = Vocabulary(
+            instruction_vocab if instruction_vocab is not None else self.info.instruction_vocab
         )
         if len(self.episode) and (np.diff(self.episode) < 0).any():
             raise ValueError(f"{self.path}: rows are not grouped by episode; rebuild the dataset")
@@ -168,6 +181,12 @@ class ChunkDataset(Dataset):
                 k,
             )
         )
+        if self.cells:
+            elements = json.loads(self.elements[r]) if self.elements[r] else []
+            words = cell_words(
+                elements, 1.0, 1.0, self.cells, self.info.image_size, self.words, self._cell_of_pixel
+            )
+            sample["cell_words"] = torch.from_numpy(words)  # (C,)
         sample["intent"] = torch.tensor(self.intent[r])
         sample["episode_index"] = torch.tensor(self.episode[r])
         sample["step_index"] = torch.tensor(self.step[r])
@@ -275,9 +294,10 @@ class ActDataModule(_Base):
         num_workers: int = 0,
         seed: int = 0,
         train_stream: IterableDataset | None = None,
+        cells: tuple[int, int, int] | None = None,
     ):
         super().__init__()
-        self.train_stream = train_stream
+        self.train_stream, self.cells = train_stream, cells
         self.path, self.chunk_size, self.batch_size = dataset_path(path), chunk_size, batch_size
         self.val_fraction, self.num_workers, self.seed = val_fraction, num_workers, seed
         self.info = DatasetInfo.load(self.path)
@@ -289,8 +309,8 @@ class ActDataModule(_Base):
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
-            self.train_set = ChunkDataset(self.path, self.chunk_size, self.train_episodes)
-            self.val_set = ChunkDataset(self.path, self.chunk_size, self.val_episodes)
+            self.train_set = ChunkDataset(self.path, self.chunk_size, self.train_episodes, cells=self.cells)
+            self.val_set = ChunkDataset(self.path, self.chunk_size, self.val_episodes, cells=self.cells)
 
     def _loader(self, dataset: ChunkDataset, shuffle: bool) -> DataLoader:
         return DataLoader(

@@ -120,17 +120,15 @@ def run_generate(
 ) -> dict[str, Any]:
     """What `act-generate` does: ``generate`` + a contact sheet; returns (and writes) the summary JSON."""
     if env == "desktop":  # the real Tk app: the expert drives it while act-record records
-        if perturbation or variety:
-            raise ValueError("the desktop envs take no perturbation or variety yet (docs/desktop.md)")
+        if variety:
+            raise ValueError("variety: the desktop expert has no variety setting (synthui only)")
         from act.envs.desktop import record_experts
 
-        return record_experts(
-            None if tasks == "synthui" else list(tasks or []) or None,
-            episodes,
-            seed,
-            out_dir,
-            progress=progress,
+        specs = (
+            [perturbation] if isinstance(perturbation, str) or perturbation is None else list(perturbation)
         )
+        names = None if tasks == "synthui" else (list(tasks) if not isinstance(tasks, str) else [tasks])
+        return record_experts(names, episodes, seed, out_dir, perturbations=specs, progress=progress)
     start = time.perf_counter()
     out = Path(out_dir)
     paths = generate(

@@ -20,6 +20,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from act.data.augment import Augment, augment_sample
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window, previous_kinds
+from act.data.reading import cell_index, cell_words
 from act.recording.schema import POINTER_KINDS, Action
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
@@ -107,7 +108,7 @@ class ExpertStream(IterableDataset):
         self.dagger_beta = float(getattr(dagger, "beta", 0.5))
         self.rollout_policy: Any = None  # the policy that rolls out a dagger share (None: experts only)
         self.dagger_episodes = self.dagger_labels = 0  # rolled out by it so far, and their samples
-        self._cell_of_pixel = None if cells is None else _cell_index(*cells)  # (rows * stride, cols * stride)
+        self._cell_of_pixel = None if cells is None else cell_index(*cells)  # (rows * stride, cols * stride)
         self.space = info.space
         self.words = Vocabulary(info.instruction_vocab)
         self.intents = Vocabulary(info.intent_vocab)
@@ -212,40 +213,10 @@ class ExpertStream(IterableDataset):
         return out
 
     def cell_words(self, elements: list[dict[str, Any]], width: int, height: int) -> np.ndarray:
-        """The word each feature cell shows: (rows * cols,) vocabulary ids, 0 where no word covers a
-        quarter of the cell. Element names are laid out across their boxes in proportion to word
-        length; later elements (menus, dialogs) paint over earlier ones; windows are skipped."""
-        rows, cols, stride = self.cells  # type: ignore[misc]
-        h, w = self.info.image_size
-        sx, sy = w / width, h / height
-        paint = np.zeros((rows * stride, cols * stride), np.int64)  # 1 + index into `ids`, 0 = none
-        ids: list[int] = []  # the vocabulary ids painted, in order of first appearance
-        for e in elements:
-            x0, y0, x1, y1 = e["bbox"]
-            if e["role"] == "window" or (x1 - x0) * (y1 - y0) > 0.5 * width * height:
-                continue
-            words = [t for t in tokenize(e.get("name") or "") if t.isalnum()]
-            total = sum(len(t) + 1 for t in words)
-            x = float(x0)
-            for t in words:
-                span = (x1 - x0) * (len(t) + 1) / total
-                top, left = max(0, int(y0 * sy)), max(0, int(x * sx))  # boxes may start off screen
-                bottom, right = max(0, int(np.ceil(y1 * sy))), max(0, int(np.ceil((x + span) * sx)))
-                x += span
-                if bottom <= top or right <= left:  # wholly off screen
-                    continue
-                word = self.words.id(t)
-                if word not in ids:
-                    ids.append(word)
-                paint[top:bottom, left:right] = ids.index(word) + 1
-        if not ids:
-            return np.zeros(rows * cols, np.int64)
-        # per cell, the pixels showing each painted word: one bincount over (cell, word) keys
-        n = len(ids) + 1
-        counts = np.bincount((self._cell_of_pixel * n + paint).ravel(), minlength=rows * cols * n)
-        counts = counts.reshape(rows * cols, n)[:, 1:]  # (cells, words)
-        best = counts.argmax(1)
-        return np.where(counts.max(1) >= stride * stride / 4, np.array(ids)[best], 0)
+        """The word each feature cell shows (act.data.reading.cell_words on the policy's grid)."""
+        return cell_words(
+            elements, width, height, self.cells, self.info.image_size, self.words, self._cell_of_pixel
+        )
 
     def _sample(self, frame, instruction, arrays, i, intents, seed) -> dict[str, torch.Tensor]:
         k = self.chunk_size
@@ -473,9 +444,3 @@ def _augment_of(value: Any) -> Augment | None:
         return None
     aug = value if isinstance(value, Augment) else Augment(value.shift, value.scale, value.jitter, value.p)
     return aug if aug.enabled else None
-
-
-def _cell_index(rows: int, cols: int, stride: int) -> np.ndarray:
-    """(rows * stride, cols * stride): the index of the feature cell each pixel falls in."""
-    cell = np.arange(rows * cols).reshape(rows, cols)
-    return np.repeat(np.repeat(cell, stride, 0), stride, 1)

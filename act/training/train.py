@@ -324,6 +324,7 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
         num_workers=data_cfg.num_workers,
         seed=data_cfg.split_seed,
         train_stream=_train_stream(data_cfg, info, policy_cfg, cfg.seed),
+        cells=policy_cfg.pointer_cells(),  # reading supervision where recordings carry element snapshots
     )
     module = ActLightningModule(policy_cfg, optim)
     callbacks = [*_instantiate_all(cfg.get("callbacks")), *(callbacks or [])]

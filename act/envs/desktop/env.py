@@ -73,6 +73,8 @@ def look_args(perturbation: Any, seed: int) -> list[str]:
         elif name == "theme" and severity > 0:
             args += ["--palette", PALETTES[int(rng.integers(len(PALETTES)))]]
     return args
+
+
 # key tokens of the action space -> X keysyms for xdotool (characters are typed as they are)
 KEYSYMS = {
     "enter": "Return",

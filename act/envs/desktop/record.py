@@ -207,6 +207,8 @@ def _annotate(
     meta_file = path / "meta.json"
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     meta["success"] = None if error else success
+    if env.perturbation:  # what the look was, as synthui's episodes say it (training_data.json reads it)
+        meta["perturbation"] = {"spec": str(env.perturbation)}
     meta.setdefault("extra", {})["desktop"] = {
         "task": env.task_name,
         "seed": seed,
@@ -273,6 +275,7 @@ def record_experts(
     seed: int = 0,
     out_dir: str | Path = "data/recordings/desktop",
     *,
+    perturbations: list[str] | tuple[str, ...] = ("",),
     progress: bool = True,
     pause: float = 0.1,
     **kwargs: Any,
@@ -280,7 +283,8 @@ def record_experts(
     """Record ``episodes`` successful expert episodes of each task with ``act-record``, into
     ``out_dir/<Task>/ep_NNNNNN``; what ``act-generate env=desktop`` runs.
 
-    Episode k of a task uses seed ``seed + k``; a seed already recorded there (successfully) is
+    Episode k of a task uses seed ``seed + k`` and the perturbation spec ``perturbations[k % n]``
+    ("" = nominal; act.envs.desktop.env.FAMILIES); a seed already recorded there (successfully) is
     skipped, so an interrupted run resumes. An episode the app judges a failure, or that ends in an
     error, moves to ``<out_dir>.failed/<Task>/`` (kept, out of the training data) and the next seed
     is tried, at most ``2 * episodes + 10`` seeds per task. One env per task (its Xvfb lives across the
@@ -291,6 +295,7 @@ def record_experts(
     from tqdm.auto import tqdm
 
     names = [_task_name(t) for t in (tasks or list(TASKS))]
+    specs = [str(p or "") for p in perturbations] or [""]
     out = Path(out_dir)
     start = time.perf_counter()
     summary: dict[str, Any] = {}
@@ -300,7 +305,7 @@ def record_experts(
         stats = {"episodes": 0, "expert_success": 0.0, "steps": 0, "failed": [], "resumed": 0}
         tried = ok = 0
         bar = tqdm(total=episodes, desc=f"desktop/{name}", unit="ep", disable=not progress)
-        env = DesktopEnv(TASKS[name], pause=pause)
+        envs = {spec: DesktopEnv(TASKS[name], perturbation=spec, pause=pause) for spec in specs}
         try:
             for s in range(seed, seed + 2 * episodes + 10):
                 if stats["episodes"] >= episodes:
@@ -310,7 +315,7 @@ def record_experts(
                     stats["resumed"] += 1
                     bar.update(1)
                     continue
-                rec = record_expert(env, s, task_dir, **kwargs)
+                rec = record_expert(envs[specs[(s - seed) % len(specs)]], s, task_dir, **kwargs)
                 tried += 1
                 if rec.success and rec.path is not None:
                     ok += 1
@@ -322,7 +327,8 @@ def record_experts(
                     {"seed": s, "error": rec.error, "path": _set_aside(rec.path, out, name)}
                 )
         finally:
-            env.close()
+            for env in envs.values():
+                env.close()
             bar.close()
         stats["expert_success"] = ok / tried if tried else 1.0
         summary[name] = stats
@@ -330,6 +336,7 @@ def record_experts(
         "env": "desktop",
         "seed": seed,
         "episodes": episodes,
+        "perturbations": specs,
         "out_dir": str(out),
         "num_episodes": sum(s["episodes"] for s in summary.values()),
         "seconds": round(time.perf_counter() - start, 2),

@@ -1,0 +1,84 @@
+"""Reading supervision: the word each feature cell of a frame shows, from element boxes and labels.
+
+Where a frame comes with its elements (synthui's scene, or a recording's elements.jsonl, format
+1.1), training can teach the policy to read: ``cell_words`` paints each element's label words
+across its box and says, per cell of the policy's grid, which instruction-vocabulary word covers
+it. The policy never needs elements at inference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from act.spaces.vocab import Vocabulary, tokenize
+
+
+def cell_index(rows: int, cols: int, stride: int) -> np.ndarray:
+    """(rows * stride, cols * stride): the index of the feature cell each pixel falls in."""
+    cell = np.arange(rows * cols).reshape(rows, cols)
+    return np.repeat(np.repeat(cell, stride, 0), stride, 1)
+
+
+def cell_words(
+    elements: Iterable[dict[str, Any]],
+    width: float,
+    height: float,
+    cells: tuple[int, int, int],
+    image_size: tuple[int, int],
+    words: Vocabulary,
+    cell_of_pixel: np.ndarray | None = None,
+) -> np.ndarray:
+    """The word each feature cell shows: (rows * cols,) vocabulary ids, 0 where no word covers a
+    quarter of the cell.
+
+    ``elements``: dicts with ``role``, ``name`` (the label) and ``bbox`` (x0, y0, x1, y1) in a
+    ``width`` x ``height`` screen; ``cells`` = (rows, cols, stride) of the policy's grid over an
+    ``image_size`` (H, W) frame. Names are laid out across their boxes in proportion to word length;
+    later elements (menus, dialogs) paint over earlier ones; windows are skipped.
+    """
+    rows, cols, stride = cells
+    if cell_of_pixel is None:
+        cell_of_pixel = cell_index(rows, cols, stride)
+    h, w = image_size
+    sx, sy = w / width, h / height
+    paint = np.zeros((rows * stride, cols * stride), np.int64)  # 1 + index into `ids`, 0 = none
+    ids: list[int] = []  # the vocabulary ids painted, in order of first appearance
+    for e in elements:
+        x0, y0, x1, y1 = e["bbox"]
+        if e["role"] == "window" or (x1 - x0) * (y1 - y0) > 0.5 * width * height:
+            continue
+        names = [t for t in tokenize(e.get("name") or "") if t.isalnum()]
+        total = sum(len(t) + 1 for t in names)
+        x = float(x0)
+        for t in names:
+            span = (x1 - x0) * (len(t) + 1) / total
+            top, left = max(0, int(y0 * sy)), max(0, int(x * sx))  # boxes may start off screen
+            bottom, right = max(0, int(np.ceil(y1 * sy))), max(0, int(np.ceil((x + span) * sx)))
+            x += span
+            if bottom <= top or right <= left:  # wholly off screen
+                continue
+            word = words.id(t)
+            if word not in ids:
+                ids.append(word)
+            paint[top:bottom, left:right] = ids.index(word) + 1
+    if not ids:
+        return np.zeros(rows * cols, np.int64)
+    # per cell, the pixels showing each painted word: one bincount over (cell, word) keys
+    n = len(ids) + 1
+    counts = np.bincount((cell_of_pixel * n + paint).ravel(), minlength=rows * cols * n)
+    counts = counts.reshape(rows * cols, n)[:, 1:]  # (cells, words)
+    best = counts.argmax(1)
+    return np.where(counts.max(1) >= stride * stride / 4, np.array(ids)[best], 0)
+
+
+def snapshot_elements(snapshot: Any) -> list[dict[str, Any]]:
+    """A recording's element snapshot (``ElementSnapshot``, format 1.1) as ``cell_words`` takes
+    elements: role, name and bbox in the recording's pixels."""
+    if snapshot is None:
+        return []
+    return [
+        {"role": e["role"], "name": e.get("label") or "", "bbox": tuple(e["box"])} for e in snapshot.elements
+    ]
