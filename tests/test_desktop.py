@@ -353,7 +353,7 @@ def test_record_build_train_and_evaluate_in_the_live_app(tmp_path):
     policy_dir = out / "policies" / "last"
     ACTPolicy.from_pretrained(policy_dir, device="cpu")  # loads: safetensors + config.json
 
-    suite = load_suite("desktop", ["tasks=[Login]", "episodes=1", "max_steps=20"])
+    suite = load_suite("desktop", ["tasks=[Login]", "episodes=1", "max_steps=20", "families=[]"])
     assert suite.env_ids() == ["desktop/Login-v0"] and suite.seeds() == [1000]
     results = evaluate(
         [PolicySpec("tiny", path=str(policy_dir)), PolicySpec("macro", kind="macro")],
@@ -413,3 +413,21 @@ def test_the_look_moves_the_widgets_and_the_expert_still_succeeds(spec):
     # a click at the nominal centre (a macro) misses the moved button
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     assert not (a0 <= cx < a1 and b0 <= cy < b1)
+
+
+def test_the_desktop_experiment_trains_offline_on_recordings_and_reads_from_snapshots():
+    from hydra import compose, initialize_config_dir
+
+    from act.eval.suites import load_suite
+    from act.training import register_configs
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(Path(act.__file__).parent / "configs"), version_base="1.3"):
+        cfg = compose("train", overrides=["experiment=desktop", "paths.data_dir=/data"])
+    assert cfg.data.recordings == "/data/recordings/desktop" and cfg.data.online is False
+    p = cfg.policy
+    assert list(p.image_size) == [240, 320] and p.instruction_encoding == "chars" and p.key_copy
+    assert p.read_weight > 0 and cfg.callbacks.closed_loop.episodes == 0
+    suite = load_suite("desktop", [])
+    assert suite.env_ids() == [f"desktop/{t}-v0" for t in TASKS] and suite.episodes == 50
+    assert [c.name for c in suite.conditions()] == ["nominal", "scale:0.5", "layout_shift:0.5"]
