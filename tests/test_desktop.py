@@ -12,6 +12,7 @@ import importlib.util
 import json
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -186,6 +187,53 @@ def test_a_display_that_vanishes_mid_episode_keeps_the_recording(tmp_path):
     assert not ep.meta.complete and ep.meta.success is None
     assert ep.meta.extra["desktop"]["error"] == rec.error
     assert [a.kind for a in ep.actions() if a.kind != "wait"] == ["click", "key", "key"]
+
+
+@needs_x
+def test_a_recorder_killed_mid_episode_is_an_error_set_aside_with_what_it_wrote(tmp_path, monkeypatch):
+    """kill -9 of act-record while act-generate env=desktop records: that episode is marked with the
+    error and moved aside (readable, incomplete), the next seed is recorded, earlier ones stay."""
+    import subprocess as sp
+
+    from act.envs.desktop import record as record_module
+
+    out = tmp_path / "recs"
+    real = record_module.record_expert
+    calls = {"n": 0}
+
+    def record_and_kill_the_second(env, seed, task_dir, **kwargs):
+        calls["n"] += 1
+        if calls["n"] != 2:
+            return real(env, seed, task_dir, **kwargs)
+        inner = expert_for(env)
+
+        class KillsTheRecorder:
+            steps = 0
+
+            def act(self, obs, info):
+                self.steps += 1
+                if self.steps == 3:  # after a click and a key
+                    sp.run(["pkill", "-9", "-f", f"act.cli.record --out {task_dir}"], check=False)
+                    time.sleep(0.5)
+                return inner.act(obs, info)
+
+        return real(env, seed, task_dir, expert=KillsTheRecorder(), **kwargs)
+
+    monkeypatch.setattr(record_module, "record_expert", record_and_kill_the_second)
+    report = record_module.record_experts(["Login"], episodes=2, out_dir=out, progress=False)
+    login = report["tasks"]["Login"]
+    assert login["episodes"] == 2 and len(login["failed"]) == 1 and login["expert_success"] == 2 / 3
+    failed = login["failed"][0]
+    assert failed["seed"] == 1 and "act-record exited with status -9" in failed["error"]
+    aside = Path(failed["path"])
+    assert aside.parent == tmp_path / "recs.failed" / "Login"
+    assert validate(aside) == []  # everything written before the kill reads back
+    ep = read_episode(aside)
+    assert not ep.meta.complete and ep.meta.success is None
+    assert [a.kind for a in ep.actions() if a.kind != "wait"][:2] == ["click", "key"]
+    kept = sorted(p.name for p in (out / "Login").iterdir())
+    assert len(kept) == 2
+    assert sorted(read_episode(out / "Login" / k).meta.extra["desktop"]["seed"] for k in kept) == [0, 2]
 
 
 @needs_x
