@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny recordings written through the public writer."""
+"""Shared fixtures: tiny recordings written through the public writer, and a tiny training run."""
 
 from __future__ import annotations
 
@@ -42,3 +42,31 @@ def recordings(tmp_path: Path) -> Path:
     for i in range(4):
         write_episode(root / f"ep_{i:03d}", steps=3 + i, seed=i)
     return root
+
+
+def train_tiny(recordings: Path, dataset: Path, tmp_path: Path, out: Path) -> tuple[dict, Path]:
+    """act-train's path on ``recordings`` (built into ``dataset``): policy=tiny, debug=limit (20
+    steps), no closed-loop validation; returns the metrics and the exported policy directory."""
+    from hydra import compose, initialize_config_dir
+
+    import act
+    from act.training import register_configs, train
+
+    register_configs()
+    with initialize_config_dir(config_dir=str(Path(act.__file__).parent / "configs"), version_base="1.3"):
+        cfg = compose(
+            "train",
+            overrides=[
+                "data=sample",
+                f"data.recordings={recordings}",
+                f"data.dataset_dir={dataset}",
+                f"paths.data_dir={tmp_path / 'data'}",
+                "policy=tiny",
+                "data.batch_size=4",
+                "debug=limit",
+                "callbacks.closed_loop.episodes=0",
+                f"paths.output_dir={out}",
+            ],
+        )
+    metrics, _ = train(cfg)
+    return metrics, out / "policies" / "last"

@@ -26,6 +26,7 @@ from act.envs.desktop.env import DesktopEnv, DesktopError, Xvfb
 from act.envs.desktop.record import record_expert
 from act.recording import Action, EpisodeMeta, EpisodeWriter, Event, Screen, read_episode, validate
 from act.recording.schema import ElementSnapshot
+from tests.conftest import train_tiny
 
 MISSING = [tool for tool in ("Xvfb", "xdotool") if shutil.which(tool) is None]
 NO_X = f"{' and '.join(MISSING)} not found (apt-get install xvfb xdotool)" if MISSING else None
@@ -334,17 +335,12 @@ def test_element_snapshots_out_of_order_are_refused(tmp_path):
 def test_record_build_train_and_evaluate_in_the_live_app(tmp_path):
     """act-generate env=desktop records the expert with act-record, the recordings build and train a
     tiny policy, and the desktop suite runs it and the macro for one episode in the live app."""
-    from hydra import compose, initialize_config_dir
-
     from act.data import DatasetInfo, build_dataset
     from act.envs.generate import run_generate
     from act.eval.evaluate import evaluate
     from act.eval.policies import PolicySpec
     from act.eval.suites import load_suite
     from act.policy import ACTPolicy
-    from act.training import register_configs, train
-
-    configs = str(Path(act.__file__).parent / "configs")
 
     recs, ds, out = tmp_path / "recs", tmp_path / "dataset", tmp_path / "out"
     report = run_generate(env="desktop", tasks=["Login"], episodes=2, out_dir=recs, progress=False)
@@ -380,25 +376,8 @@ def test_record_build_train_and_evaluate_in_the_live_app(tmp_path):
     info = DatasetInfo.load(ds)
     assert info.num_episodes == 3
 
-    register_configs()
-    with initialize_config_dir(config_dir=configs, version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                "data=sample",
-                f"data.recordings={recs}",
-                f"data.dataset_dir={ds}",
-                f"paths.data_dir={tmp_path / 'data'}",
-                "policy=tiny",
-                "data.batch_size=4",
-                "debug=limit",
-                "callbacks.closed_loop.episodes=0",
-                f"paths.output_dir={out}",
-            ],
-        )
-    metrics, _ = train(cfg)
+    metrics, policy_dir = train_tiny(recs, ds, tmp_path, out)
     assert np.isfinite(metrics["train/loss"])
-    policy_dir = out / "policies" / "last"
     ACTPolicy.from_pretrained(policy_dir, device="cpu")  # loads: safetensors + config.json
 
     suite = load_suite("desktop", ["tasks=[Login]", "episodes=1", "max_steps=20", "families=[]"])

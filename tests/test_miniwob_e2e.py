@@ -10,6 +10,7 @@ import pytest
 
 import act
 from act.envs import miniwob
+from tests.conftest import train_tiny
 
 pytestmark = [pytest.mark.miniwob]
 REASON = miniwob.available()
@@ -25,12 +26,9 @@ def _rollout():
 @needs_browser
 @pytest.mark.slow
 def test_generate_build_train_and_roll_out(tmp_path):
-    from hydra import compose, initialize_config_dir
-
     from act.data import DatasetInfo, build_dataset
     from act.envs.miniwob.generate import generate
     from act.policy import ACTPolicy
-    from act.training import register_configs, train
 
     recs, ds, out = tmp_path / "recs", tmp_path / "dataset", tmp_path / "out"
     report = generate(TASKS, episodes=6, out_dir=recs, progress=False)
@@ -39,26 +37,10 @@ def test_generate_build_train_and_roll_out(tmp_path):
     info = DatasetInfo.load(ds)
     assert "close the dialog" in info.intent_vocab and "focus the text field" in info.intent_vocab
 
-    register_configs()
-    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                "data=sample",
-                f"data.recordings={recs}",
-                f"data.dataset_dir={ds}",
-                f"paths.data_dir={tmp_path / 'data'}",
-                "policy=tiny",
-                "data.batch_size=4",
-                "debug=limit",
-                "callbacks.closed_loop.episodes=0",
-                f"paths.output_dir={out}",
-            ],
-        )
-    metrics, _ = train(cfg)
+    metrics, policy_dir = train_tiny(recs, ds, tmp_path, out)
     assert np.isfinite(metrics["train/loss"])
 
-    policy = ACTPolicy.from_pretrained(out / "policies" / "last", device="cpu")
+    policy = ACTPolicy.from_pretrained(policy_dir, device="cpu")
     result = _rollout().rollout(
         policy,
         "act-miniwob/focus-text-v0",
