@@ -367,10 +367,18 @@ def test_record_build_train_and_evaluate_in_the_live_app(tmp_path):
         }
     assert seeds == [0, 1]
 
-    # a resumed run records only what is missing (seed 2), and keeps the first two as they were
+    # an episode an interrupted run left without the app's verdict (copied here by hand)
+    unjudged = recs / "Login" / "ep_000099"
+    shutil.copytree(paths[0], unjudged)
+    meta = json.loads((unjudged / "meta.json").read_text())
+    del meta["extra"]["desktop"]
+    (unjudged / "meta.json").write_text(json.dumps({**meta, "episode_id": "cut", "success": None}))
+    # a resumed run records only what is missing (seed 2), keeps the first two as they were and
+    # sets the unjudged one aside
     again = run_generate(env="desktop", tasks=["Login"], episodes=3, out_dir=recs, progress=False)
     assert again["tasks"]["Login"]["resumed"] == 2 and again["tasks"]["Login"]["episodes"] == 3
-    assert len(list((recs / "Login").iterdir())) == 3
+    assert len(list((recs / "Login").iterdir())) == 3 and not unjudged.exists()
+    assert (tmp_path / "recs.failed" / "Login" / "ep_000099" / "meta.json").is_file()
 
     build_dataset(recs, ds, image_size=(60, 80))  # policy=tiny's image size
     info = DatasetInfo.load(ds)

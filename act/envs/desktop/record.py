@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from act.envs.desktop import TASKS
-from act.envs.desktop.env import DesktopEnv, DesktopError, x_env
+from act.envs.desktop.env import DesktopEnv, DesktopError, look_args, x_env
 from act.recording.io import ELEMENTS, EVENTS
 from act.recording.schema import ElementSnapshot
 
@@ -255,17 +255,20 @@ def _write_elements(path: Path, state: Path, first_input: float) -> None:
         f.writelines(json.dumps(row) + "\n" for row in rows)
 
 
-def _recorded_seeds(task_dir: Path) -> set[int]:
-    """Seeds of the successful expert episodes already in ``task_dir`` (what a resumed run skips)."""
+def _recorded_seeds(task_dir: Path, out: Path, task: str) -> set[int]:
+    """Seeds of the successful expert episodes already in ``task_dir`` (what a resumed run skips).
+    An episode an interrupted run left without the app's verdict is set aside (kept, not trained on)."""
     seeds = set()
-    for meta_file in task_dir.glob("*/meta.json"):
+    for meta_file in sorted(task_dir.glob("*/meta.json")):
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            continue  # a half-written episode: act-inspect reports it; its seed is recorded again
+            meta = {}  # half-written: set aside below
         desktop = (meta.get("extra") or {}).get("desktop") or {}
         if meta.get("success") is True and "seed" in desktop:
             seeds.add(int(desktop["seed"]))
+        elif not desktop:  # never judged: the run stopped between recording and verdict
+            _set_aside(meta_file.parent, out, task)
     return seeds
 
 
@@ -286,26 +289,29 @@ def record_experts(
     Episode k of a task uses seed ``seed + k`` and the perturbation spec ``perturbations[k % n]``
     ("" = nominal; act.envs.desktop.env.FAMILIES); a seed already recorded there (successfully) is
     skipped, so an interrupted run resumes. An episode the app judges a failure, or that ends in an
-    error, moves to ``<out_dir>.failed/<Task>/`` (kept, out of the training data) and the next seed
-    is tried, at most ``2 * episodes + 10`` seeds per task. One env per task (its Xvfb lives across the
-    task's episodes; the app restarts each episode). ``pause``: seconds between actions; ``kwargs`` go
-    to ``record_expert`` (fps, settle, timeout). Returns the summary, also written to
+    error, moves to ``<out_dir>.failed/<Task>/`` (kept, out of the training data; so does one an
+    interrupted run left without the app's verdict, when the run resumes) and the next seed is
+    tried, at most ``2 * episodes + 10`` seeds per task. One env per task (its Xvfb lives across the
+    task's episodes; the app restarts each episode). ``pause``: seconds between actions; ``kwargs``
+    go to ``record_expert`` (fps, settle, timeout). Returns the summary, also written to
     ``out_dir/generate.json``.
     """
     from tqdm.auto import tqdm
 
     names = [_task_name(t) for t in (tasks or list(TASKS))]
     specs = [str(p or "") for p in perturbations] or [""]
+    for spec in specs:
+        look_args(spec, 0)  # an unknown family or a bad severity fails before any episode
     out = Path(out_dir)
     start = time.perf_counter()
     summary: dict[str, Any] = {}
     for name in names:
         task_dir = out / name
-        done = _recorded_seeds(task_dir) if task_dir.is_dir() else set()
+        done = _recorded_seeds(task_dir, out, name) if task_dir.is_dir() else set()
         stats = {"episodes": 0, "expert_success": 0.0, "steps": 0, "failed": [], "resumed": 0}
         tried = ok = 0
         bar = tqdm(total=episodes, desc=f"desktop/{name}", unit="ep", disable=not progress)
-        envs = {spec: DesktopEnv(TASKS[name], perturbation=spec, pause=pause) for spec in specs}
+        env = DesktopEnv(TASKS[name], pause=pause)  # one Xvfb for the task; the look is set per episode
         try:
             for s in range(seed, seed + 2 * episodes + 10):
                 if stats["episodes"] >= episodes:
@@ -315,7 +321,8 @@ def record_experts(
                     stats["resumed"] += 1
                     bar.update(1)
                     continue
-                rec = record_expert(envs[specs[(s - seed) % len(specs)]], s, task_dir, **kwargs)
+                env.perturbation = specs[(s - seed) % len(specs)]
+                rec = record_expert(env, s, task_dir, **kwargs)
                 tried += 1
                 if rec.success and rec.path is not None:
                     ok += 1
@@ -327,8 +334,7 @@ def record_experts(
                     {"seed": s, "error": rec.error, "path": _set_aside(rec.path, out, name)}
                 )
         finally:
-            for env in envs.values():
-                env.close()
+            env.close()
             bar.close()
         stats["expert_success"] = ok / tried if tried else 1.0
         summary[name] = stats
