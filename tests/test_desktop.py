@@ -462,7 +462,7 @@ def test_the_desktop_experiment_trains_offline_on_recordings_and_reads_from_snap
     assert cfg.data.recordings == "/data/recordings/desktop" and cfg.data.online is False
     p = cfg.policy
     assert list(p.image_size) == [240, 320] and p.instruction_encoding == "chars" and p.key_copy
-    assert p.read_weight > 0 and cfg.callbacks.closed_loop.episodes == 0
+    assert p.read_weight > 0 and p.execution == "adaptive" and cfg.callbacks.closed_loop.episodes == 0
     suite = load_suite("desktop", [])
     assert suite.env_ids() == [f"desktop/{t}-v0" for t in TASKS] and suite.episodes == 50
     assert [c.name for c in suite.conditions()] == ["nominal", "scale:0.5", "layout_shift:0.5"]
