@@ -5,9 +5,11 @@ shows, as the online stream does from synthui's scene."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from act.data import build_dataset
-from act.data.chunks import ChunkDataset
+from act.data.build import DatasetError
+from act.data.chunks import IGNORE_CELL, ChunkDataset
 from act.data.reading import cell_words
 from act.recording import EpisodeMeta, EpisodeWriter, Event, Screen
 from act.recording.schema import ElementSnapshot
@@ -16,15 +18,17 @@ from act.spaces.vocab import Vocabulary
 CELLS = (6, 8, 8)  # rows, cols, stride over a 48 x 64 frame
 
 
-def write_episode(path, box=None, episode_id="e1"):
+def write_episode(path, box=None, episode_id="e1", snapshot_t=0.0):
+    """Two clicks (at 0.1 s and 1.1 s), an OK button's snapshot from ``snapshot_t`` when ``box``."""
     w = EpisodeWriter(path, EpisodeMeta(episode_id, "desktop", "T", "press OK then Cancel", Screen(128, 96)))
-    w.add_frame(np.zeros((96, 128, 3), np.uint8), 0.0)
-    w.add_event(Event(t=0.1, type="mouse_down", x=10, y=10, button="left"))
-    w.add_event(Event(t=0.2, type="mouse_up", x=10, y=10, button="left"))
+    for t in (0.0, 1.0):
+        w.add_frame(np.zeros((96, 128, 3), np.uint8), t)
+        w.add_event(Event(t=t + 0.1, type="mouse_down", x=10, y=10, button="left"))
+        w.add_event(Event(t=t + 0.2, type="mouse_up", x=10, y=10, button="left"))
     if box is not None:
         window = {"id": "w", "role": "window", "label": "App", "box": [0, 0, 128, 96]}
         ok = {"id": "ok", "role": "button", "label": "OK", "box": box}
-        w.add_elements(ElementSnapshot(0.0, (window, ok), None))
+        w.add_elements(ElementSnapshot(snapshot_t, (window, ok), None))
     w.finish(success=True)
     return path
 
@@ -61,3 +65,36 @@ def test_recordings_without_snapshots_build_as_before(tmp_path):
     ds = build_dataset(recs, tmp_path / "ds", image_size=(48, 64))
     sample = ChunkDataset(ds, chunk_size=2, cells=CELLS)[0]
     assert "cell_words" not in sample and sample["kind"].shape == (2,)
+
+
+def test_a_step_without_a_snapshot_has_no_reading_targets_rather_than_blank_cells(tmp_path):
+    recs = tmp_path / "recs"
+    write_episode(recs / "a", box=[64, 48, 128, 96], snapshot_t=0.5)  # in force from the 2nd step
+    write_episode(recs / "b", episode_id="e2")  # an episode with no snapshots at all
+    ds = build_dataset(recs, tmp_path / "ds", image_size=(48, 64))
+    data = ChunkDataset(ds, chunk_size=1, cells=CELLS)
+    by_episode = {}
+    for i in range(len(data)):
+        s = data[i]
+        by_episode.setdefault(int(s["episode_index"]), []).append(s["cell_words"])
+    first, second = by_episode[0]
+    assert (first == IGNORE_CELL).all()  # before the snapshot: unknown, ignored by the loss
+    assert (second.view(6, 8)[3:, 4:] > 0).all() and (second.view(6, 8)[:3] == 0).all()
+    assert all((w == IGNORE_CELL).all() for w in by_episode[1])
+
+
+def test_element_snapshots_are_part_of_the_dataset_fingerprint(tmp_path):
+    recs = tmp_path / "recs"
+    write_episode(recs / "a")
+    before = build_dataset(recs, tmp_path / "ds", image_size=(48, 64))
+    assert "elements" not in before.inputs
+    write_episode(recs / "b", box=[0, 0, 64, 48], episode_id="e2")
+    (recs / "b" / "elements.jsonl").unlink()  # the same episodes, then with snapshots added:
+    again = build_dataset(recs, tmp_path / "ds2", image_size=(48, 64))
+    assert again.fingerprint != before.fingerprint and "elements" not in again.inputs
+    write_episode(recs / "c", box=[0, 0, 64, 48], episode_id="e3")
+    with_snapshots = build_dataset(recs, tmp_path / "ds3", image_size=(48, 64))
+    assert with_snapshots.inputs["elements"] is True
+    # a dataset built before the recordings had snapshots is not reused for them: the error says why
+    with pytest.raises(DatasetError, match="element snapshots"):
+        build_dataset(recs, tmp_path / "ds2", image_size=(48, 64))

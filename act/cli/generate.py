@@ -20,6 +20,11 @@ def main(cfg: DictConfig) -> None:
     except NotWritableError as err:
         print(f"act-generate: {err}", file=sys.stderr)
         sys.exit(2)
+    if e.env == "desktop":  # its expert's seeds must stay clear of what the desktop suite evaluates
+        overlap = desktop_seed_overlap(int(e.seed), int(e.episodes))
+        if overlap:
+            print(f"act-generate: {overlap}", file=sys.stderr)
+            sys.exit(2)
     try:
         summary = run_generate(
             env=e.env,
@@ -40,6 +45,26 @@ def main(cfg: DictConfig) -> None:
     if e.episodes > 0 and not summary.get("num_episodes"):
         print(f"act-generate: no episode was written to {cfg.out_dir}", file=sys.stderr)
         sys.exit(1)
+
+
+def desktop_seed_overlap(seed: int, episodes: int) -> str | None:
+    """Why the seeds a desktop recording run may use (``seed`` up to ``seed + 2 * episodes + 10``,
+    failed seeds being skipped) would include the desktop suite's test or validation seeds; None
+    when they do not."""
+    from omegaconf import OmegaConf
+
+    from act.eval.suites import SUITE_DIR, SeedRange
+
+    suite = OmegaConf.load(SUITE_DIR / "suite" / "desktop.yaml")  # inside act-generate's Hydra app
+    tries = SeedRange(seed, 2 * episodes + 10)
+    for split in ("test", "validation"):
+        seeds = SeedRange.parse(suite[f"{split}_seeds"], f"suite desktop: {split}_seeds")
+        if tries.overlaps(seeds):
+            return (
+                f"env.seed={seed} with env.episodes={episodes} may record seeds {tries}, which include "
+                f"the desktop suite's {split} seeds {seeds}: start below or above them"
+            )
+    return None
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import numpy as np
 
 from act.recording import RecordingError, find_episodes, read_episode
 from act.recording.events import MergeConfig
+from act.recording.io import ELEMENTS
 from act.spaces.action_space import ActionSpace
 from act.spaces.image import resize_frame
 from act.spaces.vocab import Vocabulary, tokenize
@@ -147,8 +148,11 @@ def recordings_fingerprint(episodes: list[Path]) -> str:
 def dataset_inputs(
     episodes: list[Path], image_size: tuple[int, int], instruction_max_len: int, merge: MergeConfig
 ) -> dict[str, Any]:
-    """Everything a build's bytes depend on (``num_proc`` does not change them): the fingerprint's input."""
-    return {
+    """Everything a build's bytes depend on (``num_proc`` does not change them): the fingerprint's input.
+    ``elements`` (only where some episode has element snapshots, so other datasets keep their
+    fingerprint): the dataset gets the per-step snapshot column, and one built before it existed
+    is not reused."""
+    inputs = {
         "recordings": recordings_fingerprint(episodes),
         "num_episodes": len(episodes),
         "image_size": [int(image_size[0]), int(image_size[1])],
@@ -156,6 +160,14 @@ def dataset_inputs(
         "merge": asdict(merge),
         "format_version": DatasetInfo.format_version,
     }
+    if any(_has_elements(e) for e in episodes):
+        inputs["elements"] = True
+    return inputs
+
+
+def _has_elements(episode: Path) -> bool:
+    file = Path(episode) / ELEMENTS
+    return file.is_file() and file.stat().st_size > 0
 
 
 def _fingerprint(inputs: dict[str, Any]) -> str:
@@ -174,6 +186,8 @@ def _differences(info: DatasetInfo, inputs: dict[str, Any], root: Path) -> str:
         if key == "recordings":
             where = f" ({info.recordings} then, {root} now)" if info.recordings != str(root) else ""
             out.append(f"the recordings' content differs{where}")
+        elif key == "elements":
+            out.append("it was built without the recordings' element snapshots (reading supervision)")
         else:
             out.append(f"{key} {then} then, {now} now")
     return "; ".join(out) or "its fingerprint differs"
@@ -345,7 +359,8 @@ def _rows(
 
 
 def _elements_json(snapshot: Any, width: float, height: float) -> str:
-    """The snapshot's elements as ``cell_words`` takes them, boxes normalised to [0, 1]; "" for none."""
+    """The snapshot's elements as ``cell_words`` takes them, boxes normalised to [0, 1]; "" where no
+    snapshot is in force (no reading targets for that step, not "no text")."""
     from act.data.reading import snapshot_elements
 
     if snapshot is None:
@@ -424,7 +439,7 @@ def build_dataset(
         [],
     )
     problems = []
-    with_elements = False  # any episode with element snapshots: the dataset gets an elements column
+    with_elements = bool(inputs.get("elements"))  # the dataset gets a per-step snapshot column
     for i, path in enumerate(tqdm(paths, desc="reading episodes", unit="ep", leave=False)):
         try:
             ep = read_episode(path)
@@ -436,7 +451,6 @@ def build_dataset(
             problems.extend(RecordingError(f"{path}: the episode has no actions", path).problems)
             continue
         all_actions += actions
-        with_elements = with_elements or bool(ep.elements)
         words += tokenize(ep.meta.instruction)
         kinds.update(a.kind for a in actions)
         intents.update(a.intent for a in actions if a.intent)

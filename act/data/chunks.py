@@ -18,6 +18,7 @@ from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 
 ACTION_COLUMNS = ("kind", "point", "point2", "key", "scroll")
+IGNORE_CELL = -100  # cell_words where a step has no element snapshot: cross_entropy's ignore_index
 
 
 def _column(table, name: str) -> np.ndarray:
@@ -81,9 +82,6 @@ class ChunkDataset(Dataset):
         self.cells = cells if cells is not None and "elements" in names else None
         self.elements = table.column("elements").to_pylist() if self.cells else None
         self._cell_of_pixel = cell_index(*self.cells) if self.cells else None
-        self.words = Vocabulary(
-            instruction_vocab if instruction_vocab is not None else self.info.instruction_vocab
-        )
         if len(self.episode) and (np.diff(self.episode) < 0).any():
             raise ValueError(f"{self.path}: rows are not grouped by episode; rebuild the dataset")
         # End row (exclusive) of each row's episode, so a window stops there.
@@ -92,7 +90,7 @@ class ChunkDataset(Dataset):
         self.episode_end = np.repeat(ends, np.diff(np.r_[starts, len(self.episode)]))
         # The instruction is constant within an episode: tokenise once per episode.
         # (A policy trained on another dataset passes its own vocabulary and length.)
-        vocab = Vocabulary(
+        vocab = self.words = Vocabulary(
             instruction_vocab if instruction_vocab is not None else self.info.instruction_vocab
         )
         max_len = instruction_max_len or self.info.instruction_max_len
@@ -182,10 +180,14 @@ class ChunkDataset(Dataset):
             )
         )
         if self.cells:
-            elements = json.loads(self.elements[r]) if self.elements[r] else []
-            words = cell_words(
-                elements, 1.0, 1.0, self.cells, self.info.image_size, self.words, self._cell_of_pixel
-            )
+            rows, cols, _ = self.cells
+            if self.elements[r]:
+                elements = json.loads(self.elements[r])
+                words = cell_words(
+                    elements, 1.0, 1.0, self.cells, self.info.image_size, self.words, self._cell_of_pixel
+                )
+            else:  # no snapshot for this step: no reading targets (the loss ignores -100), not "blank"
+                words = np.full(rows * cols, IGNORE_CELL, np.int64)
             sample["cell_words"] = torch.from_numpy(words)  # (C,)
         sample["intent"] = torch.tensor(self.intent[r])
         sample["episode_index"] = torch.tensor(self.episode[r])

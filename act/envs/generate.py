@@ -154,11 +154,16 @@ def format_summary(report: dict[str, Any]) -> str:
     ]
     if report.get("perturbation"):
         lines.append(f"  perturbation: {report['perturbation']}")
+    if any(report.get("perturbations") or []):  # desktop: specs cycled over the seeds
+        specs = ", ".join(p or "nominal" for p in report["perturbations"])
+        lines.append(f"  perturbations (cycled over seeds): {specs}")
     for task, s in report.get("tasks", {}).items():
-        mean = s.get("steps", 0) / max(s.get("episodes", 0), 1)
+        mean = s.get("steps", 0) / max(s.get("recorded", s.get("episodes", 0)), 1)  # this run's episodes
+        resumed = f", {s['resumed']} already there" if s.get("resumed") else ""
+        failed = f", {len(s['failed'])} set aside" if s.get("failed") else ""
         lines.append(
             f"  {task:16s} {s.get('episodes', 0):5d} episodes"
-            f"  expert success {s.get('expert_success', 0):.1%}  {mean:5.1f} steps/episode"
+            f"  expert success {s.get('expert_success', 0):.1%}  {mean:5.1f} steps/episode{resumed}{failed}"
         )
     if report.get("contact_sheet"):
         lines.append(f"  contact sheet: {report['contact_sheet']}")

@@ -35,6 +35,7 @@ from act.recording.schema import (
 )
 
 META, FRAMES, EVENTS, INTENTS = "meta.json", "frames.jsonl", "events.jsonl", "intents.jsonl"
+SET_ASIDE = ".failed"  # a directory named *.failed holds episodes kept out of training (find_episodes)
 ELEMENTS = "elements.jsonl"  # optional, format 1.1
 
 _NUM = (int, float)
@@ -107,7 +108,9 @@ def find_episodes(
     """Episode directories (those holding meta.json) at or under ``paths``, sorted.
 
     Symbolic links to directories are followed (each real directory is visited once, so a link
-    cycle ends). With ``unique`` two episodes with the same ``episode_id`` raise ``RecordingError``;
+    cycle ends). A directory named ``*.failed`` below a given path holds episodes kept but not to
+    be trained on (``act-generate env=desktop`` sets failed ones aside there) and is skipped; name it
+    directly to read it. With ``unique`` two episodes with the same ``episode_id`` raise ``RecordingError``;
     with ``required`` so does a given directory that holds no episode.
     """
     if isinstance(paths, (str, Path)):
@@ -122,6 +125,7 @@ def find_episodes(
             seen.add(os.path.realpath(p))
     for p in map(Path, paths):
         for dirpath, dirnames, filenames in os.walk(p, followlinks=True):
+            dirnames[:] = [d for d in dirnames if not d.endswith(SET_ASIDE)]
             real = os.path.realpath(dirpath)
             if real in seen and Path(dirpath) not in found:
                 dirnames[:] = []  # reached again through a link: read each episode once

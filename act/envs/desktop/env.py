@@ -55,7 +55,10 @@ def look_args(perturbation: Any, seed: int) -> list[str]:
     """The app's command-line arguments for a perturbation spec in the episode with ``seed``."""
     from act.envs.perturbations import family_rng, parse_spec
 
-    spec = parse_spec(perturbation)
+    try:
+        spec = parse_spec(perturbation)
+    except ValueError as e:  # synthui's registry names its own families: name the desktop's
+        raise ValueError(f"{e} (the desktop envs have {', '.join(FAMILIES)})") from None
     unknown = [name for name, _ in spec if name not in FAMILIES]
     if unknown:
         raise ValueError(

@@ -20,6 +20,7 @@ import json
 import os
 import queue
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from typing import Any
 
 from act.envs.desktop import TASKS
 from act.envs.desktop.env import DesktopEnv, DesktopError, look_args, x_env
-from act.recording.io import ELEMENTS, EVENTS
+from act.recording.io import ELEMENTS, EVENTS, SET_ASIDE
 from act.recording.schema import ElementSnapshot
 
 
@@ -255,21 +256,30 @@ def _write_elements(path: Path, state: Path, first_input: float) -> None:
         f.writelines(json.dumps(row) + "\n" for row in rows)
 
 
-def _recorded_seeds(task_dir: Path, out: Path, task: str) -> set[int]:
-    """Seeds of the successful expert episodes already in ``task_dir`` (what a resumed run skips).
-    An episode an interrupted run left without the app's verdict is set aside (kept, not trained on)."""
-    seeds = set()
+def _recorded_seeds(task_dir: Path, out: Path, task: str) -> tuple[set[int], list[dict[str, Any]]]:
+    """Seeds of the successful expert episodes already in ``task_dir`` (what a resumed run skips),
+    and what was set aside: an expert episode of this task that failed, or that an interrupted run
+    left without the app's verdict (kept, not trained on). Other episodes are left where they are."""
+    seeds, aside = set(), []
     for meta_file in sorted(task_dir.glob("*/meta.json")):
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            meta = {}  # half-written: set aside below
-        desktop = (meta.get("extra") or {}).get("desktop") or {}
-        if meta.get("success") is True and "seed" in desktop:
+            continue  # unreadable: act-inspect names it; it is not ours to move
+        desktop = (meta.get("extra") or {}).get("desktop")
+        if meta.get("task") != f"desktop/{task}":
+            continue  # not an expert episode of this task: left alone
+        if desktop and meta.get("success") is True and "seed" in desktop:
             seeds.add(int(desktop["seed"]))
-        elif not desktop:  # never judged: the run stopped between recording and verdict
-            _set_aside(meta_file.parent, out, task)
-    return seeds
+            continue
+        reason = (
+            desktop.get("error") or "the app judged it a failure"
+            if desktop
+            else "no verdict (interrupted run)"
+        )
+        seed = desktop.get("seed") if desktop else None
+        aside.append({"seed": seed, "error": reason, "path": _set_aside(meta_file.parent, out, task)})
+    return seeds, aside
 
 
 def record_experts(
@@ -307,8 +317,15 @@ def record_experts(
     summary: dict[str, Any] = {}
     for name in names:
         task_dir = out / name
-        done = _recorded_seeds(task_dir, out, name) if task_dir.is_dir() else set()
-        stats = {"episodes": 0, "expert_success": 0.0, "steps": 0, "failed": [], "resumed": 0}
+        done, aside = _recorded_seeds(task_dir, out, name) if task_dir.is_dir() else (set(), [])
+        stats = {
+            "episodes": 0,
+            "recorded": 0,
+            "expert_success": 0.0,
+            "steps": 0,
+            "failed": aside,
+            "resumed": 0,
+        }
         tried = ok = 0
         bar = tqdm(total=episodes, desc=f"desktop/{name}", unit="ep", disable=not progress)
         env = DesktopEnv(TASKS[name], pause=pause)  # one Xvfb for the task; the look is set per episode
@@ -322,11 +339,15 @@ def record_experts(
                     bar.update(1)
                     continue
                 env.perturbation = specs[(s - seed) % len(specs)]
-                rec = record_expert(env, s, task_dir, **kwargs)
+                try:
+                    rec = record_expert(env, s, task_dir, **kwargs)
+                except DesktopError as e:  # the app or the recorder did not start: this seed fails
+                    rec = RecordedEpisode(_newest_unjudged(task_dir), False, 0, str(e))
                 tried += 1
                 if rec.success and rec.path is not None:
                     ok += 1
                     stats["episodes"] += 1
+                    stats["recorded"] += 1
                     stats["steps"] += rec.steps
                     bar.update(1)
                     continue
@@ -354,16 +375,28 @@ def record_experts(
     return report
 
 
+def _newest_unjudged(task_dir: Path) -> Path | None:
+    """The episode a recorder that failed mid-start may have begun (no verdict in its meta.json)."""
+    for meta_file in sorted(task_dir.glob("*/meta.json"), reverse=True)[:1]:
+        try:
+            meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return meta_file.parent
+        return None if (meta.get("extra") or {}).get("desktop") else meta_file.parent
+    return None
+
+
 def _set_aside(path: Path | None, out: Path, task: str) -> str | None:
     """Move a failed episode to ``<out>.failed/<task>/``: kept, but out of the training data."""
     if path is None or not path.exists():
         return None
-    aside = out.parent / f"{out.name}.failed" / task
+    out = out.resolve()
+    aside = out.parent / f"{out.name}{SET_ASIDE}" / task  # find_episodes skips it
     aside.mkdir(parents=True, exist_ok=True)
     target = aside / path.name
     n = 1
     while target.exists():  # a resumed run may set aside an episode of the same name again
         target = aside / f"{path.name}-{n}"
         n += 1
-    os.replace(path, target)
+    shutil.move(path, target)  # a rename on one file system, a copy across them
     return str(target)
