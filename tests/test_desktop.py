@@ -383,6 +383,7 @@ def test_record_build_train_and_evaluate_in_the_live_app(tmp_path):
     build_dataset(recs, ds, image_size=(60, 80))  # policy=tiny's image size
     info = DatasetInfo.load(ds)
     assert info.num_episodes == 3 and info.inputs["elements"] is True  # the set-aside one is not in it
+    assert info.inputs["pairing"] == "frame-before-input"  # act-record made them
     # reading targets from the recordings' snapshots, on a policy's grid: the fields' labels where
     # the fields are ("password" is an instruction word, "Username" is not: <unk>), blank elsewhere
     from act.data.chunks import ChunkDataset

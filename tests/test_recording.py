@@ -273,3 +273,14 @@ def test_documented_acceptances_are_counted_and_warned(tmp_path):
     ep = read_episode(path)
     assert ep.accepted == dict(report.accepted) and len(ep.warnings) == 2
     assert [(a.kind, a.x, a.y) for a in ep.actions()] == [("click", 0.0, 120.0)]
+
+
+def test_an_action_pairs_with_the_frame_before_it_not_its_own_press_frame():
+    from act.recording import Action, pair_frames
+    from act.recording.schema import Frame
+
+    frames = [Frame(0, 0.0), Frame(1, 1.0), Frame(2, 2.0)]  # frame 1: grabbed at the first key's press
+    actions = [Action("key", key="a", t=1.0), Action("key", key="b", t=1.5), Action("key", key="c", t=2.5)]
+    assert [a.frame_index for a in pair_frames(actions, frames)] == [0, 1, 2]
+    # with no earlier frame, the first frame at the action's own time
+    assert [a.frame_index for a in pair_frames([Action("click", x=1, y=1, t=0.0)], frames)] == [0]

@@ -162,7 +162,19 @@ def dataset_inputs(
     }
     if any(_has_elements(e) for e in episodes):
         inputs["elements"] = True
+    if any(_recorded_by_act_record(e) for e in episodes):
+        # their press frames pair with the next action since 2026-12-06 (act.recording.pair_frames):
+        # a dataset built from them before then is not reused
+        inputs["pairing"] = "frame-before-input"
     return inputs
+
+
+def _recorded_by_act_record(episode: Path) -> bool:
+    try:
+        meta = json.loads((Path(episode) / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False  # the reader reports it
+    return isinstance(meta.get("extra"), dict) and "recorder" in meta["extra"]
 
 
 def _has_elements(episode: Path) -> bool:
@@ -186,6 +198,8 @@ def _differences(info: DatasetInfo, inputs: dict[str, Any], root: Path) -> str:
         if key == "recordings":
             where = f" ({info.recordings} then, {root} now)" if info.recordings != str(root) else ""
             out.append(f"the recordings' content differs{where}")
+        elif key == "pairing":
+            out.append("it paired act-record's press frames with their own actions (now: the frame before)")
         elif key == "elements":
             out.append("it was built without the recordings' element snapshots (reading supervision)")
         else:

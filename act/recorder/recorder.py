@@ -6,9 +6,10 @@ Three kinds of threads meet here:
   ``on_scroll`` / ``on_key``. Each event is stamped and queued under one lock, so events reach disk
   in time order whichever thread saw them. A press (mouse button or key) also asks for a frame.
 - the capture thread owns the screen grabber (X11 connections are not shared between threads). It
-  grabs at the frame rate and at every press; a press's frame carries the press's time, so the
-  action pairs with the screen as it was when the user acted (grabbed a few ms after the press
-  was seen; the lag is reported in the stats).
+  grabs at the frame rate and at every press; a press's frame carries the press's time. It is
+  grabbed a few ms after the press was seen (the lag is in the stats), when a key's character or a
+  fast click's effect may already be on screen, so an action pairs with the last frame *before*
+  it (``act.recording.pair_frames``) and its press frame is what the next action sees.
 - the writer thread is the only one that touches the ``EpisodeWriter`` (PNG encoding happens there,
   off the capture path). A killed process leaves every line written so far, marked incomplete.
 

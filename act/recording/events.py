@@ -222,11 +222,18 @@ def _with_waits(actions: list[Action], ends: list[float], wait_gap: float) -> li
 def pair_frames(
     actions: Sequence[Action], frames: Sequence[Frame], intents: Sequence[Intent] = (), source: str = ""
 ) -> list[Action]:
-    """Give each action the last frame captured at or before it, and its intent segment's label."""
+    """Give each action the last frame captured before it, and its intent segment's label.
+
+    Strictly before: a frame stamped at the action's own time is a recorder's press frame, grabbed
+    after the input reached the screen (a key's character, a tab already switched), so it is what
+    the *next* action sees. Only an action with no earlier frame takes one at its own time.
+    """
     times = [f.t for f in frames]
     out = []
     for a in actions:
-        i = bisect.bisect_right(times, a.t) - 1
+        i = bisect.bisect_left(times, a.t) - 1
+        if i < 0:
+            i = bisect.bisect_right(times, a.t) - 1  # the first frame, at the action's time
         if i < 0:
             where = f"{source}/events.jsonl" if source else "events.jsonl"
             first = f"{times[0]}" if times else "none"
