@@ -172,9 +172,9 @@ def dataset_inputs(
 def _recorded_by_act_record(episode: Path) -> bool:
     try:
         meta = json.loads((Path(episode) / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False  # the reader reports it
-    return isinstance(meta.get("extra"), dict) and "recorder" in meta["extra"]
+    except (OSError, ValueError, RecursionError):
+        return False  # a broken meta.json: the reader reports it, naming the file
+    return isinstance(meta, dict) and isinstance(meta.get("extra"), dict) and "recorder" in meta["extra"]
 
 
 def _has_elements(episode: Path) -> bool:

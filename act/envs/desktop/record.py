@@ -264,8 +264,10 @@ def _recorded_seeds(task_dir: Path, out: Path, task: str) -> tuple[set[int], lis
     for meta_file in sorted(task_dir.glob("*/meta.json")):
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             continue  # unreadable: act-inspect names it; it is not ours to move
+        if not isinstance(meta, dict) or not isinstance(meta.get("extra") or {}, dict):
+            continue
         desktop = (meta.get("extra") or {}).get("desktop")
         if meta.get("task") != f"desktop/{task}":
             continue  # not an expert episode of this task: left alone
@@ -380,9 +382,12 @@ def _newest_unjudged(task_dir: Path) -> Path | None:
     for meta_file in sorted(task_dir.glob("*/meta.json"), reverse=True)[:1]:
         try:
             meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return meta_file.parent
-        return None if (meta.get("extra") or {}).get("desktop") else meta_file.parent
+        judged = (
+            isinstance(meta, dict) and isinstance(meta.get("extra"), dict) and meta["extra"].get("desktop")
+        )
+        return None if judged else meta_file.parent
     return None
 
 
