@@ -162,23 +162,29 @@ def test_an_expert_episode_recorded_by_act_record(tmp_path):
     assert ep.frame(actions[0].frame_index).shape == (480, 640, 3)
 
 
+class Sabotaging:
+    """The env's expert, which runs ``sabotage()`` before choosing its ``step``-th action."""
+
+    def __init__(self, env, step: int, sabotage):
+        self.inner, self.step, self.sabotage, self.steps = expert_for(env), step, sabotage, 0
+
+    def act(self, obs, info):
+        self.steps += 1
+        if self.steps == self.step:
+            self.sabotage()
+        return self.inner.act(obs, info)
+
+
 @needs_x
 def test_a_display_that_vanishes_mid_episode_keeps_the_recording(tmp_path):
     env = DesktopEnv("login")
-    inner = expert_for(env)
 
-    class KillsTheDisplay:
-        steps = 0
+    def kill_the_display():
+        env.xvfb.proc.kill()
+        env.xvfb.proc.wait()
 
-        def act(self, obs, info):
-            self.steps += 1
-            if self.steps == 4:  # after a click and two keys
-                env.xvfb.proc.kill()
-                env.xvfb.proc.wait()
-            return inner.act(obs, info)
-
-    try:
-        rec = record_expert(env, seed=1, out=tmp_path, expert=KillsTheDisplay())
+    try:  # at the 4th step: after a click and two keys
+        rec = record_expert(env, seed=1, out=tmp_path, expert=Sabotaging(env, 4, kill_the_display))
     finally:
         env.close()
     assert not rec.success and rec.steps == 4
@@ -206,19 +212,13 @@ def test_a_recorder_killed_mid_episode_is_an_error_set_aside_with_what_it_wrote(
         calls["n"] += 1
         if calls["n"] != 2:
             return real(env, seed, task_dir, **kwargs)
-        inner = expert_for(env)
 
-        class KillsTheRecorder:
-            steps = 0
+        def kill_the_recorder():
+            sp.run(["pkill", "-9", "-f", f"act.cli.record --out {task_dir}"], check=False)
+            time.sleep(0.5)
 
-            def act(self, obs, info):
-                self.steps += 1
-                if self.steps == 3:  # after a click and a key
-                    sp.run(["pkill", "-9", "-f", f"act.cli.record --out {task_dir}"], check=False)
-                    time.sleep(0.5)
-                return inner.act(obs, info)
-
-        return real(env, seed, task_dir, expert=KillsTheRecorder(), **kwargs)
+        # at the 3rd step: after a click and a key
+        return real(env, seed, task_dir, expert=Sabotaging(env, 3, kill_the_recorder), **kwargs)
 
     monkeypatch.setattr(record_module, "record_expert", record_and_kill_the_second)
     report = record_module.record_experts(["Login"], episodes=2, out_dir=out, progress=False)

@@ -77,8 +77,6 @@ def cell_words(
 def snapshot_elements(snapshot: Any) -> list[dict[str, Any]]:
     """A recording's element snapshot (``ElementSnapshot``, format 1.1) as ``cell_words`` takes
     elements: role, name and bbox in the recording's pixels."""
-    if snapshot is None:
-        return []
     return [
         {"role": e["role"], "name": e.get("label") or "", "bbox": tuple(e["box"])} for e in snapshot.elements
     ]

@@ -92,7 +92,7 @@ class App:
         self.instruction = ""
         self.goal: dict[str, Any] = {}
         getattr(self, f"build_{task}")()
-        tk.Label(self.root, textvariable=self.status, fg="#444").place(x=20, y=height - 30)  # stays put
+        tk.Label(self.root, textvariable=self.status, fg="#444").place(x=20, y=height - 30)
         threading.Thread(target=self._read_stdin, daemon=True).start()
 
     # ---- widgets and elements ------------------------------------------------------------------

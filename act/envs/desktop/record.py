@@ -262,13 +262,10 @@ def _recorded_seeds(task_dir: Path, out: Path, task: str) -> tuple[set[int], lis
     left without the app's verdict (kept, not trained on). Other episodes are left where they are."""
     seeds, aside = set(), []
     for meta_file in sorted(task_dir.glob("*/meta.json")):
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
+        meta = _read_meta(meta_file)
+        if meta is None:
             continue  # unreadable: act-inspect names it; it is not ours to move
-        if not isinstance(meta, dict) or not isinstance(meta.get("extra") or {}, dict):
-            continue
-        desktop = (meta.get("extra") or {}).get("desktop")
+        desktop = meta["extra"].get("desktop")
         if meta.get("task") != f"desktop/{task}":
             continue  # not an expert episode of this task: left alone
         if desktop and meta.get("success") is True and "seed" in desktop:
@@ -379,16 +376,23 @@ def record_experts(
 
 def _newest_unjudged(task_dir: Path) -> Path | None:
     """The episode a recorder that failed mid-start may have begun (no verdict in its meta.json)."""
-    for meta_file in sorted(task_dir.glob("*/meta.json"), reverse=True)[:1]:
-        try:
-            meta = json.loads(meta_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError, RecursionError):
-            return meta_file.parent
-        judged = (
-            isinstance(meta, dict) and isinstance(meta.get("extra"), dict) and meta["extra"].get("desktop")
-        )
-        return None if judged else meta_file.parent
-    return None
+    newest = max(task_dir.glob("*/meta.json"), default=None)
+    if newest is None:
+        return None
+    meta = _read_meta(newest)
+    return None if meta is not None and meta["extra"].get("desktop") else newest.parent
+
+
+def _read_meta(meta_file: Path) -> dict[str, Any] | None:
+    """An episode's meta.json as a dict whose ``extra`` is a dict; None when it cannot be read as one
+    (act-inspect reports it, naming the file)."""
+    try:
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(meta, dict) or not isinstance(meta.get("extra") or {}, dict):
+        return None
+    return {**meta, "extra": meta.get("extra") or {}}
 
 
 def _set_aside(path: Path | None, out: Path, task: str) -> str | None:
