@@ -486,3 +486,31 @@ def test_a_byte_level_seek_copies_the_word_its_bytes_belong_to():
     assert torch.allclose(p[0].sum(-1), torch.ones(config.chunk_size), atol=1e-4)
     off = ACTPolicy(tiny_config(instruction_encoding="chars")).model(image, ids)
     assert off["word_ids"] is None  # without it the seek head only classifies, as before
+
+
+def test_byte_word_embed_adds_each_known_words_vector_to_its_bytes():
+    """byte_word_embed: a byte's token is its byte embedding plus the embedding of the vocabulary
+    word it belongs to; "ok" and "zz" (unknown) spelled alike differ only by that word vector, and
+    bytes outside words (spaces, quotes) get nothing added."""
+    from tests.test_policy import WORDS, tiny_config
+
+    config = tiny_config(instruction_encoding="chars", byte_word_embed=True)
+    model = ACTPolicy(config).model
+    ids = torch.tensor([encode_bytes('"ok" zz', 8)])  # (1, 8)
+    words = model.byte_word_ids(ids)
+    ok = WORDS.index("ok") + 2  # after <pad>, <unk>
+    assert words.tolist() == [[0, ok, ok, 0, 0, 1, 1, 0]]
+    with torch.no_grad():
+        model.byte_word_embed.weight[ok].fill_(1.0)
+        model.byte_word_embed.weight[1].fill_(-1.0)
+        captured = {}
+        hook = model.encoder.register_forward_pre_hook(lambda m, args, kw: captured.update(x=args[0]), with_kwargs=True)
+        model(torch.zeros(1, 3, *config.image_size, dtype=torch.uint8), ids)
+        hook.remove()
+    text = captured["x"][0, 1:8]  # (7, D): the instruction's tokens (its padding byte is dropped)
+    byte = model.word_embed(ids[0, :7]).detach()  # (7, D)
+    assert torch.allclose(text[[0, 3, 4]], byte[[0, 3, 4]], atol=1e-5)  # no word: bytes alone
+    assert torch.allclose(text[1:3], byte[1:3] + 1.0, atol=1e-5)
+    assert torch.allclose(text[5:7], byte[5:7] - 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="byte_word_embed: works on instruction bytes"):
+        tiny_config(byte_word_embed=True)  # the words encoding has word tokens already

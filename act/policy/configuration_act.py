@@ -149,6 +149,11 @@ class ACTConfig:
     # "words". Off, a byte-level policy's seek can only classify over the vocabulary. Off by
     # default so that policies saved before it plan as they did.
     seek_byte_words: bool = False
+    # "chars" only: each byte token also gets a learnt embedding of the instruction_vocab word it
+    # belongs to (byte_words: <unk> for a word outside the vocabulary, nothing for spaces and
+    # punctuation), so a known word is one vector to match against the reading head's cells, as
+    # under "words", while its bytes still spell any string. Off by default (saved policies).
+    byte_word_embed: bool = False
 
     def __post_init__(self) -> None:
         """Normalise types and refuse bad values; every message starts with the field it names.
@@ -183,7 +188,7 @@ class ACTConfig:
                 f"instruction_encoding: {self.instruction_encoding!r} is not one of {INSTRUCTION_ENCODINGS}"
             )
         got = (self.instruction_encoding, self.instruction_tokens)
-        for name in ("key_copy", "seek_byte_words"):  # both work on the instruction's bytes, one token each
+        for name in ("key_copy", "seek_byte_words", "byte_word_embed"):  # both work on the instruction's bytes, one token each
             if getattr(self, name) and got != ("chars", "words"):
                 raise ValueError(
                     f"{name}: works on instruction bytes, so it needs instruction_encoding='chars' and "

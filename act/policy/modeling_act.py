@@ -484,6 +484,8 @@ class ACT(nn.Module):
             self.word_embed = nn.Embedding(NUM_BYTE_IDS, d, padding_idx=0)
             pos = sine_position_1d(MAX_INSTRUCTION_BYTES, d)[None]
             self.register_buffer("word_pos", pos, persistent=False)  # (1, L, D)
+            # byte_word_embed: the known word each byte belongs to (0: none, 1: unknown)
+            self.byte_word_embed = nn.Embedding(num_words, d, padding_idx=0) if c.byte_word_embed else None
         else:  # one token per instruction word
             self.word_embed = nn.Embedding(num_words, d, padding_idx=0)
             self.word_pos = nn.Parameter(torch.randn(1, c.instruction_max_len, d) * 0.02)  # (1, L, D)
@@ -579,6 +581,8 @@ class ACT(nn.Module):
                 f"vocabulary size {self.word_embed.num_embeddings}: {how}"
             )
         text = self.word_embed(words)  # (B, L', D); padding rows are zero (padding_idx)
+        if chars and self.byte_word_embed is not None:
+            text = text + self.byte_word_embed(self.byte_word_ids(words))  # (B, L', D)
         ids: torch.Tensor | None = words
         if self.config.instruction_tokens == "pooled":
             ids = None
@@ -620,6 +624,11 @@ class ACT(nn.Module):
             return ids
         if not c.seek_byte_words:
             return None
+        return self.byte_word_ids(ids)
+
+    def byte_word_ids(self, ids: torch.Tensor) -> torch.Tensor:
+        """(B, L') byte ids -> (B, L') the instruction_vocab id of the word each byte belongs to
+        (0 outside words, 1 inside an unknown one; ``act.spaces.vocab.byte_words``)."""
         rows = [_byte_words(tuple(r for r in row if r), self.instruction_vocab) for row in ids.tolist()]
         width = ids.shape[1]  # rows are their instruction's bytes: pad back to the batch's width
         return torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long, device=ids.device)
