@@ -514,3 +514,20 @@ def test_byte_word_embed_adds_each_known_words_vector_to_its_bytes():
     assert torch.allclose(text[5:7], byte[5:7] - 1.0, atol=1e-5)
     with pytest.raises(ValueError, match="byte_word_embed: works on instruction bytes"):
         tiny_config(byte_word_embed=True)  # the words encoding has word tokens already
+
+
+def test_all_tasks_experiment_trains_every_synthui_task_on_the_byte_level_copy_path():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from tests.test_training import CONFIGS
+
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        demo = compose("train", overrides=["experiment=demo"])
+        every = compose("train", overrides=["experiment=all_tasks"])
+    assert sorted(every.data.generate.tasks) == sorted(TASKS)
+    assert every.data.generate.perturbations == demo.data.generate.perturbations
+    policy = ACTConfig.from_dict(OmegaConf.to_container(every.policy, resolve=True), source="policy")
+    assert policy.instruction_encoding == "chars" and policy.key_copy and policy.byte_word_embed
+    assert policy.seek_byte_words and policy.prev_action and every.data.text_random == 0
+    assert every.trainer.max_steps > demo.trainer.max_steps
