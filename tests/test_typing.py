@@ -504,7 +504,9 @@ def test_byte_word_embed_adds_each_known_words_vector_to_its_bytes():
         model.byte_word_embed.weight[ok].fill_(1.0)
         model.byte_word_embed.weight[1].fill_(-1.0)
         captured = {}
-        hook = model.encoder.register_forward_pre_hook(lambda m, args, kw: captured.update(x=args[0]), with_kwargs=True)
+        hook = model.encoder.register_forward_pre_hook(
+            lambda m, args, kw: captured.update(x=args[0]), with_kwargs=True
+        )
         model(torch.zeros(1, 3, *config.image_size, dtype=torch.uint8), ids)
         hook.remove()
     text = captured["x"][0, 1:8]  # (7, D): the instruction's tokens (its padding byte is dropped)
