@@ -188,11 +188,8 @@ class ACTConfig:
                 f"instruction_encoding: {self.instruction_encoding!r} is not one of {INSTRUCTION_ENCODINGS}"
             )
         got = (self.instruction_encoding, self.instruction_tokens)
-        for name in (
-            "key_copy",
-            "seek_byte_words",
-            "byte_word_embed",
-        ):  # both work on the instruction's bytes, one token each
+        # each works on the instruction's bytes, one token each
+        for name in ("key_copy", "seek_byte_words", "byte_word_embed"):
             if getattr(self, name) and got != ("chars", "words"):
                 raise ValueError(
                     f"{name}: works on instruction bytes, so it needs instruction_encoding='chars' and "

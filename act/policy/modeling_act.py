@@ -442,6 +442,9 @@ class Encoded(NamedTuple):
     cells: torch.Tensor  # (B, C, D) the image cell tokens before the encoder
     fine: torch.Tensor | None  # (B, C', D) the finer backbone stage's tokens (pointer_stride), else None
     ids: torch.Tensor | None  # (B, L') instruction ids behind the instruction tokens (None when pooled)
+    # (B, L') under "chars" with seek_byte_words or byte_word_embed: each byte's instruction_vocab
+    # word (act.spaces.vocab.byte_words), found once per call for both; else None
+    byte_words: torch.Tensor | None
 
 
 class ACT(nn.Module):
@@ -488,6 +491,7 @@ class ACT(nn.Module):
             self.byte_word_embed = nn.Embedding(num_words, d, padding_idx=0) if c.byte_word_embed else None
         else:  # one token per instruction word
             self.word_embed = nn.Embedding(num_words, d, padding_idx=0)
+            self.byte_word_embed = None
             self.word_pos = nn.Parameter(torch.randn(1, c.instruction_max_len, d) * 0.02)  # (1, L, D)
         self.latent_proj = nn.Linear(c.latent_dim, d)
         self.latent_pos = nn.Parameter(torch.randn(1, 1, d) * 0.02)
@@ -581,8 +585,10 @@ class ACT(nn.Module):
                 f"vocabulary size {self.word_embed.num_embeddings}: {how}"
             )
         text = self.word_embed(words)  # (B, L', D); padding rows are zero (padding_idx)
-        if chars and self.byte_word_embed is not None:
-            text = text + self.byte_word_embed(self.byte_word_ids(words))  # (B, L', D)
+        wanted = chars and (self.config.seek_byte_words or self.byte_word_embed is not None)
+        byte_words = self.byte_word_ids(words) if wanted else None  # (B, L') or None
+        if self.byte_word_embed is not None:
+            text = text + self.byte_word_embed(byte_words)  # (B, L', D)
         ids: torch.Tensor | None = words
         if self.config.instruction_tokens == "pooled":
             ids = None
@@ -604,7 +610,7 @@ class ACT(nn.Module):
         if not bool((words != 0).all()):
             ones = torch.ones_like(words[:, :1], dtype=torch.bool)
             mask = torch.cat((ones, words != 0, ones.expand(-1, cells.shape[1])), 1)[:, None, None, :]
-        return Encoded(self.encoder(tokens, pos, mask), pos, mask, cells, fine, ids)
+        return Encoded(self.encoder(tokens, pos, mask), pos, mask, cells, fine, ids, byte_words)
 
     def copy_key_logits(
         self, steps: torch.Tensor, copy_logits: torch.Tensor, ids: torch.Tensor
@@ -615,16 +621,13 @@ class ACT(nn.Module):
         ahead = [p @ F.pad(emb[:, w:], (0, 0, 0, w)) for w in range(LOOKAHEAD)]  # (B, K, D) each: byte j + w
         return self.key_head(steps + self.pointed_proj(torch.cat(ahead, -1)))
 
-    def seek_words(self, ids: torch.Tensor | None) -> torch.Tensor | None:
+    def seek_words(self, enc: Encoded) -> torch.Tensor | None:
         """The word id of each instruction token for the seek head's copy, (B, L'): the tokens
         themselves under "words"; under "chars" with seek_byte_words each byte's word (0 outside
         words), else None (the seek head then only classifies)."""
-        c = self.config
-        if ids is None or c.instruction_encoding == "words":
-            return ids
-        if not c.seek_byte_words:
-            return None
-        return self.byte_word_ids(ids)
+        if enc.ids is None or self.config.instruction_encoding == "words":
+            return enc.ids
+        return enc.byte_words if self.config.seek_byte_words else None
 
     def byte_word_ids(self, ids: torch.Tensor) -> torch.Tensor:
         """(B, L') byte ids -> (B, L') the instruction_vocab id of the word each byte belongs to
@@ -682,7 +685,7 @@ class ACT(nn.Module):
             image_tokens=tokens,  # (B, C', D) before the encoder: what the reading head reads
             read_logits=self.read_head(tokens),  # (B, C', words): the word each cell shows
             instruction_ids=ids,  # (B, L') or None (pooled): word or byte ids
-            word_ids=self.seek_words(ids),  # (B, L') or None: what the seek head copies
+            word_ids=self.seek_words(enc),  # (B, L') or None: what the seek head copies
             instruction_memory=text_memory,  # (B, L', D) or None
             kind_logits=self.kind_head(steps),  # (B, K, kinds)
             key_logits=key_logits,  # (B, K, keys [+ COPY])
