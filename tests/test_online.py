@@ -216,6 +216,12 @@ def test_shift_without_the_online_stream_or_out_of_range_is_refused(tmp_path):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.text_random=0.5"))
     with pytest.raises(ValueError, match=r"data.text_random: 1.5 is not a share"):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true", "data.text_random=1.5"))
+    with pytest.raises(
+        ValueError, match=r"data.text_random_tasks: 'typed' is not one of \('all', 'typing'\)"
+    ):
+        train(
+            compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.online=true", "data.text_random_tasks=typed")
+        )
     with pytest.raises(ValueError, match=r"data.shift_share: 1.5 is not a share"):
         train(
             compose_cfg(
@@ -285,10 +291,20 @@ def test_text_random_draws_a_share_of_episodes_with_random_strings(built):
 
     info = DatasetInfo.load(built)
     half = ExpertStream(info, ["SearchSubmit"], chunk_size=3, text_random=0.5)
-    splits = [half.text_split(s) for s in range(200)]
-    assert splits == [half.text_split(s) for s in range(200)]  # a function of the seed (resume)
+    splits = [half.text_split("SearchSubmit", s) for s in range(200)]
+    assert splits == [
+        half.text_split("SearchSubmit", s) for s in range(200)
+    ]  # a function of the seed (resume)
     assert 60 < splits.count("random") < 140 and set(splits) == {"train", "random"}
-    assert {ExpertStream(info, ["SearchSubmit"], chunk_size=3).text_split(s) for s in range(50)} == {"train"}
+    none = ExpertStream(info, ["SearchSubmit"], chunk_size=3)
+    assert {none.text_split("SearchSubmit", s) for s in range(50)} == {"train"}
+    # "typing": the typing tasks draw the share, the labels of the click tasks stay train-list words
+    typing = ExpertStream(
+        info, ["SearchSubmit", "ClickButton"], chunk_size=3, text_random=0.5, text_random_tasks="typing"
+    )
+    assert [typing.text_split("SearchSubmit", s) for s in range(200)] == splits
+    assert {typing.text_split(t, s) for t in ("ClickButton", "ScrollOpen") for s in range(200)} == {"train"}
+    assert {half.text_split("ClickButton", s) for s in range(200)} == {"train", "random"}
     for seed in range(5):
         random_query = decode_bytes(
             ExpertStream(info, ["SearchSubmit"], chunk_size=3, text_random=1.0)
@@ -298,6 +314,8 @@ def test_text_random_draws_a_share_of_episodes_with_random_strings(built):
         assert not any(noun in random_query for noun in NOUNS), random_query
     with pytest.raises(ValueError, match="text_random"):
         ExpertStream(info, ["SearchSubmit"], text_random=1.5)
+    with pytest.raises(ValueError, match="text_random_tasks 'typed'"):
+        ExpertStream(info, ["SearchSubmit"], text_random=0.5, text_random_tasks="typed")
 
 
 # ------------------------------------------------------------------------- DAgger in the stream

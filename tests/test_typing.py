@@ -288,6 +288,13 @@ def test_the_env_passes_its_text_split_to_the_task_and_reports_what_was_typed(ta
         SynthUIEnv(task, text_split="dev")
 
 
+@pytest.mark.parametrize("task", sorted(TASKS))
+def test_types_text_marks_exactly_the_tasks_with_strings_to_type(task):
+    """data.text_random_tasks=typing trusts the flag to pick the typing tasks before an episode exists."""
+    built = TASKS[task](np.random.default_rng(0))
+    assert TASKS[task].types_text == bool(built.text_targets()), task
+
+
 def test_suites_report_test_strings_and_validate_on_random_ones():
     from act.eval.suites import Suite
 
@@ -531,5 +538,6 @@ def test_all_tasks_experiment_trains_every_synthui_task_on_the_byte_level_copy_p
     assert every.data.generate.perturbations == demo.data.generate.perturbations
     policy = ACTConfig.from_dict(OmegaConf.to_container(every.policy, resolve=True), source="policy")
     assert policy.instruction_encoding == "chars" and policy.key_copy and policy.byte_word_embed
-    assert policy.seek_byte_words and policy.prev_action and every.data.text_random == 0
+    assert policy.seek_byte_words and policy.prev_action
+    assert every.data.text_random == 0.5 and every.data.text_random_tasks == "typing"
     assert every.trainer.max_steps > demo.trainer.max_steps

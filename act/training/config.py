@@ -14,6 +14,9 @@ from hydra.core.config_store import ConfigStore
 
 from act.policy import ACTConfig
 
+# data.text_random_tasks: which tasks' stream episodes may draw random strings.
+TEXT_RANDOM_TASKS = ("all", "typing")
+
 
 class TrainConfigError(ValueError):
     """A config value `act-train` refuses before any work; the message starts with its dotted key."""
@@ -208,6 +211,9 @@ class DataConfig:
     # are random letters (synthui's "random" text split) instead of the train lists, so a policy
     # learns to read and copy characters rather than memorise words. Test suites use the test lists.
     text_random: float = 0.0
+    # Which tasks' episodes that share draws from: "all", or "typing" (the tasks that type a string:
+    # queries, names, passwords, file names), so labels the policy reads stay words it can learn.
+    text_random_tasks: str = "all"
     # Online stream only: DAgger in the stream (the policy in training rolls out, the expert labels).
     dagger: StreamDaggerConfig = field(default_factory=StreamDaggerConfig)
 
@@ -227,6 +233,12 @@ class DataConfig:
             "data.text_random",
             self.text_random,
             "is not a share of episodes in [0, 1]",
+        )
+        _require(
+            self.text_random_tasks in TEXT_RANDOM_TASKS,
+            "data.text_random_tasks",
+            self.text_random_tasks,
+            f"is not one of {TEXT_RANDOM_TASKS}",
         )
         if not (_finite(self.shift) and 0.0 <= self.shift < 0.5):
             raise TrainConfigError(f"data.shift: {self.shift} is not a fraction of the screen in [0, 0.5)")

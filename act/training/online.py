@@ -25,6 +25,7 @@ from act.recording.schema import POINTER_KINDS, Action
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
 from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
+from act.training.config import TEXT_RANDOM_TASKS
 
 # Episode seeds of the stream start here, far from the seeds that generation (0, 1, ...) and the
 # evaluation suites (1000, ...) use, so no evaluated episode is ever a training episode.
@@ -82,6 +83,7 @@ class ExpertStream(IterableDataset):
         randomise: Any = None,
         augment: Any = None,
         text_random: float = 0.0,
+        text_random_tasks: str = "all",
         variety: float = 0.0,
         dagger: Any = None,
     ):
@@ -100,7 +102,11 @@ class ExpertStream(IterableDataset):
         self.augment = _augment_of(augment)
         if not 0.0 <= text_random <= 1.0:
             raise ValueError(f"ExpertStream: text_random {text_random} must be a share in [0, 1]")
-        self.text_random = text_random
+        if text_random_tasks not in TEXT_RANDOM_TASKS:
+            raise ValueError(
+                f"ExpertStream: text_random_tasks {text_random_tasks!r} is not one of {TEXT_RANDOM_TASKS}"
+            )
+        self.text_random, self.text_random_tasks = text_random, text_random_tasks
         if not 0.0 <= variety <= 1.0:
             raise ValueError(f"ExpertStream: variety {variety} must be in [0, 1]")
         self.variety = variety
@@ -131,10 +137,13 @@ class ExpertStream(IterableDataset):
             )
         return self._envs[key]
 
-    def text_split(self, seed: int) -> str:
-        """Episode ``seed``'s strings: "random" letters for a ``text_random`` share, else the train lists
-        (a function of the seed, so a resumed stream renders the same episodes)."""
-        if self.text_random <= 0:
+    def text_split(self, task: str, seed: int) -> str:
+        """Episode ``seed``'s strings: "random" letters for a ``text_random`` share (of the typing
+        tasks' episodes only, with ``text_random_tasks`` "typing"), else the train lists (a function
+        of the seed, so a resumed stream renders the same episodes)."""
+        from act.envs.synthui.tasks import TASKS
+
+        if self.text_random <= 0 or (self.text_random_tasks == "typing" and not TASKS[task].types_text):
             return "train"
         return (
             "random"
@@ -147,7 +156,7 @@ class ExpertStream(IterableDataset):
         from act.envs.expert_loop import ExpertSteps
         from act.envs.synthui import expert_for
 
-        env = self._env(task, perturbation, self.text_split(seed))
+        env = self._env(task, perturbation, self.text_split(task, seed))
         runner, expert = env, expert_for(env)
         policy = self.rollout_policy
         if (

@@ -182,6 +182,7 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
         randomise=data.randomise,
         augment=data.augment,
         text_random=data.text_random,
+        text_random_tasks=data.text_random_tasks,
         variety=g.variety,
         dagger=data.dagger,
     )
@@ -229,7 +230,11 @@ def _training_data(cfg: DictConfig, data: DataConfig, info: DatasetInfo) -> dict
         "dataset": str(info.path) if info.path else None,
         "config_digest": digest,
         # where its strings came from: synthui's train lists, and this share of random letters
-        "text": {"train": 1.0 - text_random, "random": text_random},
+        "text": {
+            "train": 1.0 - text_random,
+            "random": text_random,
+            "random_tasks": str(getattr(data, "text_random_tasks", "all")),
+        },
     }
     if drawn is not None:
         out["randomise"] = drawn

@@ -29,6 +29,9 @@ class Task:
     name: ClassVar[str] = ""
     max_steps: ClassVar[int] = 60
     intents: ClassVar[tuple[str, ...]] = ()
+    # Whether the task types a string the instruction names (``text_targets`` is not empty): what
+    # a stream drawing random strings for the typing tasks only (data.text_random_tasks) asks.
+    types_text: ClassVar[bool] = False
     # The string lists the task draws from, by name: (train list, test list), disjoint.
     text_lists: ClassVar[dict[str, tuple[Sequence[str], Sequence[str]]]] = {}
 

@@ -55,6 +55,7 @@ FORMAT, CONFIRM = "choose the format", "confirm the export"
 
 class ExportReport(Task):
     name = "ExportReport"
+    types_text = True
     max_steps = 100
     intents = (OPEN_MENU, CHOOSE, TOOL, *NAME_I.values(), FORMAT, CONFIRM, "fix a typo")
     text_lists = {"file names": (STEMS, TEST_STEMS)}

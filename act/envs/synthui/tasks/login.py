@@ -86,6 +86,7 @@ def password(rng, split: str = "train") -> str:
 
 class Login(Task):
     name = "Login"
+    types_text = True
     max_steps = 100
     intents = (*USER_I.values(), *PASS_I.values(), SUBMIT, "fix a typo", "move to the next field")
     text_lists = {"names": (NAMES, TEST_NAMES), "password letters": (PASSWORD_LETTERS, TEST_PASSWORD_LETTERS)}

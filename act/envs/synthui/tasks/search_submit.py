@@ -73,6 +73,7 @@ def query(rng, split: str = "train") -> str:
 
 class SearchSubmit(Task):
     name = "SearchSubmit"
+    types_text = True
     max_steps = 80
     intents = (FOCUS, CLEAR, TYPE, SUBMIT, "fix a typo")
     text_lists = {"adjectives": (ADJECTIVES, TEST_ADJECTIVES), "nouns": (NOUNS, TEST_NOUNS)}
