@@ -115,12 +115,16 @@ def test_cell_words_move_with_a_shift_of_one_cell():
     assert (gone == 0).all()  # pushed past the left edge, the word shows nowhere
 
 
-def test_augmented_dataset_is_reproducible_and_changes_samples():
+def test_augmented_dataset_is_reproducible_under_a_seed_and_draws_anew_per_read():
     base = [frame_sample() for _ in range(4)]
-    a = AugmentedDataset(base, Augment(shift=0.2, jitter=0.3), seed=1)
-    b = AugmentedDataset(base, Augment(shift=0.2, jitter=0.3), seed=1)
-    assert all(torch.equal(a[i]["image"], b[i]["image"]) for i in range(4))
-    assert any(not torch.equal(a[i]["image"], base[i]["image"]) for i in range(4))
+    data = AugmentedDataset(base, Augment(shift=0.2, jitter=0.3))
+    torch.manual_seed(1)
+    first = [data[i]["image"] for i in range(4)]
+    again = [data[i]["image"] for i in range(4)]  # the next epoch's reads
+    torch.manual_seed(1)
+    assert all(torch.equal(a, b) for a, b in zip(first, [data[i]["image"] for i in range(4)]))
+    assert any(not torch.equal(a, b) for a, b in zip(first, again))
+    assert any(not torch.equal(a, b["image"]) for a, b in zip(first, base))
     with pytest.raises(ValueError, match=r"augment\.shift"):
         Augment(shift=0.7)
 
@@ -233,10 +237,39 @@ def test_randomise_refuses_what_it_cannot_draw_naming_the_field():
         _randomise(["themes"])
     with pytest.raises(TrainConfigError, match=r"data\.randomise\.families: draws the online stream"):
         DataConfig(randomise=_randomise(["theme"], compose=0.0))
-    with pytest.raises(TrainConfigError, match=r"data\.augment: augments the online stream"):
-        DataConfig(augment=_augment(shift=0.1))
+    assert DataConfig(augment=_augment(shift=0.1)).augment.shift == 0.1  # recorded episodes augment too
     with pytest.raises(TrainConfigError, match=r"data\.augment\.jitter"):
         _augment(jitter=1.5)
+
+
+def test_recorded_train_samples_are_augmented_and_validation_samples_are_not(built):
+    """An offline run (recordings, no stream) augments its train split, its clicks moving with the pixels."""
+    from act.data import ActDataModule, ChunkDataset
+
+    cells = (15, 20, 8)
+    plain = ActDataModule(built, chunk_size=3, val_fraction=0.25, cells=cells)
+    moved = ActDataModule(built, chunk_size=3, val_fraction=0.25, cells=cells, augment=Augment(shift=0.1))
+    plain.setup(), moved.setup()
+    assert isinstance(moved.train_set, AugmentedDataset) and isinstance(moved.val_set, ChunkDataset)
+    assert all(
+        torch.equal(plain.val_set[i]["image"], moved.val_set[i]["image"]) for i in range(len(plain.val_set))
+    )
+    torch.manual_seed(0)
+    changed = clicks = 0
+    for i in range(len(plain.train_set)):
+        a, b = plain.train_set[i], moved.train_set[i]
+        same_image = torch.equal(a["image"], b["image"])
+        changed += not same_image
+        live = ~b["is_pad"] & (b["kind"] == KIND_ID["click"])
+        if live.any():  # a whole-pixel shift moves the click by as much; no shift, no move
+            clicks += 1
+            assert torch.equal(a["point"][live], b["point"][live]) == same_image, i
+            assert ((b["point"][live] >= 0) & (b["point"][live] <= 1)).all()
+    assert changed > len(plain.train_set) // 2 and clicks > 0
+    assert ActDataModule(built, chunk_size=3, augment=Augment()).train_set is None  # nothing to do: plain
+    plain_again = ActDataModule(built, chunk_size=3, augment=Augment())
+    plain_again.setup()
+    assert isinstance(plain_again.train_set, ChunkDataset)
 
 
 def _randomise(families, **kw):
@@ -335,3 +368,15 @@ def test_randomised_experiment_is_the_demo_with_its_seen_families_drawn_and_augm
     assert set(data.randomise.families) == seen and data.online and data.augment.enabled
     assert randomised.policy == demo.policy and randomised.optim == demo.optim
     assert randomised.data.generate == demo.data.generate  # the same recorded vocabulary and validation
+
+
+def test_act_train_augments_recorded_episodes_when_asked(tmp_path):
+    from act.training.train import train
+    from tests.test_data_safety import compose_cfg
+
+    metrics, objects = train(
+        compose_cfg(SAMPLE, tmp_path, "data.augment.shift=0.05", "data.augment.jitter=0.2")
+    )
+    data = objects["datamodule"]
+    assert isinstance(data.train_set, AugmentedDataset) and data.train_set.aug == Augment(0.05, 0.0, 0.2)
+    assert np.isfinite(metrics["train/loss"])

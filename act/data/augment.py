@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -189,17 +190,27 @@ def augment_sample(
     return out, warp
 
 
-class AugmentedDataset(torch.utils.data.Dataset):
-    """A map-style dataset (e.g. ``ChunkDataset``) whose samples come out augmented; sample i of
-    epoch e draws from the generator seeded by (seed, e, i), so a run is reproducible."""
+def augment_of(value: Any) -> Augment | None:
+    """An ``Augment`` from one or from anything with its fields (a config); None when it would change
+    nothing."""
+    if value is None:
+        return None
+    aug = value if isinstance(value, Augment) else Augment(value.shift, value.scale, value.jitter, value.p)
+    return aug if aug.enabled else None
 
-    def __init__(self, dataset, aug: Augment, seed: int = 0, cells: tuple[int, int] | None = None):
-        self.dataset, self.aug, self.seed, self.cells = dataset, aug, int(seed), cells
-        self.epoch = 0
+
+class AugmentedDataset(torch.utils.data.Dataset):
+    """A map-style dataset (e.g. ``ChunkDataset``) whose samples come out augmented: every read of a
+    sample draws a new augmentation from the torch RNG (one 63-bit seed per read), which Lightning's
+    ``seed_everything`` seeds in the main process and in each DataLoader worker, so a run is
+    reproducible and each epoch sees other shifts. ``cells`` = (rows, cols): ``cell_words`` move too."""
+
+    def __init__(self, dataset, aug: Augment, cells: tuple[int, int] | None = None):
+        self.dataset, self.aug, self.cells = dataset, aug, cells
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
-        rng = np.random.default_rng([self.seed, self.epoch, int(i), 0xA06])
+        rng = np.random.default_rng(int(torch.randint(0, 2**63 - 1, ())))
         return augment_sample(self.dataset[i], rng, self.aug, self.cells)[0]

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDataset, RandomSampler
 
+from act.data.augment import Augment, AugmentedDataset
 from act.data.build import DatasetInfo, dataset_path
 from act.data.reading import cell_index, cell_words
 from act.spaces.copy import copy_targets, typed_counts
@@ -284,7 +285,8 @@ class ActDataModule(_Base):
 
     ``train_stream`` (an endless IterableDataset such as ``ExpertStream``) replaces the train split:
     training then sees fresh samples, validation still reads the built dataset's val episodes.
-    ``path``: the dataset's directory or its ``DatasetInfo``, as for ChunkDataset.
+    ``path``: the dataset's directory or its ``DatasetInfo``, as for ChunkDataset. ``augment`` shifts,
+    zooms and colour-jitters the recorded train samples (``act.data.augment``), as a stream does its own.
     """
 
     def __init__(
@@ -297,14 +299,15 @@ class ActDataModule(_Base):
         seed: int = 0,
         train_stream: IterableDataset | None = None,
         cells: tuple[int, int, int] | None = None,
+        augment: Augment | None = None,
     ):
         super().__init__()
-        self.train_stream, self.cells = train_stream, cells
+        self.train_stream, self.cells, self.augment = train_stream, cells, augment
         self.path, self.chunk_size, self.batch_size = dataset_path(path), chunk_size, batch_size
         self.val_fraction, self.num_workers, self.seed = val_fraction, num_workers, seed
         self.info = DatasetInfo.load(self.path)
         self.train_episodes, self.val_episodes = split_episodes(self.info.num_episodes, val_fraction, seed)
-        self.train_set: ChunkDataset | None = None
+        self.train_set: ChunkDataset | AugmentedDataset | None = None
         self.val_set: ChunkDataset | None = None
         self.sampler: ResumableRandomSampler | ResumableDistributedSampler | None = None
         self._resume: dict[str, Any] | None = None  # from load_state_dict, for the next train loader
@@ -312,9 +315,12 @@ class ActDataModule(_Base):
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
             self.train_set = ChunkDataset(self.path, self.chunk_size, self.train_episodes, cells=self.cells)
+            if self.augment is not None and self.augment.enabled:  # the train split only
+                cells = None if self.cells is None else self.cells[:2]
+                self.train_set = AugmentedDataset(self.train_set, self.augment, cells)
             self.val_set = ChunkDataset(self.path, self.chunk_size, self.val_episodes, cells=self.cells)
 
-    def _loader(self, dataset: ChunkDataset, shuffle: bool) -> DataLoader:
+    def _loader(self, dataset: ChunkDataset | AugmentedDataset, shuffle: bool) -> DataLoader:
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

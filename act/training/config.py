@@ -144,8 +144,9 @@ class RandomiseConfig:
 
 @dataclass
 class AugmentConfig:
-    """Image-level augmentation of the online stream's samples (act.data.augment, as DrQ/RAD): the
-    screen shifted and zoomed with every target moved to match, and its colours jittered."""
+    """Image-level augmentation of the training samples, the online stream's or the recorded episodes'
+    (act.data.augment, as DrQ/RAD): the screen shifted and zoomed with every target moved to match,
+    and its colours jittered. Validation samples are never augmented."""
 
     shift: float = 0.0  # up to this fraction of the image per axis, in whole pixels
     scale: float = 0.0  # zoom in [1 - scale, 1 + scale] about the centre
@@ -205,7 +206,7 @@ class DataConfig:
     # Online stream only: perturbations drawn at random per episode (families, severities,
     # compositions of two); off while randomise.families is empty.
     randomise: RandomiseConfig = field(default_factory=RandomiseConfig)
-    # Online stream only: shifts, zooms and colour jitter of each sample; off at the defaults.
+    # Shifts, zooms and colour jitter of each training sample (streamed or recorded); off at the defaults.
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     # Online stream only: the share of episodes whose strings (labels, queries, names, file names)
     # are random letters (synthui's "random" text split) instead of the train lists, so a policy
@@ -261,10 +262,6 @@ class DataConfig:
         if self.randomise.families and not self.online:
             raise TrainConfigError(
                 "data.randomise.families: draws the online stream's perturbations; set data.online: true"
-            )
-        if self.augment.enabled and not self.online:
-            raise TrainConfigError(
-                "data.augment: augments the online stream's samples; set data.online: true"
             )
         if self.dagger.share and not self.online:
             raise TrainConfigError(

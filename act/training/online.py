@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from act.data.augment import Augment, augment_sample
+from act.data.augment import Augment, augment_of, augment_sample
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window, previous_kinds
 from act.data.reading import cell_index, cell_words
@@ -99,7 +99,7 @@ class ExpertStream(IterableDataset):
         self.shift, self.shift_share = shift, shift_share
         self.task_p = None if task_weights is None else task_probabilities(task_weights, self.tasks)
         self.randomise = Randomise.of(randomise)
-        self.augment = _augment_of(augment)
+        self.augment = augment_of(augment)
         if not 0.0 <= text_random <= 1.0:
             raise ValueError(f"ExpertStream: text_random {text_random} must be a share in [0, 1]")
         if text_random_tasks not in TEXT_RANDOM_TASKS:
@@ -445,11 +445,3 @@ class Randomise:
         )
         lo, hi = self.severity
         return format_spec([(n, round(float(rng.uniform(lo, hi)), 2)) for n in names])
-
-
-def _augment_of(value: Any) -> Augment | None:
-    """An ``Augment`` from one or from anything with its fields; None when it would change nothing."""
-    if value is None:
-        return None
-    aug = value if isinstance(value, Augment) else Augment(value.shift, value.scale, value.jitter, value.p)
-    return aug if aug.enabled else None

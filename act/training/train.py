@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from act.data import ActDataModule, DatasetInfo, build_dataset
+from act.data.augment import augment_of
 from act.eval.io_checks import ensure_writable
 from act.policy import ACTConfig
 from act.training.callbacks import ExportPolicy, StepCheckpoint, StreamDagger
@@ -330,6 +331,7 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
         seed=data_cfg.split_seed,
         train_stream=_train_stream(data_cfg, info, policy_cfg, cfg.seed),
         cells=policy_cfg.pointer_cells(),  # reading supervision where recordings carry element snapshots
+        augment=None if data_cfg.online else augment_of(data_cfg.augment),  # a stream augments its own
     )
     module = ActLightningModule(policy_cfg, optim)
     callbacks = [*_instantiate_all(cfg.get("callbacks")), *(callbacks or [])]
