@@ -153,3 +153,23 @@ def test_the_careful_expert_makes_no_slips_typos_or_detours(task):
         assert "scroll up the list" not in intents, (task, seed)  # never scrolls past the item
         if task == "MenuItem":
             assert intents == [f"open the {env.task.menu_name} menu", "choose the menu item"], seed
+
+
+def test_scroll_open_scrolls_a_page_at_a_time_wherever_the_item_hides():
+    """How far ScrollOpen's expert scrolls depends on what the screen shows (the rows shown, the rows
+    left), never on where the hidden item is: a policy cannot see that, and learnt an average."""
+    from act.envs.expert_loop import ExpertSteps
+
+    env = SynthUIEnv("ScrollOpen", headless=True)
+    scrolls = pages_to_find = 0
+    for seed in range(60):
+        for _, action, _ in ExpertSteps(env, seed):
+            if action.kind != "scroll":
+                continue
+            s = env.ui.widget("files").state
+            rows, top, room = s["rows"], s["top"], len(s["items"]) - s["rows"] - s["top"]
+            allowed = {-min(rows, room), -min(2 * rows, room), min(rows, top)}  # down, two pages (a slip), up
+            assert action.dy in allowed, (seed, action.dy, rows, top, room)
+            scrolls += 1
+        pages_to_find += env.ui.widget("files").state["top"] > 0
+    assert scrolls > 60 and pages_to_find == 60  # every item starts below the rows shown

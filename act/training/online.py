@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from act.data.augment import Augment, augment_of, augment_sample
+from act.data.augment import augment_of, augment_sample
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window, previous_kinds
 from act.data.reading import cell_index, cell_words
