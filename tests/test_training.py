@@ -203,15 +203,19 @@ def test_multirun_sweep_with_the_basic_launcher(recs, tmp_path):
 
 
 def test_closed_loop_validation_draws_strings_the_policy_can_read():
-    """Word-vocabulary policies read random letters as <unk>: they are validated on the train lists."""
+    """Word-vocabulary policies read random letters as <unk>: they are validated on the train lists;
+    character policies type random letters and read train-list labels (their reading names words)."""
     from types import SimpleNamespace
 
     from act.training.callbacks import ClosedLoopValidation
 
     words = SimpleNamespace(config=SimpleNamespace(instruction_encoding="words"))
     chars = SimpleNamespace(config=SimpleNamespace(instruction_encoding="chars"))
-    assert ClosedLoopValidation.split_for(words) == "train"
-    assert ClosedLoopValidation.split_for(chars) == "random"
+    assert ClosedLoopValidation.split_for(words, "SearchSubmit") == "train"
+    assert ClosedLoopValidation.split_for(chars, "SearchSubmit") == "random"
+    assert ClosedLoopValidation.split_for(chars, "Login") == "random"
+    assert ClosedLoopValidation.split_for(chars, "ClickButton") == "train"
+    assert ClosedLoopValidation.split_for(chars, "ScrollOpen") == "train"
     assert ClosedLoopValidation().text_split is None  # the default follows the policy
     with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
         cfg = compose("train", overrides=["callbacks=default"])

@@ -279,18 +279,23 @@ class ClosedLoopValidation(L.Callback):
         max_steps: int = 40,
         text_split: str | None = None,
     ):
-        # synthui strings, never a test list's; None follows the policy: random letters for a policy
-        # that reads characters, the train lists for one that reads words of its vocabulary (random
-        # letters would all be <unk> to it, and its ClickButton would score 0% whatever it learnt)
+        # synthui strings, never a test list's; None follows the policy and the task: random letters
+        # for what a policy that reads characters types, the train lists for the labels it reads and
+        # for a policy that reads words of its vocabulary (random letters would all be <unk> to its
+        # reading, and its ClickButton would score 0% whatever it learnt: docs/experiments.md)
         self.text_split = text_split
         self.env, self.tasks = env, list(tasks or ["ClickButton"])
         self.episodes, self.perturbation, self.seed, self.max_steps = episodes, perturbation, seed, max_steps
         self.history: list[tuple[int, float]] = []
 
     @staticmethod
-    def split_for(policy: Any) -> str:
-        """The strings a policy can read without a test list: random letters if it reads characters."""
-        return "random" if policy.config.instruction_encoding == "chars" else "train"
+    def split_for(policy: Any, task: str) -> str:
+        """Strings a policy can handle without a test list: random letters where a policy that reads
+        characters types them (``Task.types_text``), else the train lists."""
+        from act.envs.synthui.tasks import TASKS
+
+        chars = policy.config.instruction_encoding == "chars"
+        return "random" if chars and task in TASKS and TASKS[task].types_text else "train"
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.episodes <= 0 or trainer.sanity_checking or trainer.fast_dev_run or trainer.global_rank != 0:
@@ -309,7 +314,7 @@ class ClosedLoopValidation(L.Callback):
                 perturbation=self.perturbation,
                 max_steps=self.max_steps,
                 num_workers=1,
-                text_split=self.text_split or self.split_for(policy),
+                text_split=self.text_split or self.split_for(policy, task),
             )
             rates[task] = result.success_rate
         success = sum(rates.values()) / len(rates)
