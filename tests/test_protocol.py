@@ -259,6 +259,12 @@ def test_training_data_names_what_the_policy_learnt_from():
         "compose": 0.25,
     }
     assert "randomise" not in online
+    typing = DataConfig(generate=gen, online=True, text_random=0.5, text_random_tasks="typing")
+    assert _training_data(cfg, typing, info)["text"] == {
+        "train": 0.5,
+        "random": 0.5,
+        "random_tasks": "typing",
+    }
     other_seed = OmegaConf.merge(cfg, {"seed": 4, "paths": {"output_dir": "/b"}})
     other_lr = OmegaConf.merge(cfg, {"optim": {"lr": 1e-4}})
     digest = offline["config_digest"]

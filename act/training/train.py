@@ -231,12 +231,10 @@ def _training_data(cfg: DictConfig, data: DataConfig, info: DatasetInfo) -> dict
         "dataset": str(info.path) if info.path else None,
         "config_digest": digest,
         # where its strings came from: synthui's train lists, and this share of random letters
-        "text": {
-            "train": 1.0 - text_random,
-            "random": text_random,
-            "random_tasks": str(getattr(data, "text_random_tasks", "all")),
-        },
+        "text": {"train": 1.0 - text_random, "random": text_random},
     }
+    if text_random > 0:  # which tasks' episodes the random share was drawn from
+        out["text"]["random_tasks"] = str(getattr(data, "text_random_tasks", "all"))
     if drawn is not None:
         out["randomise"] = drawn
     dagger = getattr(data, "dagger", None) if data.online else None
