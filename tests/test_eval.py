@@ -286,3 +286,19 @@ def test_cpu_inference_spec_routes_the_policy_and_bad_values_are_refused(tiny_po
     assert [s.cpu_inference for s in policy_specs_from_config(cfg)] == ["bf16", "bf16"]
     with pytest.raises(ValueError, match="cpu_inference: 'fp16'"):
         policy_specs_from_config(OmegaConf.merge(cfg, {"cpu_inference": "fp16"}))
+
+
+def test_a_families_only_report_lists_each_condition_per_task(tmp_path):
+    """suite.nominal=false: the per-task table shows the families run, not an empty nominal table."""
+    suite = Suite(
+        name="t",
+        tasks=["ClickButton", "MenuItem"],
+        episodes=2,
+        nominal=False,
+        families=["theme"],
+        severities=[0.5],
+    )
+    results = evaluate([PolicySpec("macro", "macro")], suite, num_workers=1, out_dir=tmp_path, progress=False)
+    per_task = (tmp_path / "report.md").read_text().split("## Per task\n")[1].split("##")[0]
+    assert "| macro | theme:0.5 | 100% | 100% |" in per_task, per_task
+    assert {e["condition"] for e in results["episodes"]} == {"theme:0.5"}

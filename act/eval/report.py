@@ -270,21 +270,23 @@ def write_report(results: dict[str, Any], out_dir: str | Path) -> dict[str, Path
             ),
             "",
         ]
+    # per task: nominal where the suite ran it, else every condition it ran (a families-only run)
+    has_nominal = any("nominal" in s["conditions"] for s in summary.values())
     tasks_rows = [["policy", "condition", *suite["tasks"]]]
     for name, s in summary.items():
-        nominal = s["conditions"].get("nominal")
-        if nominal:
-            tasks_rows.append(
-                [
-                    name,
-                    "nominal",
-                    *[
-                        _pct(nominal["tasks"].get(task_name(t))) + _task_mark(results, name, task_name(t))
-                        for t in suite["tasks"]
-                    ],
-                ]
-            )
-    md += ["## Per task (nominal)", "", markdown(tasks_rows), ""]
+        for cond, c in s["conditions"].items():
+            if (cond == "nominal") == has_nominal and c and "tasks" in c:
+                tasks_rows.append(
+                    [
+                        name,
+                        cond,
+                        *[
+                            _pct(c["tasks"].get(task_name(t))) + _task_mark(results, name, task_name(t))
+                            for t in suite["tasks"]
+                        ],
+                    ]
+                )
+    md += [f"## Per task{' (nominal)' if has_nominal else ''}", "", markdown(tasks_rows), ""]
     md += typed_section(results)
     md += intent_section(results)
     md += training_section(results)
