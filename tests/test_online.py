@@ -292,9 +292,8 @@ def test_text_random_draws_a_share_of_episodes_with_random_strings(built):
     info = DatasetInfo.load(built)
     half = ExpertStream(info, ["SearchSubmit"], chunk_size=3, text_random=0.5)
     splits = [half.text_split("SearchSubmit", s) for s in range(200)]
-    assert splits == [
-        half.text_split("SearchSubmit", s) for s in range(200)
-    ]  # a function of the seed (resume)
+    # a function of the seed (resume)
+    assert splits == [half.text_split("SearchSubmit", s) for s in range(200)]
     assert 60 < splits.count("random") < 140 and set(splits) == {"train", "random"}
     none = ExpertStream(info, ["SearchSubmit"], chunk_size=3)
     assert {none.text_split("SearchSubmit", s) for s in range(50)} == {"train"}
