@@ -259,6 +259,32 @@ def test_task_weights_set_how_often_each_task_is_drawn(built, monkeypatch):
         ExpertStream(info, ["ClickButton", "MenuItem"], task_weights=[1.0])
 
 
+def test_task_balance_evens_out_samples_not_episodes(built, monkeypatch):
+    info = DatasetInfo.load(built)
+    tasks = ["ClickButton", "Login"]  # 1 step an episode against about 18
+
+    def login_share(balance: float) -> float:
+        stream = ExpertStream(info, tasks, chunk_size=2, buffer=0, task_balance=balance)
+        real = stream.episode
+        monkeypatch.setattr(stream, "episode", lambda t, p, s: [{**x, "task": t} for x in real(t, p, s)])
+        drawn = [s["task"] for s in itertools.islice(iter(stream), 400)]
+        return drawn.count("Login") / len(drawn)
+
+    steps = ExpertStream(info, tasks, task_balance=1).steps_per_task()
+    assert steps["ClickButton"] == 1 and steps["Login"] > 10
+    assert login_share(0) > 0.85  # an even draw of episodes: Login's long episodes fill the batches
+    assert 0.3 < login_share(1) < 0.7  # an even draw of samples
+    with pytest.raises(ValueError, match="task_balance"):
+        ExpertStream(info, tasks, task_balance=2)
+
+
+def test_task_balance_is_refused_without_the_online_stream(tmp_path):
+    with pytest.raises(ValueError, match="data.task_balance: weighs the online stream"):
+        train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.task_balance=1"))
+    with pytest.raises(ValueError, match=r"data.task_balance.*\[0, 1\]"):
+        train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.task_balance=1.5"))
+
+
 def test_task_weights_are_checked_against_the_resolved_tasks_before_any_data_work(tmp_path):
     with pytest.raises(ValueError, match="data.task_weights: weighs the online stream's tasks"):
         train(compose_cfg(SAMPLE, tmp_path, "debug=limit", "data.task_weights=[1,2]"))

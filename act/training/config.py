@@ -203,6 +203,11 @@ class DataConfig:
     # Online stream only: how often each task is drawn, one weight per task of generate.tasks as
     # resolved (groups such as "all" expanded, duplicates dropped); None = evenly.
     task_weights: list[float] | None = None
+    # Online stream only: what an even draw evens out. 0: each task an equal share of *episodes*
+    # (a one-click task then gives 1 sample for a typing task's ~15); 1: an equal share of training
+    # *samples* (steps), each task drawn in inverse proportion to its expert's mean episode length;
+    # between, shares of samples go as length ** (1 - task_balance). task_weights multiply either.
+    task_balance: float = 0.0
     # Online stream only: perturbations drawn at random per episode (families, severities,
     # compositions of two); off while randomise.families is empty.
     randomise: RandomiseConfig = field(default_factory=RandomiseConfig)
@@ -236,6 +241,12 @@ class DataConfig:
             "is not a share of episodes in [0, 1]",
         )
         _require(
+            _finite(self.task_balance) and 0 <= self.task_balance <= 1,
+            "data.task_balance",
+            self.task_balance,
+            "is not in [0, 1] (0: equal episodes per task, 1: equal samples)",
+        )
+        _require(
             self.text_random_tasks in TEXT_RANDOM_TASKS,
             "data.text_random_tasks",
             self.text_random_tasks,
@@ -250,6 +261,11 @@ class DataConfig:
         if self.shift and not self.online:
             raise TrainConfigError(
                 "data.shift: moves the online stream's episodes; set data.online: true or shift 0"
+            )
+        if self.task_balance and not self.online:
+            raise TrainConfigError(
+                "data.task_balance: weighs the online stream's task draws; "
+                "set data.online: true or task_balance 0"
             )
         if self.text_random and not self.online:
             raise TrainConfigError(

@@ -30,6 +30,7 @@ from act.training.config import TEXT_RANDOM_TASKS
 # Episode seeds of the stream start here, far from the seeds that generation (0, 1, ...) and the
 # evaluation suites (1000, ...) use, so no evaluated episode is ever a training episode.
 SEED_BASE = 10_000_000
+BALANCE_SEED, BALANCE_EPISODES = 9_000_000, 16  # expert episodes per task that task_balance measures
 MAX_ENVS = 256  # envs kept per stream: randomised specs would otherwise grow the cache without end
 
 
@@ -46,6 +47,11 @@ class ExpertStream(IterableDataset):
     is_pad (K,), intent, episode_index, step_index).
     Every DataLoader worker (and every DDP rank) draws its own seeds.
 
+    ``task_balance`` (0 to 1) evens out training samples instead of episodes between tasks: each task is
+    drawn with probability proportional to its weight times L ** -task_balance, L the mean steps of
+    its expert's episodes (measured once on ``BALANCE_EPISODES`` seeds of its own, ``steps_per_task``).
+    At 1 a one-click task gives as many samples as a typing task of 15 steps; at 0 (the default) each
+    task gives an equal share of episodes, and ``task_weights`` alone tilt the draw.
     ``randomise`` (a ``Randomise``, or anything with its fields) draws each episode's perturbation
     at random instead of from ``perturbations``: families, severities and compositions of two.
     ``augment`` (an ``act.data.augment.Augment``, or anything with its fields) shifts, zooms and
@@ -80,6 +86,7 @@ class ExpertStream(IterableDataset):
         shift: float = 0.0,
         shift_share: float = 1.0,
         task_weights: Sequence[float] | None = None,
+        task_balance: float = 0.0,
         randomise: Any = None,
         augment: Any = None,
         text_random: float = 0.0,
@@ -98,6 +105,10 @@ class ExpertStream(IterableDataset):
             raise ValueError(f"ExpertStream: shift_share {shift_share} must be in [0, 1]")
         self.shift, self.shift_share = shift, shift_share
         self.task_p = None if task_weights is None else task_probabilities(task_weights, self.tasks)
+        if not 0.0 <= task_balance <= 1.0:
+            raise ValueError(f"ExpertStream: task_balance {task_balance} must be in [0, 1]")
+        self.task_balance = task_balance
+        self._steps_per_task: dict[str, float] | None = None
         self.randomise = Randomise.of(randomise)
         self.augment = augment_of(augment)
         if not 0.0 <= text_random <= 1.0:
@@ -136,6 +147,36 @@ class ExpertStream(IterableDataset):
                 task, perturbation=perturbation or None, text_split=text_split, expert_variety=self.variety
             )
         return self._envs[key]
+
+    def steps_per_task(self) -> dict[str, float]:
+        """The mean steps of each task's expert episode, over ``BALANCE_EPISODES`` seeds of its own
+        (the stream's perturbations in turn, its text split per seed); measured once."""
+        if self._steps_per_task is None:
+            from act.envs.expert_loop import ExpertSteps
+            from act.envs.synthui import expert_for
+
+            steps = {}
+            for task in self.tasks:
+                counts = []
+                for i in range(BALANCE_EPISODES):
+                    seed = BALANCE_SEED + i
+                    spec = self.perturbations[i % len(self.perturbations)]
+                    env = self._env(task, spec, self.text_split(task, seed))
+                    counts.append(sum(1 for _ in ExpertSteps(env, seed, expert_for(env))))
+                steps[task] = float(np.mean(counts))
+            self._steps_per_task = steps
+        return self._steps_per_task
+
+    def draw_probabilities(self) -> np.ndarray | None:
+        """P(task) per episode draw, in ``tasks`` order (None: uniform): ``task_weights`` times
+        steps ** -task_balance, normalised."""
+        if self.task_balance <= 0:
+            return self.task_p
+        steps = self.steps_per_task()
+        w = np.array([max(steps[t], 1.0) ** -self.task_balance for t in self.tasks])
+        if self.task_p is not None:
+            w = w * self.task_p
+        return w / w.sum()
 
     def text_split(self, task: str, seed: int) -> str:
         """Episode ``seed``'s strings: "random" letters for a ``text_random`` share (of the typing
@@ -254,6 +295,7 @@ class ExpertStream(IterableDataset):
             keys = [tuple(k) for k in resume["keys"]]
             buffer = self._rebuild(keys)
         self._snapshots = {}
+        draw_p = self.draw_probabilities()  # (tasks,) or None: uniform
         while True:
             while len(buffer) > self.buffer:
                 i = int(rng.integers(len(buffer)))
@@ -263,10 +305,10 @@ class ExpertStream(IterableDataset):
                 if self.snapshot_every and yielded % self.snapshot_every == 0 and worker is None:
                     self._snapshot(yielded, rng, counter, keys)
                 yield sample
-            if self.task_p is None:
+            if draw_p is None:
                 task = self.tasks[int(rng.integers(len(self.tasks)))]
             else:
-                task = self.tasks[int(rng.choice(len(self.tasks), p=self.task_p))]
+                task = self.tasks[int(rng.choice(len(self.tasks), p=draw_p))]
             if self.randomise is None:
                 perturbation = self.perturbations[int(rng.integers(len(self.perturbations)))]
             seed = SEED_BASE + (stream << 24) + counter  # unique per stream for 16M episodes

@@ -180,6 +180,7 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
         shift=data.shift,
         shift_share=data.shift_share,
         task_weights=None if data.task_weights is None else list(data.task_weights),
+        task_balance=data.task_balance,
         randomise=data.randomise,
         augment=data.augment,
         text_random=data.text_random,
@@ -233,6 +234,9 @@ def _training_data(cfg: DictConfig, data: DataConfig, info: DatasetInfo) -> dict
         # where its strings came from: synthui's train lists, and this share of random letters
         "text": {"train": 1.0 - text_random, "random": text_random},
     }
+    balance = float(getattr(data, "task_balance", 0.0) or 0.0) if data.online else 0.0
+    if balance > 0:  # the stream evened out samples, not episodes, per task (data.task_balance)
+        out["task_balance"] = balance
     if text_random > 0:  # which tasks' episodes the random share was drawn from
         out["text"]["random_tasks"] = str(getattr(data, "text_random_tasks", "all"))
     if drawn is not None:
