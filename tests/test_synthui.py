@@ -215,6 +215,26 @@ def test_checkbox_radio_slider_list():
     assert ("open", "ls", 6) in [(c.kind, c.key, c.value) for c in ui.commands]
 
 
+def test_a_slider_prints_its_range_so_a_value_has_one_place_to_go():
+    from act.envs.synthui.render import Renderer
+
+    def slider(value: int, hi: int):
+        props = {"value": value, "min": 0, "max": hi, "step": 1}
+        spec = AppSpec("Test", Panel([Row([Item("slider", "sl", props=props)], wide=True)]))
+        ui = UI(spec, (160, 120))
+        return ui, ui.widget("sl"), Renderer(ui).frame()
+
+    ui10, sl10, frame10 = slider(5, 10)
+    ui100, sl100, frame100 = slider(50, 100)
+    (tx0, tx1, yc), x1 = ui10.track(sl10), sl10.rect[2]
+    # left of the track: "0" on both; right of it: "10" against "100" (the value readout differs too)
+    left = slice(sl10.rect[0], tx0 - 3)
+    rows = slice(yc - 5, yc + 5)
+    assert (frame10[rows, left] < 200).any() and np.array_equal(frame10[rows, left], frame100[rows, left])
+    lo, hi = frame10[rows, tx1 + 4 : x1], frame100[rows, ui100.track(sl100)[1] + 4 : x1]
+    assert (lo < 200).any() and (hi < 200).sum() > (lo < 200).sum()  # "100" and "50" over "10" and "5"
+
+
 def test_menus_and_modal_dialogs():
     ui = _form_ui()
     ui.click(*_centre(ui, "menu:File"))

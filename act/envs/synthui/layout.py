@@ -80,7 +80,12 @@ def _item_size(item: Item, m: Metrics, form_w: int) -> tuple[int, int, bool]:
     if item.role == "list":
         h = item.props.get("rows", 4) * m.item_h + 2
         return (m.px(item.width) if item.width else m.px(40)), h, item.width is None
-    # textbox, slider
+    if item.role == "slider":  # a 40 px track at the least, besides its range's ends and its readout
+        ends = sum(text_width(str(item.props[k]), f) for k in ("min", "max")) + text_width(
+            str(item.props["max"]), f
+        )
+        return (m.px(item.width) if item.width else m.px(40) + ends + m.px(16)), m.row_h, item.width is None
+    # textbox
     return (m.px(item.width) if item.width else m.px(40)), m.row_h, item.width is None
 
 

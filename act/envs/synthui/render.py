@@ -211,7 +211,10 @@ class Renderer:
         self.rect((tx0, yc - t, tx1 + 1, yc + t), fill=pal.border)
         self.rect((tx0, yc - t, (th[0] + th[2]) // 2, yc + t), fill=pal.accent)
         self.rect(th, fill=pal.button, outline=pal.text)
-        self.text(tx1 + m.px(6), yc, str(s["value"]), pal.text)
+        x0, x1 = w.rect[0], w.rect[2]
+        self.text(x0, yc, str(s["min"]), pal.muted)  # the range's ends, beside the track
+        self.text(tx1 + m.px(5), yc, str(s["max"]), pal.muted)
+        self.text(x1 - self.ui.readout_w(w) + m.px(3), yc, str(s["value"]), pal.text)
 
     def _list(self, w: Widget) -> None:
         pal, m, s = self.pal, self.m, w.state

@@ -190,11 +190,20 @@ class UI:
 
         return text_width(str(w.state["max"]), self.metrics.font) + self.metrics.px(4)
 
+    def end_label_w(self, w: Widget, end: str) -> int:
+        """Width a slider's ``end`` ("min" or "max") label takes beside its track, gap included."""
+        from act.envs.synthui.style import text_width
+
+        return text_width(str(w.state[end]), self.metrics.font) + self.metrics.px(2 if end == "min" else 4)
+
     def track(self, w: Widget) -> tuple[int, int, int]:
-        """Slider track: (x of the minimum, x of the maximum, y of the centre line)."""
+        """Slider track: (x of the minimum, x of the maximum, y of the centre line). The range's ends
+        are printed left and right of it (a value's place on the track is not readable without them:
+        "Set Speed to 10" is the right end of a 0-10 slider and a tenth of a 0-100 one)."""
         half = self.metrics.px(3)
         x0, y0, x1, y1 = w.rect
-        return x0 + half, x1 - half - self.readout_w(w), (y0 + y1) // 2
+        lo, hi = self.end_label_w(w, "min"), self.end_label_w(w, "max")
+        return x0 + lo + half, x1 - half - hi - self.readout_w(w), (y0 + y1) // 2
 
     def thumb_rect(self, w: Widget) -> Rect:
         tx0, tx1, yc = self.track(w)
