@@ -182,8 +182,9 @@ def augment_sample(
         out["point"] = torch.from_numpy(np.where(pointer[:, None], warp.points(point), point))
         out["point2"] = torch.from_numpy(np.where(drag[:, None], warp.points(point2), point2))
         out["target"] = torch.from_numpy(warp.boxes(sample["target"].numpy()))
-        if "cell_words" in sample and cells is not None:
-            out["cell_words"] = torch.from_numpy(warp.cells(sample["cell_words"].numpy(), *cells))
+        for key in ("cell_words", "cell_spans"):  # reading targets move with the cells
+            if key in sample and cells is not None:
+                out[key] = torch.from_numpy(warp.cells(sample[key].numpy(), *cells))
     if aug.jitter:
         image = jitter_colours(image, rng, aug.jitter)
     out["image"] = torch.from_numpy(np.ascontiguousarray(image))

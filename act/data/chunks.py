@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDa
 
 from act.data.augment import Augment, AugmentedDataset
 from act.data.build import DatasetInfo, dataset_path
-from act.data.reading import cell_index, cell_words
+from act.data.reading import cell_index, cell_spans, cell_words
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 
@@ -51,7 +51,9 @@ class ChunkDataset(Dataset):
     prev_kind int64 (K,) (1 + the kind of the step before each step, 0 at an episode's first step,
     ``previous_kinds``). With ``cells`` = (rows, cols, stride) of a policy's grid and a dataset built
     from recordings with element snapshots (format 1.1): cell_words int64 (rows * cols,), the
-    instruction word each cell shows (``act.data.reading.cell_words``), for reading supervision.
+    instruction word each cell shows (``act.data.reading.cell_words``), and cell_spans int64 (rows *
+    cols,), the instruction span each cell shows (``act.data.reading.cell_spans``), for reading
+    supervision.
     """
 
     def __init__(
@@ -95,7 +97,7 @@ class ChunkDataset(Dataset):
             instruction_vocab if instruction_vocab is not None else self.info.instruction_vocab
         )
         max_len = instruction_max_len or self.info.instruction_max_len
-        texts = table.column("instruction").take(starts).to_pylist()
+        texts = self.texts = table.column("instruction").take(starts).to_pylist()
         per_episode = np.array([vocab.encode(tokenize(t), max_len) for t in texts], np.int64).reshape(
             -1, max_len
         )
@@ -187,9 +189,14 @@ class ChunkDataset(Dataset):
                 words = cell_words(
                     elements, 1.0, 1.0, self.cells, self.info.image_size, self.words, self._cell_of_pixel
                 )
+                text = self.texts[self.episode_slot[r]]
+                spans = cell_spans(
+                    elements, 1.0, 1.0, self.cells, self.info.image_size, text, self._cell_of_pixel
+                )
             else:  # no snapshot for this step: no reading targets (the loss ignores -100), not "blank"
-                words = np.full(rows * cols, IGNORE_CELL, np.int64)
+                words = spans = np.full(rows * cols, IGNORE_CELL, np.int64)
             sample["cell_words"] = torch.from_numpy(words)  # (C,)
+            sample["cell_spans"] = torch.from_numpy(spans)  # (C,)
         sample["intent"] = torch.tensor(self.intent[r])
         sample["episode_index"] = torch.tensor(self.episode[r])
         sample["step_index"] = torch.tensor(self.step[r])

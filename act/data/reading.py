@@ -8,11 +8,12 @@ it. The policy never needs elements at inference.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
+from act.spaces.spans import span_key, span_words
 from act.spaces.vocab import Vocabulary, tokenize
 
 
@@ -39,18 +40,62 @@ def cell_words(
     ``image_size`` (H, W) frame. Names are laid out across their boxes in proportion to word length;
     later elements (menus, dialogs) paint over earlier ones; windows are skipped.
     """
+
+    def split(name: str) -> list[str]:
+        return [t for t in tokenize(name) if t.isalnum()]
+
+    return _paint(elements, width, height, cells, image_size, split, words.id, cell_of_pixel)
+
+
+def cell_spans(
+    elements: Iterable[dict[str, Any]],
+    width: float,
+    height: float,
+    cells: tuple[int, int, int],
+    image_size: tuple[int, int],
+    instruction: str,
+    cell_of_pixel: np.ndarray | None = None,
+) -> np.ndarray:
+    """Which of the instruction's spans (``act.spaces.spans.instruction_spans``) each feature cell
+    shows: (rows * cols,) ids, 1 + the span's index, 0 where none does (blank, or text the
+    instruction does not name). Labels are split into words the same way and laid out as in
+    ``cell_words``; a word matches a span when ``span_key`` agrees ("OK" and "ok"), whatever the
+    vocabulary, so random and test strings are labelled too."""
+    index: dict[str, int] = {}
+    for i, word in enumerate(span_words(instruction)):
+        index.setdefault(span_key(word), i + 1)
+
+    def label(word: str) -> int:
+        return index.get(span_key(word), 0)
+
+    return _paint(elements, width, height, cells, image_size, span_words, label, cell_of_pixel)
+
+
+def _paint(
+    elements: Iterable[dict[str, Any]],
+    width: float,
+    height: float,
+    cells: tuple[int, int, int],
+    image_size: tuple[int, int],
+    split: Callable[[str], list[str]],
+    label: Callable[[str], int],
+    cell_of_pixel: np.ndarray | None,
+) -> np.ndarray:
+    """Each element's name ``split`` into words, laid across its box in proportion to their length,
+    later elements over earlier ones; per cell, the ``label`` of the word covering most of it (at
+    least a quarter of the cell), else 0."""
     rows, cols, stride = cells
     if cell_of_pixel is None:
         cell_of_pixel = cell_index(rows, cols, stride)
     h, w = image_size
     sx, sy = w / width, h / height
     paint = np.zeros((rows * stride, cols * stride), np.int64)  # 1 + index into `ids`, 0 = none
-    ids: list[int] = []  # the vocabulary ids painted, in order of first appearance
+    ids: list[int] = []  # the labels painted, in order of first appearance (0 too: text over text)
     for e in elements:
         x0, y0, x1, y1 = e["bbox"]
         if e["role"] == "window" or (x1 - x0) * (y1 - y0) > 0.5 * width * height:
             continue
-        names = [t for t in tokenize(e.get("name") or "") if t.isalnum()]
+        names = split(e.get("name") or "")
         total = sum(len(t) + 1 for t in names)
         x = float(x0)
         for t in names:
@@ -60,7 +105,7 @@ def cell_words(
             x += span
             if bottom <= top or right <= left:  # wholly off screen
                 continue
-            word = words.id(t)
+            word = label(t)
             if word not in ids:
                 ids.append(word)
             paint[top:bottom, left:right] = ids.index(word) + 1

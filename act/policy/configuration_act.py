@@ -24,6 +24,7 @@ BACKBONES = ("convnet", "resnet18")
 BACKBONE_NORMS = ("batch", "frozen")
 POINTER_HEADS = ("heatmap", "regression")
 INSTRUCTION_TOKENS = ("words", "pooled")
+READINGS = ("vocab", "rendered")
 # What a policy takes from its dataset's info (``ACTConfig.with_dataset_info``); image_size flows back.
 DATASET_KEYS = ("action_space", "instruction_vocab", "intent_vocab", "instruction_max_len")
 
@@ -154,6 +155,12 @@ class ACTConfig:
     # punctuation), so a known word is one vector to match against the reading head's cells, as
     # under "words", while its bytes still spell any string. Off by default (saved policies).
     byte_word_embed: bool = False
+    # How the reading pointer finds the word it seeks. "vocab": the reading head names each cell's
+    # word from instruction_vocab (a word outside it is <unk>, so an unseen label cannot be found).
+    # "rendered": each instruction span (a whitespace word, "memo_26.png" whole) is drawn in the UI
+    # font (act.spaces.spans) and every cell is matched against those pictures, or "none"; the seek
+    # head picks a span. Any string can then be found, seen in training or not. Needs "chars".
+    reading: str = "vocab"
 
     def __post_init__(self) -> None:
         """Normalise types and refuse bad values; every message starts with the field it names.
@@ -195,6 +202,17 @@ class ACTConfig:
                     f"{name}: works on instruction bytes, so it needs instruction_encoding='chars' and "
                     f"instruction_tokens='words' (got {got[0]!r}, {got[1]!r})"
                 )
+        if self.reading not in READINGS:
+            raise ValueError(f"reading: {self.reading!r} is not one of {READINGS}")
+        if self.reading == "rendered" and not (
+            got == ("chars", "words") and self.pointer_reads and self.pointer_head == "heatmap"
+        ):
+            raise ValueError(
+                "reading: 'rendered' matches the instruction's spans against heatmap cells, so it needs "
+                "instruction_encoding='chars', instruction_tokens='words', pointer_reads and "
+                f"pointer_head='heatmap' (got {got[0]!r}, {got[1]!r}, pointer_reads={self.pointer_reads}, "
+                f"{self.pointer_head!r})"
+            )
         if len(self.convnet_channels) != len(self.convnet_strides) or not self.convnet_channels:
             raise ValueError("convnet_channels and convnet_strides: need the same, non-zero length")
         for name in ("convnet_channels", "convnet_strides"):

@@ -30,6 +30,7 @@ from act.policy.configuration_act import ACTConfig
 from act.policy.errors import PolicyLoadError, PolicyNotFoundError
 from act.policy.execution import build_executor, from_config
 from act.policy.explain import Explanation
+from act.policy.rendered_reading import SpanEncoder, SpanSeek, span_batch, span_words_of
 from act.recording.schema import POINTER_KINDS
 from act.spaces.action_space import ActionSpace
 from act.spaces.copy import ERASES, RESET, TYPES, key_effect, next_typed_count
@@ -223,13 +224,15 @@ class PointerHead(nn.Module):
         stride: int,
         image_size: tuple[int, int],
         num_words: int = 0,
+        rendered: bool = False,
     ):
         super().__init__()
         self.mode, self.grid = mode, grid
         if mode == "heatmap":
             self.query, self.key = nn.Linear(dim, dim), nn.Linear(dim, dim)
             self.offset_mlp = _mlp(dim, 2)
-            self.seek = Seek(dim, num_words) if num_words else None  # the word a step looks for
+            # the word (rendered: the instruction span) a step looks for
+            self.seek = SpanSeek(dim) if rendered else Seek(dim, num_words) if num_words else None
         else:
             self.mlp = _mlp(dim, 2)
             self.seek = None
@@ -351,6 +354,9 @@ def point_in_box(point: torch.Tensor, box: torch.Tensor) -> torch.Tensor:
     """point (..., 2), box (..., 4) as (x0, y0, x1, y1), same units -> bool (...): inside, edges included."""
     x, y = point[..., 0], point[..., 1]
     return (x >= box[..., 0]) & (x <= box[..., 2]) & (y >= box[..., 1]) & (y <= box[..., 3])
+
+
+IGNORE_INDEX = -100  # cross_entropy's default ignore_index: a cell with no reading target
 
 
 def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -513,10 +519,17 @@ class ACT(nn.Module):
         self.key_head = nn.Linear(d, num_keys + int(c.key_copy))  # key_copy: the last class is COPY
         self.scroll_head = nn.Linear(d, 2)
         self.intent_head = nn.Linear(d, num_intents)
-        self.read_head = nn.Linear(d, num_words)  # which instruction word each image cell shows
+        rendered = c.reading == "rendered"
+        if rendered:  # each cell against the instruction's spans drawn in the UI font, or "none"
+            self.read_head = None
+            self.span_encoder = SpanEncoder(d)
+            self.span_cell, self.span_word, self.span_none = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, 1)
+        else:
+            self.read_head = nn.Linear(d, num_words)  # which instruction word each image cell shows
+            self.span_encoder = None
         seek = num_words if c.pointer_reads else 0
-        self.point_head = PointerHead(d, c.pointer_head, self.point_grid, point_stride, c.image_size, seek)
-        self.point2_head = PointerHead(d, c.pointer_head, self.point_grid, point_stride, c.image_size, seek)
+        grid = (d, c.pointer_head, self.point_grid, point_stride, c.image_size, seek, rendered)
+        self.point_head, self.point2_head = PointerHead(*grid), PointerHead(*grid)
         self.copy_head = CopyHead(d) if c.key_copy else None
         if c.key_copy:  # how many characters of the span are typed: the agent knows from its own actions
             self.typed_embed = nn.Embedding(MAX_TYPED + 1, d)
@@ -636,6 +649,18 @@ class ACT(nn.Module):
         width = ids.shape[1]  # rows are their instruction's bytes: pad back to the batch's width
         return torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long, device=ids.device)
 
+    def read_spans(self, tokens: torch.Tensor, ids: torch.Tensor, text_memory: torch.Tensor):
+        """reading="rendered": image tokens (B, C', D), byte ids (B, L'), their encoder states (B, L', D)
+        -> read logits (B, C', 1 + J) over [none, spans], real spans (B, J), span states (B, J, D) (the
+        mean of a span's byte states plus its picture's embedding: what the seek head attends to)."""
+        images, real, pool = span_batch(ids)  # (B, J, H, W), (B, J), (B, J, L')
+        b, j = real.shape
+        pictures = self.span_encoder(images.flatten(0, 1)).view(b, j, -1)  # (B, J, D)
+        match = self.span_cell(tokens) @ self.span_word(pictures).transpose(1, 2)  # (B, C', J)
+        match = (match / math.sqrt(tokens.shape[-1])).masked_fill(~real.bool()[:, None, :], -1e9)
+        read_logits = torch.cat((self.span_none(tokens), match), -1)  # (B, C', 1 + J)
+        return read_logits, real, pool @ text_memory + pictures
+
     @staticmethod
     def reading(out: dict[str, Any]) -> Reading:
         """The reading part of ``forward``'s output, as the pointer heads take it."""
@@ -679,14 +704,18 @@ class ACT(nn.Module):
             key_logits = self.copy_key_logits(steps, out["copy_logits"], ids)
         else:
             key_logits = self.key_head(steps)
+        if self.span_encoder is not None:
+            read_logits, word_ids, seek_memory = self.read_spans(tokens, ids, text_memory)
+        else:
+            read_logits, word_ids, seek_memory = self.read_head(tokens), self.seek_words(enc), text_memory
         out.update(
             steps=steps,  # (B, K, D)
             image_memory=image_memory,  # (B, C', D) on the pointer's grid (C' = C without pointer_stride)
             image_tokens=tokens,  # (B, C', D) before the encoder: what the reading head reads
-            read_logits=self.read_head(tokens),  # (B, C', words): the word each cell shows
+            read_logits=read_logits,  # (B, C', words) the word each cell shows; rendered: (B, C', 1 + J)
             instruction_ids=ids,  # (B, L') or None (pooled): word or byte ids
-            word_ids=self.seek_words(enc),  # (B, L') or None: what the seek head copies
-            instruction_memory=text_memory,  # (B, L', D) or None
+            word_ids=word_ids,  # (B, L') or None: what the seek head copies; rendered: (B, J) real spans
+            instruction_memory=seek_memory,  # (B, L', D) or None; rendered: (B, J, D) per span
             kind_logits=self.kind_head(steps),  # (B, K, kinds)
             key_logits=key_logits,  # (B, K, keys [+ COPY])
             scroll=self.scroll_head(steps),  # (B, K, 2)
@@ -902,16 +931,22 @@ class ACTPolicy(nn.Module):
         """Where a batch labels its cells (``cell_words``): the word each cell shows (read_weight) and
         the word the step executed now seeks (seek_weight); nothing when either weight is 0."""
         c = self.config
-        if "cell_words" not in batch or c.read_weight <= 0:
+        rendered = c.reading == "rendered"
+        name = "cell_spans" if rendered else "cell_words"
+        if name not in batch or c.read_weight <= 0:
             return {}, {}
-        words = batch["cell_words"].long()  # (B, C): word id per image cell, 0 = no text
-        read_logits = out["read_logits"]  # (B, C, words)
+        read_logits = out["read_logits"]  # (B, C, words); rendered: (B, C, 1 + J) over [none, spans]
+        # (B, C): word id per image cell, 0 = no text; rendered: 1 + the span shown, 0 = none
+        words = batch[name].long()
+        if rendered:  # a span past the ones the model encodes (an instruction cut short): not a target
+            words = words.masked_fill(words >= read_logits.shape[-1], IGNORE_INDEX)
+        known = 0 if rendered else 1  # ids above this name something to find (1 is <unk> in a vocabulary)
         # Text and blank cells weigh the same in total: a few label cells among hundreds of blank
         # ones would otherwise teach "blank" first and the labels last.
         ce = F.cross_entropy(read_logits.flatten(0, 1), words.flatten(), reduction="none").view_as(words)
         read = _masked_mean(ce, words > 0) + _masked_mean(ce, words == 0)  # (B, C') once
         terms = {"read": LossTerm(read, c.read_weight)}
-        metrics = {"acc_read": _accuracy(read_logits, words, words > 1)}  # cells showing a known word
+        metrics = {"acc_read": _accuracy(read_logits, words, words > known)}  # cells showing a known word
         seek = self.model.point_head.seek
         if seek is not None and c.seek_weight > 0:
             # The step executed now points at a cell of this frame: the word written there is
@@ -920,7 +955,7 @@ class ACTPolicy(nn.Module):
             sought = words.gather(1, cell[:, None])[:, 0]  # (B,)
             now = seek(out["steps"][:, :1], out["word_ids"], out["instruction_memory"])
             seek_logits = now[:, 0]  # (B, words)
-            labelled = t.is_pointer[:, 0] & (sought > 1)
+            labelled = t.is_pointer[:, 0] & (sought > known)
             terms["seek"] = LossTerm(_cross_entropy(seek_logits, sought, labelled), c.seek_weight)
             metrics["acc_seek"] = _accuracy(seek_logits, sought, labelled)
         return terms, metrics
@@ -1140,10 +1175,16 @@ class ACTPolicy(nn.Module):
         intent = int(p["intent"])
         seeks: list[str] = []
         if "seek_probs" in p:  # the words the planned clicks look for, as the reading pointer says
+            rendered = self.config.reading == "rendered"
+            spans = span_words_of(self._instruction_ids(obs["instruction"])[0].tolist()) if rendered else []
             for i, k in enumerate(arrays["kind"]):
                 w = int(p["seek_probs"][i].argmax())
-                if self.pointer_kinds[int(k)] and w >= 2 and p["seek_probs"][i, w] >= 0.3:
-                    seeks.append(self.instruction_vocab.token(w))
+                if (
+                    self.pointer_kinds[int(k)]
+                    and w >= (1 if rendered else 2)
+                    and p["seek_probs"][i, w] >= 0.3
+                ):
+                    seeks.append(spans[w - 1] if rendered else self.instruction_vocab.token(w))
         return Explanation(
             intent=self.intent_vocab.token(intent) if intent >= 2 else None,
             intent_prob=float(p["intent_probs"][intent]) if intent >= 2 else 0.0,

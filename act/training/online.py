@@ -20,11 +20,11 @@ from torch.utils.data import IterableDataset, get_worker_info
 from act.data.augment import augment_of, augment_sample
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window, previous_kinds
-from act.data.reading import cell_index, cell_words
+from act.data.reading import cell_index, cell_spans, cell_words
 from act.recording.schema import POINTER_KINDS, Action
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
-from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
+from act.spaces.vocab import Vocabulary, decode_bytes, encode_bytes, tokenize
 from act.training.config import TEXT_RANDOM_TASKS
 
 # Episode seeds of the stream start here, far from the seeds that generation (0, 1, ...) and the
@@ -42,7 +42,8 @@ class ExpertStream(IterableDataset):
     ``buffer`` samples (episodes are 1-10 steps; their steps should not share a batch). Samples have
     the keys and shapes of ``ChunkDataset``; with ``cells`` = (rows, cols, stride) of the policy's
     feature grid they also carry ``cell_words`` (rows * cols,): the instruction-vocabulary id of the
-    word written in each cell (0 none, 1 a word outside the vocabulary), read from the element tree
+    word written in each cell (0 none, 1 a word outside the vocabulary), and ``cell_spans`` (rows *
+    cols,): 1 + the index of the instruction span written there (0 none), read from the element tree
     (image uint8 (3, H, W), instruction (L,), kind/key (K,), point/point2/scroll (K, 2), target (K, 4),
     is_pad (K,), intent, episode_index, step_index).
     Every DataLoader worker (and every DDP rank) draws its own seeds.
@@ -229,7 +230,7 @@ class ExpertStream(IterableDataset):
                 screens, actions, elements, self.shift, rng, env.width, env.height
             )
         frames = [resize_frame(s, self.info.image_size) for s in screens]
-        reads = [torch.from_numpy(self.cell_words(e, env.width, env.height)) for e in elements if self.cells]
+        reads = [self.cell_reading(e, env.width, env.height, text) for e in elements if self.cells]
         arrays = self.space.encode(actions, env.width, env.height)
         arrays["target"] = np.array([target_box(a, env.width, env.height) for a in actions], np.float32)
         keys = [a.key if a.kind == "key" else None for a in actions]
@@ -242,7 +243,7 @@ class ExpertStream(IterableDataset):
             self._sample(frames[i], instruction, arrays, i, intents, seed) for i in range(len(actions))
         ]
         for sample, read in zip(samples, reads):
-            sample["cell_words"] = read  # (C,)
+            sample.update(read)  # cell_words, cell_spans (C,) each
         instruction_bytes = torch.tensor(encode_bytes(text))
         for sample in samples:
             sample["instruction_bytes"] = instruction_bytes  # (MAX_INSTRUCTION_BYTES,)
@@ -259,8 +260,19 @@ class ExpertStream(IterableDataset):
         out, warp = augment_sample(sample, rng, self.augment, keep=keep)
         if self.cells and not warp.identity:
             moved = [{**e, "bbox": tuple(warp.boxes(np.array(e["bbox"]) / scale) * scale)} for e in elements]
-            out["cell_words"] = torch.from_numpy(self.cell_words(moved, width, height))
+            text = decode_bytes(sample["instruction_bytes"].tolist())
+            out.update(self.cell_reading(moved, width, height, text))
         return out
+
+    def cell_reading(self, elements, width: float, height: float, text: str) -> dict[str, torch.Tensor]:
+        """Reading targets of one frame: ``cell_words`` and ``cell_spans`` (C,) each."""
+        spans = cell_spans(
+            elements, width, height, self.cells, self.info.image_size, text, self._cell_of_pixel
+        )
+        return {
+            "cell_words": torch.from_numpy(self.cell_words(elements, width, height)),
+            "cell_spans": torch.from_numpy(spans),
+        }
 
     def cell_words(self, elements: list[dict[str, Any]], width: int, height: int) -> np.ndarray:
         """The word each feature cell shows (act.data.reading.cell_words on the policy's grid)."""

@@ -8,13 +8,12 @@ is then one ``ImageDraw.bitmap`` call (a few microseconds instead of ~70).
 from __future__ import annotations
 
 import colorsys
-import os
 from dataclasses import dataclass, fields, replace
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from act.spaces.spans import font, font_dir  # noqa: F401  (one place for the UI font)
 
 RGB = tuple[int, int, int]
 BASE_FONT_PX = 10  # DejaVu Sans at 10 px: capitals 7 px tall, legible to a small convnet at 160 x 120
@@ -79,26 +78,6 @@ class Metrics:
 
     def px(self, v: float) -> int:
         return int(round(v * self.scale))
-
-
-def font_dir() -> Path:
-    """Where the DejaVu fonts are: $ACT_FONT_DIR, else those matplotlib ships (a dependency of act)."""
-    if os.environ.get("ACT_FONT_DIR"):
-        path = Path(os.environ["ACT_FONT_DIR"])
-        if not (path / "DejaVuSans.ttf").is_file():
-            raise FileNotFoundError(
-                f"ACT_FONT_DIR={path}: no DejaVuSans.ttf there (unset it to use matplotlib's fonts)"
-            )
-        return path
-    import matplotlib
-
-    return Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-
-
-@lru_cache(maxsize=32)
-def font(size: int, bold: bool = False) -> ImageFont.FreeTypeFont:
-    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return ImageFont.truetype(str(font_dir() / name), size)
 
 
 _MASKS: dict[tuple[str, int, bool], Image.Image] = {}
