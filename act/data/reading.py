@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from act.spaces.spans import span_key, span_words
-from act.spaces.vocab import Vocabulary, tokenize
+from act.spaces.spans import instruction_spans, span_key, span_words
+from act.spaces.vocab import MAX_INSTRUCTION_BYTES, Vocabulary, tokenize
 
 
 def cell_index(rows: int, cols: int, stride: int) -> np.ndarray:
@@ -62,7 +62,7 @@ def cell_spans(
     ``cell_words``; a word matches a span when ``span_key`` agrees ("OK" and "ok"), whatever the
     vocabulary, so random and test strings are labelled too."""
     index: dict[str, int] = {}
-    for i, word in enumerate(span_words(instruction)):
+    for i, (_, _, word) in enumerate(instruction_spans(instruction, MAX_INSTRUCTION_BYTES)):  # as the policy
         index.setdefault(span_key(word), i + 1)
 
     def label(word: str) -> int:
