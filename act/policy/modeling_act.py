@@ -451,6 +451,18 @@ class Encoded(NamedTuple):
     # (B, L') under "chars" with seek_byte_words or byte_word_embed: each byte's instruction_vocab
     # word (act.spaces.vocab.byte_words), found once per call for both; else None
     byte_words: torch.Tensor | None
+    spans: SpanReading | None = None  # reading="rendered": the cells matched against the spans
+
+
+class SpanReading(NamedTuple):
+    """reading="rendered", before the encoder: read logits (B, C', 1 + J) of each pointer cell over
+    [none, spans], which spans are real (B, J), their pictures' embeddings (B, J, D) and the mean
+    over each span's bytes (B, J, L')."""
+
+    read_logits: torch.Tensor
+    real: torch.Tensor
+    pictures: torch.Tensor
+    pool: torch.Tensor
 
 
 class ACT(nn.Module):
@@ -524,6 +536,10 @@ class ACT(nn.Module):
             self.read_head = None
             self.span_encoder = SpanEncoder(d)
             self.span_cell, self.span_word, self.span_none = nn.Linear(d, d), nn.Linear(d, d), nn.Linear(d, 1)
+            # what a cell was read to show, into the encoder: the span's picture on the cell's token
+            # and on the span's bytes, so attention can tie "this cell shows memo_26.png" to the words
+            # and the decoder can tell whether the item sought is on screen at all
+            self.span_to_cell, self.span_to_text = nn.Linear(d, d), nn.Linear(d, d)
         else:
             self.read_head = nn.Linear(d, num_words)  # which instruction word each image cell shows
             self.span_encoder = None
@@ -602,6 +618,15 @@ class ACT(nn.Module):
         byte_words = self.byte_word_ids(words) if wanted else None  # (B, L') or None
         if self.byte_word_embed is not None:
             text = text + self.byte_word_embed(byte_words)  # (B, L', D)
+        spans, encoder_cells = None, cells
+        if self.span_encoder is not None:  # read by sight, and tell the encoder what was read
+            spans = self.read_spans(cells if fine is None else fine + cells[:, self.fine_parent], words)
+            shows = spans.read_logits.softmax(-1)[..., 1:]  # (B, C', J)
+            seen = shows @ self.span_to_cell(spans.pictures)  # (B, C', D)
+            if fine is not None:  # fine cells -> the coarse cell the encoder sees
+                seen = torch.zeros_like(cells).index_add(1, self.fine_parent, seen)
+            encoder_cells = cells + seen
+            text = text + (spans.pool > 0).to(text.dtype).transpose(1, 2) @ self.span_to_text(spans.pictures)
         ids: torch.Tensor | None = words
         if self.config.instruction_tokens == "pooled":
             ids = None
@@ -617,13 +642,13 @@ class ACT(nn.Module):
         if self.prev_embed is not None:
             last = torch.zeros(len(z), dtype=torch.long, device=z.device) if prev_kind is None else prev_kind
             latent = latent + self.prev_embed(last.long())
-        tokens = torch.cat((latent[:, None], text, cells), 1)  # (B, S, D)
+        tokens = torch.cat((latent[:, None], text, encoder_cells), 1)  # (B, S, D)
         pos = torch.cat((self.latent_pos, self.word_pos[:, : words.shape[1]], self.image_pos), 1)  # (1, S, D)
         mask = None
         if not bool((words != 0).all()):
             ones = torch.ones_like(words[:, :1], dtype=torch.bool)
             mask = torch.cat((ones, words != 0, ones.expand(-1, cells.shape[1])), 1)[:, None, None, :]
-        return Encoded(self.encoder(tokens, pos, mask), pos, mask, cells, fine, ids, byte_words)
+        return Encoded(self.encoder(tokens, pos, mask), pos, mask, cells, fine, ids, byte_words, spans)
 
     def copy_key_logits(
         self, steps: torch.Tensor, copy_logits: torch.Tensor, ids: torch.Tensor
@@ -649,17 +674,16 @@ class ACT(nn.Module):
         width = ids.shape[1]  # rows are their instruction's bytes: pad back to the batch's width
         return torch.tensor([r + [0] * (width - len(r)) for r in rows], dtype=torch.long, device=ids.device)
 
-    def read_spans(self, tokens: torch.Tensor, ids: torch.Tensor, text_memory: torch.Tensor):
-        """reading="rendered": image tokens (B, C', D), byte ids (B, L'), their encoder states (B, L', D)
-        -> read logits (B, C', 1 + J) over [none, spans], real spans (B, J), span states (B, J, D) (the
-        mean of a span's byte states plus its picture's embedding: what the seek head attends to)."""
+    def read_spans(self, tokens: torch.Tensor, ids: torch.Tensor) -> SpanReading:
+        """reading="rendered": image tokens on the pointer's grid (B, C', D) and byte ids (B, L') ->
+        each cell scored against the instruction's spans drawn in the UI font, and "none"."""
         images, real, pool = span_batch(ids)  # (B, J, H, W), (B, J), (B, J, L')
         b, j = real.shape
         pictures = self.span_encoder(images.flatten(0, 1)).view(b, j, -1)  # (B, J, D)
         match = self.span_cell(tokens) @ self.span_word(pictures).transpose(1, 2)  # (B, C', J)
         match = (match / math.sqrt(tokens.shape[-1])).masked_fill(~real.bool()[:, None, :], -1e9)
         read_logits = torch.cat((self.span_none(tokens), match), -1)  # (B, C', 1 + J)
-        return read_logits, real, pool @ text_memory + pictures
+        return SpanReading(read_logits, real, pictures, pool)
 
     @staticmethod
     def reading(out: dict[str, Any]) -> Reading:
@@ -704,8 +728,9 @@ class ACT(nn.Module):
             key_logits = self.copy_key_logits(steps, out["copy_logits"], ids)
         else:
             key_logits = self.key_head(steps)
-        if self.span_encoder is not None:
-            read_logits, word_ids, seek_memory = self.read_spans(tokens, ids, text_memory)
+        if enc.spans is not None:  # the seek head attends to each span's bytes and picture
+            sp = enc.spans
+            read_logits, word_ids, seek_memory = sp.read_logits, sp.real, sp.pool @ text_memory + sp.pictures
         else:
             read_logits, word_ids, seek_memory = self.read_head(tokens), self.seek_words(enc), text_memory
         out.update(
