@@ -6,7 +6,7 @@ it read that word where the expert clicks?
 
 For each task, ``--samples`` fresh expert samples (nominal, the train strings; stream seed ``--seed``,
 not one training drew) go through the policy once. On every first chunk step that points at a cell
-showing a known word (the sought word), it reports:
+showing a known word (the sought word; with ``reading: rendered``, an instruction span), it reports:
 
 - seek: the seek head names that word (``Seek``: "which instruction word does this click look for");
 - read: the reading head names that word at the clicked cell;
@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from act.data import DatasetInfo  # noqa: E402
 from act.policy.modeling_act import ACTPolicy, point_in_box  # noqa: E402
+from act.policy.rendered_reading import span_words_of  # noqa: E402
 from act.training.online import ExpertStream  # noqa: E402
 
 DEFAULT_TASKS = "ClickButton,MenuItem,TickCheckboxes,SearchSubmit,Login,ExportReport,SetSlider,ScrollOpen"
@@ -47,18 +48,26 @@ def probe(policy: ACTPolicy, info: DatasetInfo, task: str, samples: int, seed: i
         t = policy._targets(batch)
         out = m(batch["image"], policy.instruction_input(batch), t.actions, ~t.valid, t.typed, t.prev_kind)
         cell = m.point_head.to_cell(t.actions["point"][:, 0])[0]  # (B,) the clicked cell
-        sought = batch["cell_words"].long().gather(1, cell[:, None])[:, 0]  # (B,) the word shown there
+        rendered = c.reading == "rendered"  # targets: the instruction span shown, not a vocabulary word
+        shown = batch["cell_spans" if rendered else "cell_words"].long()
+        sought = shown.gather(1, cell[:, None])[:, 0]  # (B,) the word shown there
         seek = m.point_head.seek(out["steps"][:, :1], out["word_ids"], out["instruction_memory"])[:, 0]
         read = out["read_logits"].argmax(-1).gather(1, cell[:, None])[:, 0]  # (B,)
         top = m.point_head.logits(out["steps"][:, :1], out["image_memory"], m.point_pos, m.reading(out))[:, 0]
     centre = m.point_head.from_cell(top.argmax(-1), torch.full((len(top), 2), 0.5))  # (B, 2) in [0, 1]
     hit = point_in_box(centre, batch["target"][:, 0])  # (B,)
-    labelled = t.is_pointer[:, 0] & (sought > 1)  # pointer steps at a known word
-    vocab = c.instruction_vocab
+    labelled = t.is_pointer[:, 0] & (sought > (0 if rendered else 1))  # pointer steps at a known word
     n = int(labelled.sum())
     sought_l, seek_l, read_l = sought[labelled], seek.argmax(-1)[labelled], read[labelled]
+
+    def name(row: int, w: int) -> str:  # a vocabulary word, or the row's instruction span (0: none)
+        if not rendered:
+            return c.instruction_vocab[w]
+        return span_words_of(batch["instruction_bytes"][row].tolist())[w - 1] if w else "<none>"
+
+    rows = labelled.nonzero()[:, 0].tolist()
     misread = collections.Counter(
-        (vocab[int(s)], vocab[int(r)]) for s, r in zip(sought_l, read_l) if int(s) != int(r)
+        (name(i, int(s)), name(i, int(r))) for i, s, r in zip(rows, sought_l, read_l) if int(s) != int(r)
     )
     return {
         "pointer_steps": int(t.is_pointer[:, 0].sum()),
