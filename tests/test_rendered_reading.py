@@ -49,12 +49,15 @@ def test_cells_show_the_span_their_label_spells_case_folded_and_whatever_the_voc
     assert (cells[:, 5:] == 0).all()  # blank
 
 
-def test_span_batch_pictures_pool_and_pad_each_rows_spans():
+def test_span_batch_draws_each_distinct_span_once_and_pools_and_pads_each_rows_spans():
     texts = ['Click "Send".', "Open memo_26.png and then press Open."]
     ids = torch.tensor([encode_bytes(t, 48) for t in texts])
-    images, real, pool = span_batch(ids)
-    assert real.tolist() == [[1, 1, 0, 0, 0, 0], [1] * 6] and images.shape == (2, 6, *SPAN_IMAGE)
-    assert torch.equal(images[0, 1], torch.from_numpy(render_span("Send")))
+    images, which, real, pool = span_batch(ids)
+    assert real.tolist() == [[1, 1, 0, 0, 0, 0], [1] * 6]
+    assert images.shape == (7, *SPAN_IMAGE)  # Click, Send, Open, memo_26.png, and, then, press
+    assert which[1, 0] == which[1, 5] and torch.equal(
+        images[which[0, 1]], torch.from_numpy(render_span("Send"))
+    )
     start = texts[0].index("Send")
     assert torch.allclose(pool[0, 1, start : start + 4], torch.full((4,), 0.25)) and pool[0, 1].sum() == 1
     assert span_words_of(ids[1].tolist()) == ["Open", "memo_26.png", "and", "then", "press", "Open"]

@@ -677,9 +677,8 @@ class ACT(nn.Module):
     def read_spans(self, tokens: torch.Tensor, ids: torch.Tensor) -> SpanReading:
         """reading="rendered": image tokens on the pointer's grid (B, C', D) and byte ids (B, L') ->
         each cell scored against the instruction's spans drawn in the UI font, and "none"."""
-        images, real, pool = span_batch(ids)  # (B, J, H, W), (B, J), (B, J, L')
-        b, j = real.shape
-        pictures = self.span_encoder(images.flatten(0, 1)).view(b, j, -1)  # (B, J, D)
+        images, which, real, pool = span_batch(ids)  # (U, H, W), (B, J), (B, J), (B, J, L')
+        pictures = self.span_encoder(images)[which]  # (B, J, D): each distinct span encoded once
         match = self.span_cell(tokens) @ self.span_word(pictures).transpose(1, 2)  # (B, C', J)
         match = (match / math.sqrt(tokens.shape[-1])).masked_fill(~real.bool()[:, None, :], -1e9)
         read_logits = torch.cat((self.span_none(tokens), match), -1)  # (B, C', 1 + J)

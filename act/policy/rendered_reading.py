@@ -52,36 +52,37 @@ class SpanSeek(nn.Module):
 
 
 @lru_cache(maxsize=4096)
-def _row_spans(text: str, real: int) -> tuple[tuple[tuple[int, int, str], ...], np.ndarray]:
-    spans = tuple(instruction_spans(text, real))
-    images = (
-        np.stack([render_span(w) for _, _, w in spans]) if spans else np.zeros((0, *SPAN_IMAGE), np.float32)
-    )
-    return spans, images
+def _row_spans(text: str, real: int) -> tuple[tuple[int, int, str], ...]:
+    return tuple(instruction_spans(text, real))
 
 
 def span_words_of(ids: list[int]) -> list[str]:
     """The spans (their words) of one row of instruction byte ids, as ``span_batch`` numbers them
     1..J."""
     real = [i for i in ids if i]
-    return [w for _, _, w in _row_spans(decode_bytes(real), len(real))[0]]
+    return [w for _, _, w in _row_spans(decode_bytes(real), len(real))]
 
 
-def span_batch(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Instruction byte ids (B, L') -> the spans' images (B, J, H, W), real (B, J) long (1 a span,
-    0 padding) and pool (B, J, L') (the mean over each span's bytes), J >= 1."""
+def span_batch(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Instruction byte ids (B, L') -> the distinct spans' images (U, H, W), which of them each row's
+    spans are (B, J) long, real (B, J) long (1 a span, 0 padding) and pool (B, J, L') (the mean over
+    each span's bytes), J >= 1. A word in many rows ("Click", "OK") is drawn and encoded once."""
     rows = []
     for row in ids.tolist():
         real = [i for i in row if i]
         rows.append(_row_spans(decode_bytes(real), len(real)))
-    b, length, j = ids.shape[0], ids.shape[1], max(1, max(len(s) for s, _ in rows))
-    images = np.zeros((b, j, *SPAN_IMAGE), np.float32)
+    b, length, j = ids.shape[0], ids.shape[1], max(1, max(len(s) for s in rows))
+    which = np.zeros((b, j), np.int64)
     real = np.zeros((b, j), np.int64)
     pool = np.zeros((b, j, length), np.float32)
-    for r, (spans, imgs) in enumerate(rows):
-        images[r, : len(spans)] = imgs
+    distinct: dict[str, int] = {}
+    for r, spans in enumerate(rows):
         real[r, : len(spans)] = 1
-        for k, (start, end, _) in enumerate(spans):
+        for k, (start, end, word) in enumerate(spans):
+            which[r, k] = distinct.setdefault(word, len(distinct))
             pool[r, k, start:end] = 1.0 / (end - start)
+    images = (
+        np.stack([render_span(w) for w in distinct]) if distinct else np.zeros((1, *SPAN_IMAGE), np.float32)
+    )
     dev = ids.device
-    return torch.from_numpy(images).to(dev), torch.from_numpy(real).to(dev), torch.from_numpy(pool).to(dev)
+    return tuple(torch.from_numpy(a).to(dev) for a in (images, which, real, pool))  # type: ignore[return-value]
