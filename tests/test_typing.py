@@ -540,4 +540,5 @@ def test_all_tasks_experiment_trains_every_synthui_task_on_the_byte_level_copy_p
     assert policy.instruction_encoding == "chars" and policy.key_copy and policy.byte_word_embed
     assert policy.seek_byte_words and policy.prev_action
     assert every.data.text_random == 0.5 and every.data.text_random_tasks == "typing"
+    assert every.data.task_balance == 1.0 and demo.data.task_balance == 0.0  # equal samples per task
     assert every.trainer.max_steps > demo.trainer.max_steps
