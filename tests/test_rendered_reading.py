@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from act.data.reading import cell_spans
+from act.data.reading import OTHER_TEXT, cell_spans
 from act.policy import ACTConfig, ACTPolicy
 from act.policy.rendered_reading import span_batch, span_words_of
 from act.spaces.action_space import KIND_ID
@@ -44,7 +44,7 @@ def test_cells_show_the_span_their_label_spells_case_folded_and_whatever_the_voc
     assert span_words(text) == ["Open", "zqx_07.pdf", "then", "click", "ok"]
     cells = cell_spans(elements, 64, 32, (4, 8, 8), (32, 64), text).reshape(4, 8)
     assert (cells[:2, :2] == 5).all()  # "OK" on the button is the instruction's "ok"
-    assert (cells[:2, 2:5] == 0).all()  # "Cancel": text the instruction does not name
+    assert (cells[:2, 2:5] == OTHER_TEXT).all()  # "Cancel": text the instruction does not name
     assert (cells[2:, :5] == 2).all()  # a random file name, no vocabulary needed
     assert (cells[:, 5:] == 0).all()  # blank
 
@@ -114,3 +114,38 @@ def test_a_rendered_reader_learns_from_span_targets_and_plans_after_a_reload(tmp
     assert loaded.config.reading == "rendered"
     for a, b in zip(policy.predict_chunk(obs).values(), loaded.predict_chunk(obs).values()):
         assert np.array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_the_read_loss_weighs_other_labels_apart_from_blank_cells():
+    """Span cells, other labels and blank cells are three equal terms: a matcher that calls every
+    label the sought span pays for it however few the other labels are."""
+    import torch.nn.functional as F
+
+    from tests.test_typing import chars_config
+
+    config = chars_config(image_size=(16, 32), key_copy=False, reading="rendered", chunk_size=1)
+    rows, cols, _ = config.pointer_cells()
+    torch.manual_seed(0)
+    policy = ACTPolicy(config)
+    spans = torch.zeros(1, rows * cols, dtype=torch.long)
+    spans[0, :2], spans[0, 2] = 2, OTHER_TEXT  # two cells show the span, one another label
+    batch = {
+        "image": torch.randint(0, 255, (1, 3, 16, 32), dtype=torch.uint8),
+        "instruction": torch.zeros(1, 4, dtype=torch.long),
+        "instruction_bytes": torch.tensor([encode_bytes('Click "Send".')]),
+        "kind": torch.full((1, 1), KIND_ID["wait"]),
+        "point": torch.zeros(1, 1, 2),
+        "point2": torch.zeros(1, 1, 2),
+        "key": torch.zeros(1, 1, dtype=torch.long),
+        "scroll": torch.zeros(1, 1, 2),
+        "is_pad": torch.zeros(1, 1, dtype=torch.bool),
+        "intent": torch.zeros(1, dtype=torch.long),
+        "cell_spans": spans,
+    }
+    _, terms = policy(batch)
+    with torch.no_grad():
+        t = policy._targets(batch)
+        out = policy.model(batch["image"], policy.instruction_input(batch), t.actions, ~t.valid)
+    ce = F.cross_entropy(out["read_logits"][0], spans[0].clamp(min=0), reduction="none")  # (C,)
+    expected = ce[:2].mean() + ce[2] + ce[3:].mean()
+    assert torch.allclose(terms["loss_read"], expected, atol=1e-5)

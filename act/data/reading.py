@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from act.spaces.spans import instruction_spans, span_key, span_words
+from act.spaces.spans import OTHER_TEXT, instruction_spans, span_key, span_words
 from act.spaces.vocab import MAX_INSTRUCTION_BYTES, Vocabulary, tokenize
 
 
@@ -57,16 +57,17 @@ def cell_spans(
     cell_of_pixel: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which of the instruction's spans (``act.spaces.spans.instruction_spans``) each feature cell
-    shows: (rows * cols,) ids, 1 + the span's index, 0 where none does (blank, or text the
-    instruction does not name). Labels are split into words the same way and laid out as in
+    shows: (rows * cols,) ids, 1 + the span's index, ``OTHER_TEXT`` (-1) where text the instruction
+    does not name, 0 where blank. Labels are split into words the same way and laid out as in
     ``cell_words``; a word matches a span when ``span_key`` agrees ("OK" and "ok"), whatever the
-    vocabulary, so random and test strings are labelled too."""
+    vocabulary, so random and test strings are labelled too. Other text is kept apart from blank so a
+    loss can weigh "a label, but not the one sought" on its own (the read loss does)."""
     index: dict[str, int] = {}
     for i, (_, _, word) in enumerate(instruction_spans(instruction, MAX_INSTRUCTION_BYTES)):  # as the policy
         index.setdefault(span_key(word), i + 1)
 
     def label(word: str) -> int:
-        return index.get(span_key(word), 0)
+        return index.get(span_key(word), OTHER_TEXT)
 
     return _paint(elements, width, height, cells, image_size, span_words, label, cell_of_pixel)
 

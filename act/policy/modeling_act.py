@@ -35,6 +35,7 @@ from act.recording.schema import POINTER_KINDS
 from act.spaces.action_space import ActionSpace
 from act.spaces.copy import ERASES, RESET, TYPES, key_effect, next_typed_count
 from act.spaces.image import resize_frame
+from act.spaces.spans import OTHER_TEXT
 from act.spaces.vocab import (
     BYTE_OFFSET,
     MAX_INSTRUCTION_BYTES,
@@ -962,13 +963,23 @@ class ACTPolicy(nn.Module):
         read_logits = out["read_logits"]  # (B, C, words); rendered: (B, C, 1 + J) over [none, spans]
         # (B, C): word id per image cell, 0 = no text; rendered: 1 + the span shown, 0 = none
         words = batch[name].long()
+        other = words == OTHER_TEXT  # rendered: a label that is not one of the spans ("none" too)
         if rendered:  # a span past the ones the model encodes (an instruction cut short): not a target
-            words = words.masked_fill(words >= read_logits.shape[-1], IGNORE_INDEX)
+            words = words.masked_fill(words >= read_logits.shape[-1], IGNORE_INDEX).masked_fill(other, 0)
         known = 0 if rendered else 1  # ids above this name something to find (1 is <unk> in a vocabulary)
         # Text and blank cells weigh the same in total: a few label cells among hundreds of blank
-        # ones would otherwise teach "blank" first and the labels last.
+        # ones would otherwise teach "blank" first and the labels last. Rendered: the other labels
+        # weigh as much again, apart from blank, or the matcher learns "text" instead of "this text"
+        # (docs/experiments.md#rendered-reading: it read 54% of the other buttons' cells as the span).
         ce = F.cross_entropy(read_logits.flatten(0, 1), words.flatten(), reduction="none").view_as(words)
-        read = _masked_mean(ce, words > 0) + _masked_mean(ce, words == 0)  # (B, C') once
+        if rendered:
+            read = (
+                _masked_mean(ce, words > 0)
+                + _masked_mean(ce, other)
+                + _masked_mean(ce, (words == 0) & ~other)
+            )
+        else:
+            read = _masked_mean(ce, words > 0) + _masked_mean(ce, words == 0)  # (B, C') once
         terms = {"read": LossTerm(read, c.read_weight)}
         metrics = {"acc_read": _accuracy(read_logits, words, words > known)}  # cells showing a known word
         seek = self.model.point_head.seek

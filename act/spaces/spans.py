@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 MAX_SPANS = 24  # an instruction's words beyond this many are not looked for
+OTHER_TEXT = -1  # a cell's reading target (cell_spans): text that is none of the instruction's spans
 SPAN_IMAGE = (16, 96)  # (H, W) of a rendered span: 10 px text, about 15 characters at full width
 SPAN_FONT_PX = 10
 _EDGE = "\"'“”‘’.,;:!?()[]{}<>"  # stripped from a word's ends: quotes and sentence punctuation
