@@ -52,25 +52,26 @@ class SpanSeek(nn.Module):
 
 
 @lru_cache(maxsize=4096)
-def _row_spans(text: str, real: int) -> tuple[tuple[int, int, str], ...]:
-    return tuple(instruction_spans(text, real))
+def _spans(real: tuple[int, ...]) -> tuple[tuple[int, int, str], ...]:
+    return tuple(instruction_spans(decode_bytes(real), len(real)))
+
+
+def row_spans(ids: list[int]) -> tuple[tuple[int, int, str], ...]:
+    """The spans of one row of instruction byte ids (padding dropped), as ``span_batch`` numbers them
+    1..J: (first byte, end byte, word) each."""
+    return _spans(tuple(i for i in ids if i))
 
 
 def span_words_of(ids: list[int]) -> list[str]:
-    """The spans (their words) of one row of instruction byte ids, as ``span_batch`` numbers them
-    1..J."""
-    real = [i for i in ids if i]
-    return [w for _, _, w in _row_spans(decode_bytes(real), len(real))]
+    """The words of ``row_spans``."""
+    return [w for _, _, w in row_spans(ids)]
 
 
 def span_batch(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Instruction byte ids (B, L') -> the distinct spans' images (U, H, W), which of them each row's
     spans are (B, J) long, real (B, J) long (1 a span, 0 padding) and pool (B, J, L') (the mean over
     each span's bytes), J >= 1. A word in many rows ("Click", "OK") is drawn and encoded once."""
-    rows = []
-    for row in ids.tolist():
-        real = [i for i in row if i]
-        rows.append(_row_spans(decode_bytes(real), len(real)))
+    rows = [row_spans(row) for row in ids.tolist()]
     b, length, j = ids.shape[0], ids.shape[1], max(1, max(len(s) for s in rows))
     which = np.zeros((b, j), np.int64)
     real = np.zeros((b, j), np.int64)

@@ -24,7 +24,7 @@ from act.data.reading import cell_index, cell_spans, cell_words
 from act.recording.schema import POINTER_KINDS, Action
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
-from act.spaces.vocab import Vocabulary, decode_bytes, encode_bytes, tokenize
+from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 from act.training.config import TEXT_RANDOM_TASKS
 
 # Episode seeds of the stream start here, far from the seeds that generation (0, 1, ...) and the
@@ -248,10 +248,14 @@ class ExpertStream(IterableDataset):
         for sample in samples:
             sample["instruction_bytes"] = instruction_bytes  # (MAX_INSTRUCTION_BYTES,)
         if self.augment is not None:
-            samples = [self._augmented(s, e, seed, env.width, env.height) for s, e in zip(samples, elements)]
+            samples = [
+                self._augmented(s, e, seed, env.width, env.height, text) for s, e in zip(samples, elements)
+            ]
         return samples
 
-    def _augmented(self, sample, elements, seed: int, width: float, height: float) -> dict[str, torch.Tensor]:
+    def _augmented(
+        self, sample, elements, seed: int, width: float, height: float, text: str
+    ) -> dict[str, torch.Tensor]:
         """``sample`` augmented (its own generator per episode seed and step, so a resumed stream
         renders it again exactly); the elements on screen stay on screen and relabel the cells."""
         rng = np.random.default_rng([seed, int(sample["step_index"]), 0xA06])
@@ -260,7 +264,6 @@ class ExpertStream(IterableDataset):
         out, warp = augment_sample(sample, rng, self.augment, keep=keep)
         if self.cells and not warp.identity:
             moved = [{**e, "bbox": tuple(warp.boxes(np.array(e["bbox"]) / scale) * scale)} for e in elements]
-            text = decode_bytes(sample["instruction_bytes"].tolist())
             out.update(self.cell_reading(moved, width, height, text))
         return out
 
