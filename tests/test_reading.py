@@ -10,7 +10,7 @@ import pytest
 from act.data import build_dataset
 from act.data.build import DatasetError
 from act.data.chunks import IGNORE_CELL, ChunkDataset
-from act.data.reading import cell_words
+from act.data.reading import cell_words, move_boxes
 from act.recording import EpisodeMeta, EpisodeWriter, Event, Screen
 from act.recording.schema import ElementSnapshot
 from act.spaces.vocab import Vocabulary
@@ -45,6 +45,40 @@ def test_cell_words_paint_a_label_over_its_box_on_the_grid():
     assert grid[0, 0] == ok and grid[1, 0] == ok
     assert (grid[:2, 2:4] == cancel).all()
     assert (grid[2:] == 0).all() and (grid[:, 4:] == 0).all()
+
+
+def test_cell_words_paint_a_name_where_it_is_drawn_when_the_element_says():
+    """A list row's name fills its left part: the words go over ``text_bbox``, the rest of the row reads
+    blank; ``text_bbox`` None (a text field's name is not drawn) paints nothing."""
+    words = Vocabulary.build(["plan", "20", "pdf", "user"])
+    elements = [
+        {
+            "role": "listitem",
+            "name": "plan_20.pdf",
+            "bbox": (0.0, 0.0, 1.0, 0.25),
+            "text_bbox": (0, 0, 0.5, 0.25),
+        },
+        {"role": "textbox", "name": "user", "bbox": (0.0, 0.5, 1.0, 0.75), "text_bbox": None},
+    ]
+    grid = cell_words(elements, 1.0, 1.0, CELLS, (48, 64), words).reshape(6, 8)
+    # "plan" + 1, "20" + 1, "pdf" + 1 characters share the text box's 32 px: 13, 8 and 11 px
+    assert list(grid[0, :4]) == [words.id(w) for w in ("plan", "plan", "20", "pdf")]
+    assert (grid[:, 4:] == 0).all() and (grid[2:] == 0).all()
+    # without a text box the same name spreads over the whole row, as recordings' elements do
+    del elements[0]["text_bbox"]
+    spread = cell_words(elements, 1.0, 1.0, CELLS, (48, 64), words).reshape(6, 8)
+    assert spread[0, 7] == words.id("pdf")
+
+
+def test_a_shift_moves_the_text_box_with_the_element():
+    def shift(b):
+        return (b[0] + 5, b[1] + 1, b[2] + 5, b[3] + 1)
+
+    row = {"role": "listitem", "name": "a", "bbox": (0, 0, 50, 10), "text_bbox": (2, 0, 12, 10)}
+    assert move_boxes(row, shift) == {**row, "bbox": (5, 1, 55, 11), "text_bbox": (7, 1, 17, 11)}
+    field = {"role": "textbox", "name": "", "bbox": (0, 0, 50, 10), "text_bbox": None}
+    assert move_boxes(field, shift)["text_bbox"] is None
+    assert "text_bbox" not in move_boxes({"role": "button", "name": "OK", "bbox": (0, 0, 5, 5)}, shift)
 
 
 def test_a_dataset_of_recordings_with_snapshots_teaches_reading(tmp_path):

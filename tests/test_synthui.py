@@ -63,11 +63,36 @@ def test_spaces_observation_and_info():
     assert obs in env.observation_space
     assert info["task"] == "ExportReport" and info["success"] is False
     for e in info["elements"]:
-        assert set(e) == {"id", "role", "name", "bbox", "state"}
+        assert set(e) == {"id", "role", "name", "bbox", "text_bbox", "state"}
         x0, y0, x1, y1 = e["bbox"]
         assert 0 <= x0 < x1 <= 160 and 0 <= y0 < y1 <= 120
     roles = {e["role"] for e in info["elements"]}
     assert {"window", "menu", "icon", "label"} <= roles
+
+
+@pytest.mark.parametrize("task", ["ScrollOpen", "TickCheckboxes", "ExportReport", "Login"])
+def test_an_elements_text_box_is_where_its_name_is_drawn(task):
+    """Reading targets paint a name over ``text_bbox``: there must be ink inside it, and a list row or
+    a checkbox shows nothing right of it (a row's name fills a fifth of the row)."""
+    env = SynthUIEnv(task)
+    for seed in range(4):
+        _, info = env.reset(seed=seed)
+        frame = env.renderer.frame().astype(int)
+        checked = 0
+        for e in info["elements"]:
+            box = e["text_bbox"]
+            if box is None or e["role"] in ("window", "icon"):
+                continue
+            x0, y0, x1, y1 = (int(round(v)) for v in box)
+            bx0, by0, bx1, by1 = e["bbox"]
+            assert bx0 <= x0 < x1 <= bx1 and by0 <= y0 < y1 <= by1, (task, seed, e)
+            inside = frame[y0:y1, x0:x1].reshape(-1, 3)
+            assert len(np.unique(inside, axis=0)) > 2, (task, seed, e["role"], e["name"])  # text, not a fill
+            if e["role"] in ("listitem", "checkbox", "radio"):
+                right = frame[y0:y1, x1 + 1 : int(bx1)].reshape(-1, 3)
+                assert len(np.unique(right, axis=0)) <= 1, (task, seed, e["role"], e["name"])
+            checked += 1
+        assert checked >= 3
 
 
 @pytest.mark.parametrize("task", list(TASKS))

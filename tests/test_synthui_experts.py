@@ -173,3 +173,25 @@ def test_scroll_open_scrolls_a_page_at_a_time_wherever_the_item_hides():
             scrolls += 1
         pages_to_find += env.ui.widget("files").state["top"] > 0
     assert scrolls > 60 and pages_to_find == 60  # every item starts below the rows shown
+
+
+def test_the_expert_clicks_a_list_row_on_its_name():
+    """A row's name fills its left part; the expert aims there (as a person does), so the pointer's
+    target is where the row's reading targets are. The click still counts for the whole row."""
+    env = SynthUIEnv("ScrollOpen", headless=True)
+    clicks = 0
+    for seed in range(20):
+        _, info = env.reset(seed=seed)
+        expert = Expert(env, slip=0.0, typo=0.0)
+        while True:
+            rows = {tuple(e["bbox"]): e["text_bbox"] for e in info["elements"] if e["role"] == "listitem"}
+            action = expert.act({}, info)
+            if action.kind in ("click", "double_click") and action.target in rows:
+                x0, y0, x1, y1 = rows[action.target]
+                assert x0 <= action.x <= x1 and y0 <= action.y <= y1, (seed, action)
+                clicks += 1
+            _, _, terminated, truncated, info = env.step(env.to_env_action(action))
+            if terminated or truncated:
+                assert info["success"], seed
+                break
+    assert clicks >= 20

@@ -82,8 +82,9 @@ def _paint(
     label: Callable[[str], int],
     cell_of_pixel: np.ndarray | None,
 ) -> np.ndarray:
-    """Each element's name ``split`` into words, laid across its box in proportion to their length,
-    later elements over earlier ones; per cell, the ``label`` of the word covering most of it (at
+    """Each element's name ``split`` into words, laid across its box (``text_bbox``, where the name is
+    drawn, if the element has one; else ``bbox``) in proportion to their length, later elements over
+    earlier ones; per cell, the ``label`` of the word covering most of it (at
     least a quarter of the cell), else 0."""
     rows, cols, stride = cells
     if cell_of_pixel is None:
@@ -93,7 +94,10 @@ def _paint(
     paint = np.zeros((rows * stride, cols * stride), np.int64)  # 1 + index into `ids`, 0 = none
     ids: list[int] = []  # the labels painted, in order of first appearance (0 too: text over text)
     for e in elements:
-        x0, y0, x1, y1 = e["bbox"]
+        box = e.get("text_bbox", e["bbox"])  # where the name is drawn; None: not drawn at all
+        if box is None:
+            continue
+        x0, y0, x1, y1 = box
         if e["role"] == "window" or (x1 - x0) * (y1 - y0) > 0.5 * width * height:
             continue
         names = split(e.get("name") or "")
@@ -118,6 +122,14 @@ def _paint(
     counts = counts.reshape(rows * cols, n)[:, 1:]  # (cells, words)
     best = counts.argmax(1)
     return np.where(counts.max(1) >= stride * stride / 4, np.array(ids)[best], 0)
+
+
+def move_boxes(element: dict[str, Any], move: Callable[[Any], Any]) -> dict[str, Any]:
+    """``element`` with its ``bbox`` and ``text_bbox`` (where it has one) passed through ``move``."""
+    out = {**element, "bbox": move(element["bbox"])}
+    if out.get("text_bbox") is not None:
+        out["text_bbox"] = move(out["text_bbox"])
+    return out
 
 
 def snapshot_elements(snapshot: Any) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from act.data.augment import augment_of, augment_sample
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window, previous_kinds
-from act.data.reading import cell_index, cell_spans, cell_words
+from act.data.reading import cell_index, cell_spans, cell_words, move_boxes
 from act.recording.schema import POINTER_KINDS, Action
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
@@ -263,7 +263,9 @@ class ExpertStream(IterableDataset):
         keep = np.array(_kept_boxes(elements, width, height), np.float64).reshape(-1, 4) / scale
         out, warp = augment_sample(sample, rng, self.augment, keep=keep)
         if self.cells and not warp.identity:
-            moved = [{**e, "bbox": tuple(warp.boxes(np.array(e["bbox"]) / scale) * scale)} for e in elements]
+            moved = [
+                move_boxes(e, lambda b: tuple(warp.boxes(np.array(b) / scale) * scale)) for e in elements
+            ]
             out.update(self.cell_reading(moved, width, height, text))
         return out
 
@@ -427,7 +429,7 @@ def _translate_episode(
         end = {"x2": a.x2 + dx, "y2": a.y2 + dy} if a.kind == "drag" else {}  # only a drag has an end point
         return replace(a, x=a.x + dx, y=a.y + dy, target=box(a.target), **end)
 
-    elements = [None if es is None else [{**e, "bbox": box(e["bbox"])} for e in es] for es in elements]
+    elements = [None if es is None else [move_boxes(e, box) for e in es] for es in elements]
     return moved, [move(a) for a in actions], elements
 
 

@@ -211,7 +211,10 @@ class Ctx:
             p = self.beside(bbox)
             if p is not None:
                 return Action("click", *p, intent=intent)
-        x, y = self.point_in(bbox)
+        # a list row is clicked on its name, as a person does: where the pointer sees what it reads
+        el = self.els[id]
+        aim = el["text_bbox"] if el["role"] == "listitem" and el.get("text_bbox") else bbox
+        x, y = self.point_in(aim)
         return Action("double_click" if double else "click", x, y, intent=intent, target=tuple(bbox))
 
     def drag(self, start: tuple[float, float], end: tuple[float, float], intent: str) -> Action:

@@ -114,9 +114,7 @@ class Renderer:
         x0, y0, x1, y1 = d.rect
         self.rect((x0 + 2, y0 + 2, x1 + 2, y1 + 2), fill=pal.shadow)
         self.rect(d.rect, fill=pal.window, outline=pal.border)
-        self._title_bar(
-            (x0, y0, x1, y0 + self.m.dialog_title_h), d.panel.title, active=name == self.ui.top_modal
-        )
+        self._title_bar(self.ui.title_bar(d.rect), d.panel.title, active=name == self.ui.top_modal)
         for w in d.widgets:
             self._widget(w)
 

@@ -115,7 +115,14 @@ class UI:
             return self._elements[1]
         fr = self.frame
         out: list[dict[str, Any]] = [
-            {"id": "window", "role": "window", "name": self.spec.title, "bbox": fr.window, "state": {}}
+            {
+                "id": "window",
+                "role": "window",
+                "name": self.spec.title,
+                "bbox": fr.window,
+                "text_bbox": self.text_box("title", fr.title, self.spec.title),
+                "state": {},
+            }
         ]
         if fr.banner:
             out.append(
@@ -136,6 +143,7 @@ class UI:
                         "role": "dialog",
                         "name": dlg.panel.title,
                         "bbox": dlg.rect,
+                        "text_bbox": self.text_box("title", self.title_bar(dlg.rect), dlg.panel.title),
                         "state": {"kind": dlg.panel.kind},
                     }
                 )
@@ -156,7 +164,15 @@ class UI:
         elif w.role == "slider":
             state["thumb"] = self.thumb_rect(w)
             state["track"] = self.track(w)
-        return {"id": w.key, "role": w.role, "name": w.name, "bbox": w.rect, "state": state}
+        text_bbox = self.text_box(w.role, w.rect, w.name, bold=w.state.get("bold", False))
+        return {
+            "id": w.key,
+            "role": w.role,
+            "name": w.name,
+            "bbox": w.rect,
+            "text_bbox": text_bbox,
+            "state": state,
+        }
 
     def _list_rows(self, w: Widget) -> list[dict[str, Any]]:
         s = w.state
@@ -165,18 +181,54 @@ class UI:
             i = s["top"] + k
             if i >= len(s["items"]):
                 break
+            row = self.list_row_rect(w, k)
             out.append(
                 {
                     "id": f"{w.key}#{i}",
                     "role": "listitem",
                     "name": s["items"][i],
-                    "bbox": self.list_row_rect(w, k),
+                    "bbox": row,
+                    "text_bbox": self.text_box("listitem", row, s["items"][i]),
                     "state": {"selected": s["selected"] == i, "index": i},
                 }
             )
         return out
 
     # ----------------------------------------------------------- geometry helpers
+    def text_box(self, role: str, rect: Rect, name: str, bold: bool = False) -> Rect | None:
+        """Where an element's ``name`` is drawn inside its ``rect`` (the renderer draws it there), for
+        reading targets: a list row's or a checkbox's label fills only part of its element. The
+        element's own box for an icon (its glyph stands for the name); None where the name is not
+        drawn at all (a text field shows its text, a slider its numbers, a list its rows). ``role``
+        "title": ``rect`` is a title bar."""
+        from act.envs.synthui.style import text_width
+
+        m = self.metrics
+        x0, y0, x1, y1 = rect
+        if role in ("textbox", "slider", "list") or not name:
+            return None
+        if role == "icon":
+            return rect
+        if role == "title":  # a window's or a dialog's, in its title bar ``rect``
+            left, room, bold = x0 + m.pad, x1 - x0 - m.px(20), True
+        elif role in ("button", "tab", "menu"):  # centred
+            tw = text_width(name, m.font)
+            left, room = (x0 + x1 - tw) / 2, tw
+        elif role in ("checkbox", "radio"):  # right of the marker
+            left, room = x0 + m.box + m.px(3), x1 - x0
+        elif role == "listitem":
+            left, room = x0 + m.px(3), x1 - x0 - m.px(3)
+        elif role in ("menuitem",):  # a dropdown's entry
+            left, room = x0 + m.pad + m.px(3), x1 - x0
+        else:  # label, banner: from the left edge (a banner's after its padding)
+            left, room = x0 + (m.pad if role == "banner" else 0), x1 - x0 + 1
+        width = min(text_width(name, m.font, bold), room)
+        return (left, y0, min(left + width, x1), y1)
+
+    def title_bar(self, dialog_rect: Rect) -> Rect:
+        x0, y0, x1, _ = dialog_rect
+        return (x0, y0, x1, y0 + self.metrics.dialog_title_h)
+
     def list_row_rect(self, w: Widget, k: int) -> Rect:
         x0, y0, x1, _ = w.rect
         h = self.metrics.item_h
