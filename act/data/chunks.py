@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDa
 
 from act.data.augment import Augment, AugmentedDataset
 from act.data.build import DatasetInfo, dataset_path
-from act.data.reading import cell_index, cell_spans, cell_words
+from act.data.reading import cell_index, cell_targets
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 
@@ -185,18 +185,21 @@ class ChunkDataset(Dataset):
         if self.cells:
             rows, cols, _ = self.cells
             if self.elements[r]:
-                elements = json.loads(self.elements[r])
-                words = cell_words(
-                    elements, 1.0, 1.0, self.cells, self.info.image_size, self.words, self._cell_of_pixel
-                )
                 text = self.texts[self.episode_slot[r]]
-                spans = cell_spans(
-                    elements, 1.0, 1.0, self.cells, self.info.image_size, text, self._cell_of_pixel
+                targets = cell_targets(
+                    json.loads(self.elements[r]),
+                    1.0,
+                    1.0,
+                    self.cells,
+                    self.info.image_size,
+                    self.words,
+                    text,
+                    self._cell_of_pixel,
                 )
             else:  # no snapshot for this step: no reading targets (the loss ignores -100), not "blank"
-                words = spans = np.full(rows * cols, IGNORE_CELL, np.int64)
-            sample["cell_words"] = torch.from_numpy(words)  # (C,)
-            sample["cell_spans"] = torch.from_numpy(spans)  # (C,)
+                none = np.full(rows * cols, IGNORE_CELL, np.int64)
+                targets = {"cell_words": none, "cell_spans": none}
+            sample.update({k: torch.from_numpy(v) for k, v in targets.items()})  # (C,) each
         sample["intent"] = torch.tensor(self.intent[r])
         sample["episode_index"] = torch.tensor(self.episode[r])
         sample["step_index"] = torch.tensor(self.step[r])

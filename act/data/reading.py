@@ -72,6 +72,25 @@ def cell_spans(
     return _paint(elements, width, height, cells, image_size, span_words, label, cell_of_pixel)
 
 
+def cell_targets(
+    elements: Iterable[dict[str, Any]],
+    width: float,
+    height: float,
+    cells: tuple[int, int, int],
+    image_size: tuple[int, int],
+    words: Vocabulary,
+    instruction: str,
+    cell_of_pixel: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """A frame's reading targets, (rows * cols,) each: ``cell_words`` (vocabulary ids) and
+    ``cell_spans`` (the instruction's spans), as the online stream and recorded datasets give them."""
+    elements = list(elements)
+    return {
+        "cell_words": cell_words(elements, width, height, cells, image_size, words, cell_of_pixel),
+        "cell_spans": cell_spans(elements, width, height, cells, image_size, instruction, cell_of_pixel),
+    }
+
+
 def _paint(
     elements: Iterable[dict[str, Any]],
     width: float,

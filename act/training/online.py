@@ -20,7 +20,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from act.data.augment import augment_of, augment_sample
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window, previous_kinds
-from act.data.reading import cell_index, cell_spans, cell_words, move_boxes
+from act.data.reading import cell_index, cell_targets, cell_words, move_boxes
 from act.recording.schema import POINTER_KINDS, Action
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
@@ -271,13 +271,10 @@ class ExpertStream(IterableDataset):
 
     def cell_reading(self, elements, width: float, height: float, text: str) -> dict[str, torch.Tensor]:
         """Reading targets of one frame: ``cell_words`` and ``cell_spans`` (C,) each."""
-        spans = cell_spans(
-            elements, width, height, self.cells, self.info.image_size, text, self._cell_of_pixel
+        targets = cell_targets(
+            elements, width, height, self.cells, self.info.image_size, self.words, text, self._cell_of_pixel
         )
-        return {
-            "cell_words": torch.from_numpy(self.cell_words(elements, width, height)),
-            "cell_spans": torch.from_numpy(spans),
-        }
+        return {k: torch.from_numpy(v) for k, v in targets.items()}
 
     def cell_words(self, elements: list[dict[str, Any]], width: int, height: int) -> np.ndarray:
         """The word each feature cell shows (act.data.reading.cell_words on the policy's grid)."""
