@@ -27,7 +27,7 @@ QUICK = [
 QUIET = ["callbacks.progress_bar=null", "++trainer.enable_progress_bar=false"]
 
 
-def _compose(name: str, out: Path, data_dir: Path, overrides: list[str]):
+def _compose(name: str, out: Path, data_dir: Path, overrides: list[str], experiment: str = "demo"):
     from hydra import compose, initialize_config_dir
 
     from act.training import register_configs
@@ -38,7 +38,7 @@ def _compose(name: str, out: Path, data_dir: Path, overrides: list[str]):
         return compose(
             "train",
             overrides=[
-                "experiment=demo",
+                f"experiment={experiment}",
                 *overrides,
                 f"paths.output_dir={out / name}",
                 f"paths.data_dir={data_dir}",
@@ -54,11 +54,18 @@ def _trained(run: Path) -> dict[str, Any] | None:
     return None
 
 
-def _train(name: str, out: Path, data_dir: Path, overrides: list[str], callbacks: list | None = None) -> dict:
-    """Train one policy into ``out/name``; return its summary."""
+def _train(
+    name: str,
+    out: Path,
+    data_dir: Path,
+    overrides: list[str],
+    callbacks: list | None = None,
+    experiment: str = "demo",
+) -> dict:
+    """Train one policy of ``experiment`` into ``out/name``; return its summary."""
     from act.training import train
 
-    cfg = _compose(name, out, data_dir, overrides)
+    cfg = _compose(name, out, data_dir, overrides, experiment)
     print(f"[demo] {name}: training {cfg.trainer.max_steps} steps -> {out / name}", flush=True)
     _, objects = train(cfg, callbacks=callbacks)
     return objects["summary"]

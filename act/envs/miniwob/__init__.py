@@ -16,7 +16,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from act.envs.miniwob.tasks import INTENTS, ROBUSTNESS_TASKS, TASKS, env_id
+from act.envs.miniwob.tasks import INTENTS, PIX2ACT_TASKS, ROBUSTNESS_TASKS, TASKS, benchmark_tasks, env_id
 
 ENV_IDS = tuple(env_id(t) for t in TASKS)
 SUPPORTED_FAMILIES = ("layout_shift", "scale", "theme", "reorder", "popup", "distractors")
@@ -84,6 +84,7 @@ register()
 __all__ = [
     "ENV_IDS",
     "INTENTS",
+    "PIX2ACT_TASKS",
     "ROBUSTNESS_TASKS",
     "SUPPORTED_FAMILIES",
     "TASKS",
@@ -95,6 +96,7 @@ __all__ = [
     "ExpertStuck",
     "MiniWoBEnv",
     "available",
+    "benchmark_tasks",
     "env_id",
     "expert_for",
     "find_chromium",
