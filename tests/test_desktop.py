@@ -306,6 +306,7 @@ OK_BOX = {"role": "button", "label": "OK", "box": [0, 0, 1, 1]}
         ({"t": 0, "elements": [], "seen": 1}, "seen", "unknown field"),
         ({"t": 0, "elements": [{"role": "button", "label": "OK"}]}, "elements[0].box", "is missing"),
         ({"t": 0, "elements": [{**OK_BOX, "box": [5, 0, 1, 9]}]}, "elements[0].box", "a box"),
+        ({"t": 0, "elements": [{**OK_BOX, "text_box": [0, 0, 1]}]}, "elements[0].text_box", "a box"),
         ({"t": 0, "elements": [{**OK_BOX, "role": 3}]}, "elements[0].role", "type str"),
         ({"t": 0, "elements": [{**OK_BOX, "focused": 1}]}, "elements[0].focused", "type bool"),
         ({"t": 0, "elements": [], "focus": 7}, "focus", "string or null"),

@@ -84,3 +84,32 @@ def test_dead_browser_is_recorded_as_the_episodes_error_and_evaluation_goes_on()
     assert first.error and first.error.startswith("BrowserError") and not first.success
     # The policy kills every episode's browser, but the second episode ran in a new one until then.
     assert second.error is not None and second.error.startswith("BrowserError") and second.steps == 1
+
+
+@needs_browser
+def test_recorded_demonstrations_carry_the_doms_text_for_reading_supervision(tmp_path):
+    """elements.jsonl beside the frames: the DOM's visible text elements (a paragraph's text box where
+    its text is drawn), so a built dataset has reading targets: the cells of the button the
+    instruction names read as that instruction span."""
+    from act.data import build_dataset
+    from act.data.chunks import ChunkDataset
+    from act.envs.miniwob.generate import generate
+    from act.recording import read_episode
+
+    recs = tmp_path / "recs"
+    generate(["click-button"], episodes=2, out_dir=recs, progress=False)
+    episodes = sorted(recs.glob("click-button/ep_*"))
+    ep = read_episode(episodes[0])
+    first = ep.elements_at(0.0)
+    assert first is not None and first.elements
+    named = ep.meta.instruction.split('"')[1]  # Click on the "Ok" button.
+    buttons = [e for e in first.elements if e["role"] == "button" and e["label"] == named]
+    assert buttons  # (a page may show two buttons of that label)
+    texts = [e for e in first.elements if e["role"] == "text"]
+    assert texts and all(e["box"][0] <= e["text_box"][0] <= e["text_box"][2] <= e["box"][2] for e in texts)
+    build_dataset(recs, tmp_path / "ds", image_size=(210, 160))
+    cells = (210 // 8, 160 // 8, 8)  # rows, cols, stride
+    sample = ChunkDataset(tmp_path / "ds", chunk_size=1, cells=cells)[0]
+    x0, y0, x1, y1 = buttons[0]["box"]
+    cx, cy = int((x0 + x1) / 2) // 8, int((y0 + y1) / 2) // 8
+    assert sample["cell_spans"].view(cells[0], cells[1])[cy, cx] > 0  # an instruction span, not blank

@@ -375,17 +375,16 @@ def _rows(
 def _elements_json(snapshot: Any, width: float, height: float) -> str:
     """The snapshot's elements as ``cell_words`` takes them, boxes normalised to [0, 1]; "" where no
     snapshot is in force (no reading targets for that step, not "no text")."""
-    from act.data.reading import snapshot_elements
+    from act.data.reading import move_boxes, snapshot_elements
 
     if snapshot is None:
         return ""
     scale = (width, height, width, height)
-    return json.dumps(
-        [
-            {**e, "bbox": [round(v / s, 5) for v, s in zip(e["bbox"], scale)]}
-            for e in snapshot_elements(snapshot)
-        ]
-    )
+
+    def normalise(box):
+        return [round(v / s, 5) for v, s in zip(box, scale)]
+
+    return json.dumps([move_boxes(e, normalise) for e in snapshot_elements(snapshot)])
 
 
 def build_dataset(

@@ -153,7 +153,11 @@ def move_boxes(element: dict[str, Any], move: Callable[[Any], Any]) -> dict[str,
 
 def snapshot_elements(snapshot: Any) -> list[dict[str, Any]]:
     """A recording's element snapshot (``ElementSnapshot``, format 1.1) as ``cell_words`` takes
-    elements: role, name and bbox in the recording's pixels."""
-    return [
-        {"role": e["role"], "name": e.get("label") or "", "bbox": tuple(e["box"])} for e in snapshot.elements
-    ]
+    elements: role, name, bbox and (where recorded) text_bbox in the recording's pixels."""
+    out = []
+    for e in snapshot.elements:
+        el = {"role": e["role"], "name": e.get("label") or "", "bbox": tuple(e["box"])}
+        if "text_box" in e:  # where the label is drawn, when the recorder knew
+            el["text_bbox"] = tuple(e["text_box"])
+        out.append(el)
+    return out

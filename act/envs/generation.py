@@ -35,7 +35,7 @@ from typing import Any
 
 from act.envs.expert_loop import ExpertSteps
 from act.recording.io import EpisodeWriter
-from act.recording.schema import Action, EpisodeMeta, Event, Intent, Screen
+from act.recording.schema import Action, ElementSnapshot, EpisodeMeta, Event, Intent, Screen
 
 STEP_SECONDS = 0.5
 ACTION_OFFSET = 0.05  # an action comes this long after the frame it was chosen from
@@ -53,7 +53,9 @@ class Backend:
     action (the env executes the expert's action as it was). Env ids are ``<env_prefix>/<task>-v0``;
     ``expert`` is meta.json's ``extra.expert``; ``final_info``: keys of the last info copied into
     ``extra``; ``close_envs``: close cached envs when a run ends (they hold browsers); ``options``:
-    ``make_env``'s keyword defaults, recorded in generate.json.
+    ``make_env``'s keyword defaults, recorded in generate.json. A backend whose module defines
+    ``snapshot(info) -> [element]`` also writes element snapshots (elements.jsonl, format 1.1) from each
+    frame's info, when they change: reading supervision for training, never a policy's input.
     """
 
     name: str
@@ -109,21 +111,30 @@ def record_episode(
     """Run the expert (default: the env's own) for one episode of ``env`` and write it to ``path``."""
     base = env.unwrapped
     annotate = getattr(backend.hooks, "annotate", None)
+    snapshot = getattr(backend.hooks, "snapshot", None)
     run = ExpertSteps(env, seed, expert)
     steps = iter(run)
     first = next(steps)  # resets the env: the instruction and the perturbation are known from here
     segments: list[list[Any]] = []  # [t0, t1, label]
     with EpisodeWriter(path, _meta(backend, base, first[0], seed, episode_id)) as w:
+        shown: list[tuple[float, Any]] = []  # the last snapshot written, as [(t, elements)]
+
+        def add_frame(screen, t: float, info: dict[str, Any]) -> None:
+            w.add_frame(screen, t)
+            if snapshot is not None and (items := snapshot(info)) != (shown[-1][1] if shown else None):
+                w.add_elements(ElementSnapshot(t, tuple(items)))
+                shown[:] = [(t, items)]
+
         for obs, action, info in itertools.chain([first], steps):
             t = run.steps * STEP_SECONDS
-            w.add_frame(obs["screen"], t)
+            add_frame(obs["screen"], t, info)
             at = round(t + ACTION_OFFSET, 3)
             w.add_event(action_event(annotate(action, info) if annotate else action, at))
             if segments and segments[-1][2] == action.intent:
                 segments[-1][1] = at
             elif action.intent:
                 segments.append([at, at, action.intent])
-        w.add_frame(run.obs["screen"], run.steps * STEP_SECONDS)
+        add_frame(run.obs["screen"], run.steps * STEP_SECONDS, run.info)
         for t0, t1, label in segments:
             w.add_intent(Intent(t0, t1, label))
         extra = {k: run.info[k] for k in backend.final_info}

@@ -75,6 +75,7 @@ _ELEMENT_FIELDS: dict[str, tuple[type, ...]] = {
     "role": (str,),
     "label": (str,),
     "box": (list,),
+    "text_box": (list,),
     "focused": (bool,),
     "value": (str,),
     "checked": (bool,),
@@ -630,10 +631,12 @@ class _Reader:
                 continue
             value = el[key]
             ok = isinstance(value, types) and (bool in types or not isinstance(value, bool))
-            if key == "box":
+            if key in ("box", "text_box"):
                 ok = _box(value)
             if not ok:
-                want = "a box [x0, y0, x1, y1]" if key == "box" else f"of type {types[0].__name__}"
+                want = (
+                    "a box [x0, y0, x1, y1]" if key in ("box", "text_box") else f"of type {types[0].__name__}"
+                )
                 self.problem(ELEMENTS, n, f"{where}.{key}", f"must be {want}, got {_short(value)}")
 
     def read(self) -> Episode | None:

@@ -4,7 +4,9 @@ MiniWoB++'s generation backend: task names, perturbation checks and envs (each w
 Chromium, reused across a process's episodes). Everything else (the expert loop, events, intent
 segments, timing, retries, ``generate.json``) is ``act.envs.generation``'s, shared with synthui, so
 both backends record the same fields. The DOM expert does not set target boxes; ``annotate`` takes
-them from the element under the pointer (what it clicked) as the episode is recorded.
+them from the element under the pointer (what it clicked) as the episode is recorded, and
+``snapshot`` writes the DOM's visible text elements beside the frames (elements.jsonl), from which
+training learns to read; the policy never sees them.
 """
 
 from __future__ import annotations
@@ -68,6 +70,20 @@ def annotate(action: Action, info: dict[str, Any]) -> Action:
         return action
     box = min(under, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
     return replace(action, target=tuple(box))
+
+
+def snapshot(info: dict[str, Any]) -> list[dict[str, Any]]:
+    """The visible DOM elements that show text, as a recording's element snapshot takes them (role,
+    label, box in screen pixels): what each image cell shows, for reading supervision in training."""
+    out = []
+    for e in info.get("elements", []):
+        box = [round(float(v), 1) for v in e["bbox"]]
+        if e.get("visible") and e.get("text") and box[0] < box[2] and box[1] < box[3]:
+            el = {"role": e["role"], "label": e["text"], "box": box}
+            if e.get("text_bbox"):  # a paragraph's text fills part of its block
+                el["text_box"] = [round(float(v), 1) for v in e["text_bbox"]]
+            out.append(el)
+    return out
 
 
 BACKEND = Backend("miniwob", __name__, "act-miniwob", "dom", final_info=("raw_reward",), close_envs=True)

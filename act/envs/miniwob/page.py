@@ -43,6 +43,18 @@ function ownText(el) {
   el.childNodes.forEach(function (c) { if (c.nodeType === 3) t += ' ' + c.data; });
   return t.replace(/\s+/g, ' ').trim();
 }
+function textRect(el) {  // where el's own text is drawn: the union of its text nodes' boxes
+  var range = document.createRange(), box = null;
+  el.childNodes.forEach(function (c) {
+    if (c.nodeType !== 3 || !c.data.trim()) return;
+    range.selectNodeContents(c);
+    var r = range.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1) return;
+    box = box ? [Math.min(box[0], r.left), Math.min(box[1], r.top), Math.max(box[2], r.right),
+                 Math.max(box[3], r.bottom)] : [r.left, r.top, r.right, r.bottom];
+  });
+  return box;
+}
 function clean(t) { return (t || '').replace(/\s+/g, ' ').trim().slice(0, 120); }
 function labelOf(el) {
   if (el.labels && el.labels.length) return clean(el.labels[0].textContent);
@@ -98,6 +110,7 @@ for (var i = 0; i < all.length; i++) {
     disabled: !!el.disabled, decoy: el.closest('[data-act-decoy]') !== null,
     popup: el.closest('#act-popup') !== null, elem_id: el.id || '', classes: String(el.className || '')
   };
+  if (role === 'text') e.text_bbox = textRect(el);
   if (role === 'textbox' || role === 'input' || role === 'select') {
     e.value = el.value; e.label = labelOf(el); e.text = '';
     try { e.caret = el.selectionStart; } catch (err) { e.caret = null; }
