@@ -18,18 +18,52 @@ FRAMEWORKS = ("lightning", "pytorch_lightning", "hydra", "omegaconf")
 # part -> what it must never import (act.<part> names, or third-party top-level names)
 FORBIDDEN: dict[str, set[str]] = {
     # the recording format stands alone: a user's reader needs nothing else of act
-    "recording": {"spaces", "data", "envs", "policy", "training", "eval", "recorder", "cli", "demo", "viz"},
+    "recording": {
+        "spaces",
+        "data",
+        "envs",
+        "policy",
+        "training",
+        "eval",
+        "recorder",
+        "cli",
+        "demo",
+        "miniwob_benchmark",
+        "viz",
+    },
     # the shared contract sits on the format only
-    "spaces": {"data", "envs", "policy", "training", "eval", "recorder", "cli", "demo", "viz"},
+    "spaces": {
+        "data",
+        "envs",
+        "policy",
+        "training",
+        "eval",
+        "recorder",
+        "cli",
+        "demo",
+        "miniwob_benchmark",
+        "viz",
+    },
     # a checkpoint loads in a notebook with torch and safetensors alone
-    "policy": {"data", "envs", "training", "eval", "recorder", "cli", "demo", *FRAMEWORKS},
-    "envs": {"data", "policy", "training", "eval", "recorder", "cli", "demo"},
-    "data": {"envs", "policy", "training", "eval", "recorder", "cli", "demo"},
-    "recorder": {"data", "envs", "policy", "training", "eval", "cli", "demo"},
-    "eval": {"training", "cli", "demo"},
-    "training": {"cli", "demo"},
-    "demo": {"cli"},
-    "viz": {"data", "envs", "policy", "training", "eval", "cli", "demo"},
+    "policy": {
+        "data",
+        "envs",
+        "training",
+        "eval",
+        "recorder",
+        "cli",
+        "demo",
+        "miniwob_benchmark",
+        *FRAMEWORKS,
+    },
+    "envs": {"data", "policy", "training", "eval", "recorder", "cli", "demo", "miniwob_benchmark"},
+    "data": {"envs", "policy", "training", "eval", "recorder", "cli", "demo", "miniwob_benchmark"},
+    "recorder": {"data", "envs", "policy", "training", "eval", "cli", "demo", "miniwob_benchmark"},
+    "eval": {"training", "cli", "demo", "miniwob_benchmark"},
+    "training": {"cli", "demo", "miniwob_benchmark"},
+    "demo": {"cli", "miniwob_benchmark"},
+    "miniwob_benchmark": {"cli"},  # the benchmark runs on the pipeline, nothing runs on it
+    "viz": {"data", "envs", "policy", "training", "eval", "cli", "demo", "miniwob_benchmark"},
 }
 
 
