@@ -15,55 +15,24 @@ import act
 PACKAGE = Path(act.__file__).parent
 FRAMEWORKS = ("lightning", "pytorch_lightning", "hydra", "omegaconf")
 
+# The entry points sit on top: no part of the library imports them.
+TOP = {"cli", "demo", "miniwob_benchmark"}
 # part -> what it must never import (act.<part> names, or third-party top-level names)
 FORBIDDEN: dict[str, set[str]] = {
     # the recording format stands alone: a user's reader needs nothing else of act
-    "recording": {
-        "spaces",
-        "data",
-        "envs",
-        "policy",
-        "training",
-        "eval",
-        "recorder",
-        "cli",
-        "demo",
-        "miniwob_benchmark",
-        "viz",
-    },
+    "recording": {"spaces", "data", "envs", "policy", "training", "eval", "recorder", "viz", *TOP},
     # the shared contract sits on the format only
-    "spaces": {
-        "data",
-        "envs",
-        "policy",
-        "training",
-        "eval",
-        "recorder",
-        "cli",
-        "demo",
-        "miniwob_benchmark",
-        "viz",
-    },
+    "spaces": {"data", "envs", "policy", "training", "eval", "recorder", "viz", *TOP},
     # a checkpoint loads in a notebook with torch and safetensors alone
-    "policy": {
-        "data",
-        "envs",
-        "training",
-        "eval",
-        "recorder",
-        "cli",
-        "demo",
-        "miniwob_benchmark",
-        *FRAMEWORKS,
-    },
-    "envs": {"data", "policy", "training", "eval", "recorder", "cli", "demo", "miniwob_benchmark"},
-    "data": {"envs", "policy", "training", "eval", "recorder", "cli", "demo", "miniwob_benchmark"},
-    "recorder": {"data", "envs", "policy", "training", "eval", "cli", "demo", "miniwob_benchmark"},
-    "eval": {"training", "cli", "demo", "miniwob_benchmark"},
-    "training": {"cli", "demo", "miniwob_benchmark"},
+    "policy": {"data", "envs", "training", "eval", "recorder", *TOP, *FRAMEWORKS},
+    "envs": {"data", "policy", "training", "eval", "recorder", *TOP},
+    "data": {"envs", "policy", "training", "eval", "recorder", *TOP},
+    "recorder": {"data", "envs", "policy", "training", "eval", *TOP},
+    "eval": {"training", *TOP},
+    "training": TOP,
     "demo": {"cli", "miniwob_benchmark"},
-    "miniwob_benchmark": {"cli"},  # the benchmark runs on the pipeline, nothing runs on it
-    "viz": {"data", "envs", "policy", "training", "eval", "cli", "demo", "miniwob_benchmark"},
+    "miniwob_benchmark": {"cli"},  # it runs the pipeline through act.demo's stages
+    "viz": {"data", "envs", "policy", "training", "eval", *TOP},
 }
 
 
