@@ -86,6 +86,8 @@ def run_benchmark(
         train_overrides.append("trainer=gpu")
     cfg = _compose("policy", out, Path(data_dir), train_overrides, "miniwob")
     tasks = list(cfg.data.generate.tasks)
+    settings = {"train": train_overrides, "test_seeds": test_seeds, "families": families}
+    _check_settings(out, settings)
     stages: dict[str, float | None] = {}
 
     run = out / "policy"
@@ -135,6 +137,27 @@ def run_benchmark(
     (out / "benchmark.json").write_text(json.dumps(bench, indent=1) + "\n")
     (out / "report.md").write_text(format_report(bench))
     return bench
+
+
+class SettingsChanged(ValueError):
+    """``out_dir`` holds a benchmark run made with other settings: its finished stages would be reused."""
+
+
+def _check_settings(out: Path, settings: dict[str, Any]) -> None:
+    """Record the run's settings in ``out/settings.json``, or refuse when the folder holds another run's
+    (finished stages are skipped by their files alone: a --quick policy must not stand in for a full one).
+    Nothing is deleted."""
+    path = out / "settings.json"
+    if path.is_file():
+        before = json.loads(path.read_text())
+        if before != settings:
+            raise SettingsChanged(
+                f"{out} holds a benchmark run with other settings ({path}: {before}; now: {settings}); "
+                "use another --out, or move that run away first"
+            )
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=1) + "\n")
 
 
 def summarise(results: dict[str, Any], tasks: list[str]) -> dict[str, Any]:

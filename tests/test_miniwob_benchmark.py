@@ -86,3 +86,7 @@ def test_quick_benchmark_generates_trains_evaluates_and_reports(tmp_path, capsys
     assert main(["--quick", "--out", str(out), "--data", str(data), "--num-workers", "1"]) == 0
     assert "trained already" in capsys.readouterr().out
     assert (out / "eval" / "results.json").stat().st_mtime_ns == before
+    # the full benchmark into the quick run's folder: refused, not the tiny policy reported as the full one
+    assert main(["--out", str(out), "--data", str(data), "--tasks", "click-test"]) == 2
+    assert "holds a benchmark run with other settings" in capsys.readouterr().err
+    assert (out / "eval" / "results.json").stat().st_mtime_ns == before and (out / "policy").is_dir()

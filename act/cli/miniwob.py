@@ -53,21 +53,25 @@ def main(argv: list[str] | None = None) -> int:
     except NotWritableError as e:
         print(f"act-miniwob: {e}", file=sys.stderr)
         return 2
-    from act.miniwob_benchmark import run_benchmark
+    from act.miniwob_benchmark import SettingsChanged, run_benchmark
 
-    bench = run_benchmark(
-        args.out,
-        args.data,
-        tasks=tasks,
-        demos=args.demos,
-        steps=args.steps,
-        test_seeds=args.test_seeds,
-        families=args.families.split(",") if args.families else None,
-        gpu=args.gpu,
-        quick=args.quick,
-        num_workers=args.num_workers,
-        overrides=args.overrides,
-    )
+    try:
+        bench = run_benchmark(
+            args.out,
+            args.data,
+            tasks=tasks,
+            demos=args.demos,
+            steps=args.steps,
+            test_seeds=args.test_seeds,
+            families=args.families.split(",") if args.families else None,
+            gpu=args.gpu,
+            quick=args.quick,
+            num_workers=args.num_workers,
+            overrides=args.overrides,
+        )
+    except SettingsChanged as e:
+        print(f"act-miniwob: {e}", file=sys.stderr)
+        return 2
     print()
     print(Path(args.out, "report.md").read_text())
     print(f"act-miniwob finished in {bench['wall_seconds']:.0f} s; {args.out}/benchmark.json")
