@@ -117,13 +117,13 @@ def record_episode(
     first = next(steps)  # resets the env: the instruction and the perturbation are known from here
     segments: list[list[Any]] = []  # [t0, t1, label]
     with EpisodeWriter(path, _meta(backend, base, first[0], seed, episode_id)) as w:
-        shown: list[tuple[float, Any]] = []  # the last snapshot written, as [(t, elements)]
+        shown: list[Any] = [None]  # the elements of the last snapshot written
 
         def add_frame(screen, t: float, info: dict[str, Any]) -> None:
             w.add_frame(screen, t)
-            if snapshot is not None and (items := snapshot(info)) != (shown[-1][1] if shown else None):
+            if snapshot is not None and (items := snapshot(info)) != shown[0]:
                 w.add_elements(ElementSnapshot(t, tuple(items)))
-                shown[:] = [(t, items)]
+                shown[0] = items
 
         for obs, action, info in itertools.chain([first], steps):
             t = run.steps * STEP_SECONDS
