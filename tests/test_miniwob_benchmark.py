@@ -64,6 +64,9 @@ def test_an_unknown_task_is_refused_before_any_work(tmp_path, capsys):
     assert main(["--tasks", "click-test,no-such-task", "--out", str(tmp_path / "o")]) == 2
     assert "no-such-task" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+    assert main(["--families", "theme,no-such-family", "--out", str(tmp_path / "o")]) == 2
+    assert "no-such-family" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 @needs_browser

@@ -47,6 +47,14 @@ def main(argv: list[str] | None = None) -> int:
             f"act-miniwob: no expert for {unknown}; tasks with one: {sorted(miniwob.TASKS)}", file=sys.stderr
         )
         return 2
+    families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
+    odd = [f for f in families or [] if f not in miniwob.SUPPORTED_FAMILIES]
+    if odd:
+        print(
+            f"act-miniwob: no MiniWoB++ family {odd}; families: {list(miniwob.SUPPORTED_FAMILIES)}",
+            file=sys.stderr,
+        )
+        return 2
     try:  # before an hour of work, not after it
         ensure_writable(args.out, "--out")
         ensure_writable(args.data, "--data")
@@ -63,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             demos=args.demos,
             steps=args.steps,
             test_seeds=args.test_seeds,
-            families=args.families.split(",") if args.families else None,
+            families=families,
             gpu=args.gpu,
             quick=args.quick,
             num_workers=args.num_workers,
