@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -18,6 +19,7 @@ from omegaconf.errors import ConfigKeyError, ValidationError
 import act
 from act.policy import ACTPolicy
 from act.training import ActLightningModule, NonFiniteLossError, fold_grad_clip, register_configs, train
+from act.training.module import logs_this_step
 from tests.conftest import write_episode
 
 CONFIGS = str(Path(act.__file__).parent / "configs")
@@ -67,6 +69,33 @@ def test_limit_run_writes_checkpoints_policies_and_csv(recs, tmp_path):
     rows = list(csv.DictReader(open(out / "csv" / "metrics.csv")))
     assert any(r.get("train/loss") for r in rows) and any(r.get("val/loss") for r in rows)
     assert objects["summary"]["global_step"] == 20
+
+
+def test_training_terms_are_logged_on_exactly_the_steps_the_loggers_write(recs, tmp_path):
+    """Per-step terms are logged only where Lightning writes them (logs_this_step); every written
+    row still has all of them, and the progress bar's loss is there on every step."""
+
+    class Seen(L.Callback):
+        def __init__(self):
+            self.written, self.loss = [], []
+
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            if logs_this_step(trainer):
+                self.written.append(trainer.global_step - 1)  # the step just taken, as the CSV names it
+            self.loss.append("train/loss" in trainer.callback_metrics)
+
+    seen = Seen()
+    cfg = compose_cfg(
+        recs, tmp_path, "debug=limit", "trainer.log_every_n_steps=3", "callbacks.closed_loop.episodes=0"
+    )
+    train(cfg, callbacks=[seen])
+    rows = list(csv.DictReader(open(tmp_path / "out" / "csv" / "metrics.csv")))
+    steps = sorted({int(r["step"]) for r in rows if r.get("train/acc_kind")})
+    assert steps == seen.written == [2, 5, 8, 11, 14, 17]
+    for r in rows:
+        if r.get("train/acc_kind"):
+            assert r["train/loss"] and r["train/loss_kind"] and r["train/samples_per_s"]
+    assert all(seen.loss)
 
 
 @pytest.mark.parametrize(

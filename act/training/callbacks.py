@@ -17,6 +17,8 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.loggers.logger import rank_zero_experiment
 from lightning.pytorch.utilities import rank_zero_only, rank_zero_warn
 
+from act.training.module import logs_this_step
+
 
 class StepCheckpoint(L.Callback):
     """``dirpath/last.ckpt`` every ``every_n_train_steps`` optimizer steps, exactly on the interval
@@ -256,7 +258,7 @@ class Throughput(L.Callback):
         self._t0 = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if self._t0 is None:
+        if self._t0 is None or not logs_this_step(trainer):
             return
         dt = time.perf_counter() - self._t0
         n = batch["image"].shape[0] * trainer.world_size
