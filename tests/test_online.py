@@ -12,6 +12,7 @@ from hydra import compose, initialize_config_dir
 from torch.utils.data import DataLoader
 
 from act.data import ChunkDataset, DatasetInfo, build_dataset
+from act.data.reading import READ_TARGETS
 from act.spaces.action_space import KIND_ID
 from act.training import ExpertStream, train
 from tests.test_training import CONFIGS, compose_cfg
@@ -87,6 +88,8 @@ def test_act_train_online_trains_on_the_stream_and_validates_on_the_built_split(
     metrics, objects = train(cfg)
     assert isinstance(objects["datamodule"].train_dataloader().dataset, ExpertStream)
     assert objects["summary"]["global_step"] == 20
+    # the stream computes the one reading target the policy learns from
+    assert objects["datamodule"].train_stream.read_targets == ("cell_words",)
     assert torch.isfinite(torch.tensor(metrics["val/loss"]))
 
 
@@ -124,6 +127,19 @@ def test_cells_read_the_label_of_the_button_to_click(built, shift):
             label,
         )
         assert (words == 0).float().mean() > 0.3  # most of the screen shows no word
+
+
+def test_a_stream_computes_only_the_reading_targets_it_is_asked_for(built):
+    info = DatasetInfo.load(built)
+    cells = (8, 10, 16)
+    both = ExpertStream(info, ["ClickButton"], chunk_size=2, cells=cells).episode("ClickButton", "", 3)
+    for which in (("cell_words",), ("cell_spans",)):
+        stream = ExpertStream(info, ["ClickButton"], chunk_size=2, cells=cells, read_targets=which)
+        for full, sample in zip(both, stream.episode("ClickButton", "", 3), strict=True):
+            assert set(READ_TARGETS) & set(sample) == set(which)
+            assert torch.equal(sample[which[0]], full[which[0]]) and full[which[0]].any()
+    with pytest.raises(ValueError, match="cell_letters"):
+        ExpertStream(info, ["ClickButton"], cells=cells, read_targets=("cell_letters",))
 
 
 def test_an_element_half_off_screen_labels_its_visible_cells(built):

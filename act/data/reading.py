@@ -16,6 +16,8 @@ import numpy as np
 from act.spaces.spans import OTHER_TEXT, instruction_spans, span_key, span_words
 from act.spaces.vocab import MAX_INSTRUCTION_BYTES, Vocabulary, tokenize
 
+READ_TARGETS = ("cell_words", "cell_spans")  # the reading targets a frame can have
+
 
 def cell_index(rows: int, cols: int, stride: int) -> np.ndarray:
     """(rows * stride, cols * stride): the index of the feature cell each pixel falls in."""
@@ -81,14 +83,21 @@ def cell_targets(
     words: Vocabulary,
     instruction: str,
     cell_of_pixel: np.ndarray | None = None,
+    which: Iterable[str] = READ_TARGETS,
 ) -> dict[str, np.ndarray]:
     """A frame's reading targets, (rows * cols,) each: ``cell_words`` (vocabulary ids) and
-    ``cell_spans`` (the instruction's spans), as the online stream and recorded datasets give them."""
+    ``cell_spans`` (the instruction's spans), as the online stream and recorded datasets give them;
+    ``which`` names the ones to compute (a policy learns from one: ``ACTConfig.read_target``)."""
     elements = list(elements)
-    return {
-        "cell_words": cell_words(elements, width, height, cells, image_size, words, cell_of_pixel),
-        "cell_spans": cell_spans(elements, width, height, cells, image_size, instruction, cell_of_pixel),
-    }
+    out = {}
+    for name in which:
+        if name == "cell_words":
+            out[name] = cell_words(elements, width, height, cells, image_size, words, cell_of_pixel)
+        elif name == "cell_spans":
+            out[name] = cell_spans(elements, width, height, cells, image_size, instruction, cell_of_pixel)
+        else:
+            raise ValueError(f"cell_targets: {name!r} is not one of {READ_TARGETS}")
+    return out
 
 
 def _paint(

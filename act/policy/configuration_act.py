@@ -311,6 +311,10 @@ class ACTConfig:
         strides = self.convnet_strides[: self.pointer_level() + 1]  # type: ignore[operator]
         return (*self._grid_after(strides), self.pointer_stride)
 
+    def read_target(self) -> str:
+        """The batch key the reading loss learns from: ``cell_spans`` (rendered) or ``cell_words``."""
+        return "cell_spans" if self.reading == "rendered" else "cell_words"
+
     @classmethod
     def lerobot_equivalent(cls, **overrides: Any) -> ACTConfig:
         """The shape of LeRobot's default ACT (ResNet-18 with frozen batch norm, dim 512, 96x96, chunk 20),

@@ -957,7 +957,7 @@ class ACTPolicy(nn.Module):
         the word the step executed now seeks (seek_weight); nothing when either weight is 0."""
         c = self.config
         rendered = c.reading == "rendered"
-        name = "cell_spans" if rendered else "cell_words"
+        name = c.read_target()
         if name not in batch or c.read_weight <= 0:
             return {}, {}
         read_logits = out["read_logits"]  # (B, C, words); rendered: (B, C, 1 + J) over [none, spans]

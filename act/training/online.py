@@ -20,7 +20,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from act.data.augment import augment_of, augment_sample
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window, previous_kinds
-from act.data.reading import cell_index, cell_targets, cell_words, move_boxes
+from act.data.reading import READ_TARGETS, cell_index, cell_targets, cell_words, move_boxes
 from act.recording.schema import POINTER_KINDS, Action
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
@@ -45,7 +45,8 @@ class ExpertStream(IterableDataset):
     word written in each cell (0 none, 1 a word outside the vocabulary), and ``cell_spans`` (rows *
     cols,): 1 + the index of the instruction span written there (0 none), read from the element tree
     (image uint8 (3, H, W), instruction (L,), kind/key (K,), point/point2/scroll (K, 2), target (K, 4),
-    is_pad (K,), intent, episode_index, step_index).
+    is_pad (K,), intent, episode_index, step_index); ``read_targets`` names which of the two it computes
+    (act-train asks for the one its policy learns from; the two took 31% of the demo stream's time).
     Every DataLoader worker (and every DDP rank) draws its own seeds.
 
     ``task_balance`` (0 to 1) evens out training samples instead of episodes between tasks: each task is
@@ -94,12 +95,16 @@ class ExpertStream(IterableDataset):
         text_random_tasks: str = "all",
         variety: float = 0.0,
         dagger: Any = None,
+        read_targets: Sequence[str] = READ_TARGETS,
     ):
         if not tasks:
             raise ValueError("ExpertStream: no tasks given")
         self.info, self.tasks, self.perturbations = info, list(tasks), list(perturbations) or [""]
         self.chunk_size, self.seed, self.buffer, self.rank = chunk_size, seed, buffer, rank
         self.cells = cells
+        self.read_targets = tuple(read_targets)
+        if unknown := set(self.read_targets) - set(READ_TARGETS):
+            raise ValueError(f"ExpertStream: read_targets {sorted(unknown)} are not among {READ_TARGETS}")
         if not 0.0 <= shift < 0.5:
             raise ValueError(f"ExpertStream: shift {shift} must be in [0, 0.5) (a fraction of the screen)")
         if not 0.0 <= shift_share <= 1.0:
@@ -243,7 +248,7 @@ class ExpertStream(IterableDataset):
             self._sample(frames[i], instruction, arrays, i, intents, seed) for i in range(len(actions))
         ]
         for sample, read in zip(samples, reads):
-            sample.update(read)  # cell_words, cell_spans (C,) each
+            sample.update(read)  # cell_words and/or cell_spans (C,) each
         instruction_bytes = torch.tensor(encode_bytes(text))
         for sample in samples:
             sample["instruction_bytes"] = instruction_bytes  # (MAX_INSTRUCTION_BYTES,)
@@ -270,9 +275,17 @@ class ExpertStream(IterableDataset):
         return out
 
     def cell_reading(self, elements, width: float, height: float, text: str) -> dict[str, torch.Tensor]:
-        """Reading targets of one frame: ``cell_words`` and ``cell_spans`` (C,) each."""
+        """A frame's reading targets: those ``read_targets`` names (cell_words, cell_spans), (C,) each."""
         targets = cell_targets(
-            elements, width, height, self.cells, self.info.image_size, self.words, text, self._cell_of_pixel
+            elements,
+            width,
+            height,
+            self.cells,
+            self.info.image_size,
+            self.words,
+            text,
+            self._cell_of_pixel,
+            self.read_targets,
         )
         return {k: torch.from_numpy(v) for k, v in targets.items()}
 

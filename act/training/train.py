@@ -177,6 +177,7 @@ def _train_stream(data: DataConfig, info: DatasetInfo, policy: ACTConfig, seed: 
         seed=seed,
         rank=_global_rank(),
         cells=policy.pointer_cells(),
+        read_targets=(policy.read_target(),),
         shift=data.shift,
         shift_share=data.shift_share,
         task_weights=None if data.task_weights is None else list(data.task_weights),
