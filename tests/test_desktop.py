@@ -95,6 +95,43 @@ def test_the_expert_solves_each_task_in_the_real_app(task):
         env.close()
 
 
+def ink_columns(screen, box):
+    """x of the columns inside ``box`` (less a 3 px frame) where text is drawn: dark pixels."""
+    x0, y0, x1, y1 = (int(v) for v in box)
+    dark = (screen[y0 + 3 : y1 - 3, x0 + 3 : x1 - 3].mean(-1) < 90).any(0)
+    return np.nonzero(dark)[0] + x0 + 3
+
+
+@needs_x
+@pytest.mark.parametrize("task", ["login", "settings", "search", "export"])
+def test_the_snapshot_says_where_each_label_is_drawn(task):
+    """Reading targets paint a label where ``text_box`` says: ink there, and a centred label's ink
+    nowhere else in its widget; a text field's label is the caption left of it."""
+    env = DesktopEnv(task)
+    try:
+        obs, info = env.reset(seed=3)
+        screen, checked = obs["screen"], 0
+        for e in info["elements"]:
+            box, tb = e["box"], e.get("text_box")
+            if e["role"] == "window":
+                continue
+            assert tb is not None and len(
+                ink_columns(screen, [tb[0] - 3, tb[1] - 3, tb[2] + 3, tb[3] + 3])
+            ), e
+            checked += 1
+            if e["role"] == "textbox":  # the caption beside the field, on its line
+                assert tb[2] <= box[0] and box[1] <= (tb[1] + tb[3]) / 2 <= box[3], e
+                continue
+            assert inside(tb, box), e
+            ink = ink_columns(screen, box)
+            if e["role"] in ("checkbox", "radio"):  # the indicator is drawn left of the label
+                ink = ink[ink >= tb[0] - 2]
+            assert tb[0] - 2 <= ink.min() and ink.max() <= tb[2] + 2, (e, ink.min(), ink.max())
+        assert checked >= 2  # each task starts with two labelled widgets or more
+    finally:
+        env.close()
+
+
 @needs_x
 def test_snapshot_focus_values_and_a_wrong_submit():
     env = gym.make("desktop/Login-v0").unwrapped  # through the registry
@@ -159,6 +196,10 @@ def test_an_expert_episode_recorded_by_act_record(tmp_path):
         after = next(s for s in ep.elements if s.t > a.t)
         assert after.focus == target
     assert ep.elements_at(clicks[0].t).focus is None  # the snapshot before the first click: no focus
+    # where labels are drawn, moved to window pixels with the boxes: a field's caption left of it
+    first = {e["id"]: e for e in ep.elements[0].elements}
+    assert first["username"]["text_box"][2] <= first["username"]["box"][0]
+    assert inside(first["sign_in"]["text_box"], first["sign_in"]["box"])
     assert ep.frame(actions[0].frame_index).shape == (480, 640, 3)
 
 
@@ -295,6 +336,24 @@ def test_element_snapshots_round_trip_and_older_episodes_load(tmp_path):
     assert ep.elements[1].elements[0] == {"id": "ok", "role": "button", "label": "OK", "box": [1, 2, 30, 20]}
 
 
+def test_a_null_text_box_is_a_label_not_drawn_and_paints_no_cell(tmp_path):
+    """Format 1.2: ``text_box: null`` (a dialog's title drawn by no one) validates, and reading
+    targets leave its cells blank where a missing text_box would paint the whole box."""
+    from act.data.reading import cell_words, snapshot_elements
+    from act.spaces.vocab import Vocabulary
+
+    path = write_episode(tmp_path / "ep")
+    dialog = {"role": "dialog", "label": "Export", "box": [0, 0, 32, 16]}
+    rows = [{"t": 0, "elements": [{**dialog, "text_box": None}]}, {"t": 1, "elements": [dialog]}]
+    (path / "elements.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert validate(path) == []
+    ep = read_episode(path)
+    words = Vocabulary(["export"])
+    cells = [cell_words(snapshot_elements(s), 64, 48, (3, 4, 16), (48, 64), words) for s in ep.elements]
+    assert cells[0].tolist() == [0] * 12
+    assert cells[1].reshape(3, 4)[0, :2].tolist() == [2, 2]
+
+
 OK_BOX = {"role": "button", "label": "OK", "box": [0, 0, 1, 1]}
 
 
@@ -385,16 +444,19 @@ def test_record_build_train_and_evaluate_in_the_live_app(tmp_path):
     info = DatasetInfo.load(ds)
     assert info.num_episodes == 3 and info.inputs["elements"] is True  # the set-aside one is not in it
     assert info.inputs["pairing"] == "frame-before-input"  # act-record made them
-    # reading targets from the recordings' snapshots, on a policy's grid: the fields' labels where
-    # the fields are ("password" is an instruction word, "Username" is not: <unk>), blank elsewhere
+    # reading targets from the recordings' snapshots, on a policy's grid: the fields' labels on their
+    # captions left of the fields ("password" is an instruction word, "Username" is not: <unk>), the
+    # fields themselves (they show what was typed) and everything else blank
     from act.data.chunks import ChunkDataset
     from act.spaces.vocab import Vocabulary
 
-    words = ChunkDataset(ds, chunk_size=1, cells=(8, 10, 8))[0]["cell_words"]
+    words = ChunkDataset(ds, chunk_size=1, cells=(15, 20, 4))[0]["cell_words"]  # 4 px cells: 32 on screen
     vocab = Vocabulary(info.instruction_vocab)
-    grid = words.view(8, 10)
-    assert {vocab.id("password"), 1} <= set(grid[1:3, 2:5].flatten().tolist())
-    assert (grid[4:] == 0).all() and (grid[:, 6:] == 0).all()
+    grid = words.view(15, 20)
+    assert {vocab.id("password"), 1} <= set(grid[2:5, :4].flatten().tolist()), grid  # the captions
+    assert (grid[2:5, 5:] == 0).all(), grid  # the fields (x 130-352 on screen)
+    assert vocab.id("sign") in grid[5:7, 4:7].flatten().tolist(), grid  # the button's label
+    assert (grid[8:] == 0).all(), grid
 
     metrics, policy_dir = train_tiny(recs, ds, tmp_path, out)
     assert np.isfinite(metrics["train/loss"])

@@ -166,7 +166,7 @@ def snapshot_elements(snapshot: Any) -> list[dict[str, Any]]:
     out = []
     for e in snapshot.elements:
         el = {"role": e["role"], "name": e.get("label") or "", "bbox": tuple(e["box"])}
-        if "text_box" in e:  # where the label is drawn, when the recorder knew
-            el["text_bbox"] = tuple(e["text_box"])
+        if "text_box" in e:  # where the label is drawn, when the recorder knew; null: not drawn at all
+            el["text_bbox"] = None if e["text_box"] is None else tuple(e["text_box"])
         out.append(el)
     return out

@@ -75,7 +75,7 @@ _ELEMENT_FIELDS: dict[str, tuple[type, ...]] = {
     "role": (str,),
     "label": (str,),
     "box": (list,),
-    "text_box": (list,),
+    "text_box": (list, type(None)),  # null: the label is not drawn in the element (format 1.2)
     "focused": (bool,),
     "value": (str,),
     "checked": (bool,),
@@ -631,7 +631,7 @@ class _Reader:
                 continue
             value = el[key]
             ok = isinstance(value, types) and (bool in types or not isinstance(value, bool))
-            if key in ("box", "text_box"):
+            if key in ("box", "text_box") and not (key == "text_box" and value is None):
                 ok = _box(value)
             if not ok:
                 want = (

@@ -82,6 +82,7 @@ class App:
         self.root.geometry(f"{width}x{height}+{x}+{y}")
         self.root.resizable(False, False)
         self.widgets: list[tuple[str, tk.Misc, str, str]] = []  # id, widget, role, label
+        self.captions: dict[str, tk.Label] = {}  # a text field's id -> the label drawn beside it
         self.result: str | None = None
         self.reason = ""
         self.status = tk.StringVar(master=self.root, value="")
@@ -113,7 +114,8 @@ class App:
 
     def entry(self, wid: str, label: str, x: int, y: int, show: str = "", master: Any = None) -> tk.Entry:
         master = master or self.root
-        tk.Label(master, text=label).place(**self.at(x, y, inner=master is not self.root))
+        self.captions[wid] = caption = tk.Label(master, text=label)
+        caption.place(**self.at(x, y, inner=master is not self.root))
         e = tk.Entry(master, width=24, show=show)
         return self.add(wid, e, "textbox", label, x=x + 110, y=y)
 
@@ -133,6 +135,27 @@ class App:
         x, y = w.winfo_rootx(), w.winfo_rooty()
         return [x, y, x + w.winfo_width(), y + w.winfo_height()]
 
+    def text_box(self, wid: str, w: tk.Misc, role: str, label: str) -> list[int] | None:
+        """Where the element's ``label`` is drawn, in screen pixels (reading targets paint it there):
+        a text field's in the caption beside it; a check or radio button's right of its indicator (the
+        widget is as wide as its content); elsewhere centred (Tk's default anchor). None where the
+        label is not drawn: a dialog's title belongs to the window manager (none under a bare Xvfb)."""
+        if role == "textbox":
+            w, role = self.captions.get(wid), "label"
+            if w is None:
+                return None
+        if role not in ("button", "tab", "menu", "label", "checkbox", "radio"):
+            return None
+        font = tkfont.Font(root=self.root, font=w.cget("font"))
+        width, height = font.measure(label), font.metrics("linespace")
+        x0, y0, x1, y1 = self.box(w)
+        top = (y0 + y1 - height) // 2
+        if role in ("checkbox", "radio"):
+            inset = sum(w.winfo_pixels(w.cget(k)) for k in ("borderwidth", "highlightthickness", "padx"))
+            return [max(x0, x1 - inset - width), top, x1 - inset, top + height]
+        left = (x0 + x1 - width) // 2
+        return [max(x0, left), top, min(x1, left + width), top + height]
+
     def elements(self) -> list[dict[str, Any]]:
         focus = self.root.focus_get()
         out = [{"id": "window", "role": "window", "label": self.root.title(), "box": self.box(self.root)}]
@@ -140,6 +163,7 @@ class App:
             if not w.winfo_viewable():
                 continue
             el: dict[str, Any] = {"id": wid, "role": role, "label": label, "box": self.box(w)}
+            el["text_box"] = self.text_box(wid, w, role, label)
             el["focused"] = w is focus
             if role == "textbox":
                 value = w.get()

@@ -224,6 +224,16 @@ def _annotate(
         _write_elements(path, env.state_path, first_input)
 
 
+def _in_window(element: dict[str, Any], x0: float, y0: float) -> dict[str, Any]:
+    """An element of the app's snapshot with its boxes moved from screen to window pixels."""
+    out = dict(element)
+    for key in ("box", "text_box"):
+        if out.get(key) is not None:  # a null text_box: the label is not drawn in the element
+            b = out[key]
+            out[key] = [b[0] - x0, b[1] - y0, b[2] - x0, b[3] - y0]
+    return out
+
+
 def _write_elements(path: Path, state: Path, first_input: float) -> None:
     """The app's snapshots -> elements.jsonl, in the recording's seconds and the window's pixels.
 
@@ -241,10 +251,7 @@ def _write_elements(path: Path, state: Path, first_input: float) -> None:
     for line in state.read_text(encoding="utf-8").splitlines():
         snap = json.loads(line)
         x0, y0 = snap["window"][:2]
-        elements = tuple(
-            {**e, "box": [e["box"][0] - x0, e["box"][1] - y0, e["box"][2] - x0, e["box"][3] - y0]}
-            for e in snap["elements"]
-        )
+        elements = tuple(_in_window(e, x0, y0) for e in snap["elements"])
         key = (elements, snap["focus"])
         if key == last:
             continue  # the app re-sent an unchanged snapshot (a sync)
