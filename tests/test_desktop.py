@@ -133,6 +133,25 @@ def test_the_snapshot_says_where_each_label_is_drawn(task):
 
 
 @needs_x
+def test_in_the_export_dialog_the_title_is_drawn_nowhere_and_the_field_has_its_caption():
+    env = DesktopEnv("export")
+    try:
+        expert = expert_for(env)
+        obs, info = env.reset(seed=3)
+        for _ in range(6):  # File, Export...: the dialog opens within a few steps
+            if any(e["role"] == "dialog" for e in info["elements"]):
+                break
+            obs, *_, info = env.step(env.to_env_action(expert.act(obs, info)))
+        els = {e["id"]: e for e in info["elements"]}
+        assert els["dialog:export"]["text_box"] is None
+        field, caption = els["filename"]["box"], els["filename"]["text_box"]
+        assert caption[2] <= field[0] and inside(caption, els["dialog:export"]["box"])
+        assert len(ink_columns(obs["screen"], caption)) > 10  # "File name" is drawn there
+    finally:
+        env.close()
+
+
+@needs_x
 def test_snapshot_focus_values_and_a_wrong_submit():
     env = gym.make("desktop/Login-v0").unwrapped  # through the registry
     try:

@@ -82,20 +82,21 @@ def test_training_terms_are_logged_on_exactly_the_steps_the_loggers_write(recs, 
         def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
             if logs_this_step(trainer):
                 self.written.append(trainer.global_step - 1)  # the step just taken, as the CSV names it
-            self.loss.append("train/loss" in trainer.callback_metrics)
+            self.loss.append(float(trainer.callback_metrics["train/loss"]) == float(outputs["loss"]))
 
     seen = Seen()
     cfg = compose_cfg(
         recs, tmp_path, "debug=limit", "trainer.log_every_n_steps=3", "callbacks.closed_loop.episodes=0"
     )
-    train(cfg, callbacks=[seen])
+    metrics, _ = train(cfg, callbacks=[seen])
     rows = list(csv.DictReader(open(tmp_path / "out" / "csv" / "metrics.csv")))
     steps = sorted({int(r["step"]) for r in rows if r.get("train/acc_kind")})
     assert steps == seen.written == [2, 5, 8, 11, 14, 17]
     for r in rows:
         if r.get("train/acc_kind"):
             assert r["train/loss"] and r["train/loss_kind"] and r["train/samples_per_s"]
-    assert all(seen.loss)
+    assert len(seen.loss) == 20 and all(seen.loss)  # the progress bar's loss: every step's own
+    assert {"train/loss_kind", "train/acc_kind"} <= set(metrics)  # the summary has every term
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from act.recording.schema import (
 
 META, FRAMES, EVENTS, INTENTS = "meta.json", "frames.jsonl", "events.jsonl", "intents.jsonl"
 SET_ASIDE = ".failed"  # a directory named *.failed holds episodes kept out of training (find_episodes)
-ELEMENTS = "elements.jsonl"  # optional, format 1.1
+ELEMENTS = "elements.jsonl"  # optional, format 1.1 (1.2: text_box may be null)
 
 _NUM = (int, float)
 _EVENT_FIELDS: dict[str, tuple[type, ...]] = {
@@ -75,7 +75,7 @@ _ELEMENT_FIELDS: dict[str, tuple[type, ...]] = {
     "role": (str,),
     "label": (str,),
     "box": (list,),
-    "text_box": (list, type(None)),  # null: the label is not drawn in the element (format 1.2)
+    "text_box": (list, type(None)),  # null: the label is drawn nowhere (format 1.2)
     "focused": (bool,),
     "value": (str,),
     "checked": (bool,),

@@ -102,7 +102,7 @@ class ExpertStream(IterableDataset):
         self.info, self.tasks, self.perturbations = info, list(tasks), list(perturbations) or [""]
         self.chunk_size, self.seed, self.buffer, self.rank = chunk_size, seed, buffer, rank
         self.cells = cells
-        self.read_targets = tuple(read_targets)
+        self.read_targets = (read_targets,) if isinstance(read_targets, str) else tuple(read_targets)
         if unknown := set(self.read_targets) - set(READ_TARGETS):
             raise ValueError(f"ExpertStream: read_targets {sorted(unknown)} are not among {READ_TARGETS}")
         if not 0.0 <= shift < 0.5:

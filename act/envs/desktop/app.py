@@ -146,13 +146,18 @@ class App:
                 return None
         if role not in ("button", "tab", "menu", "label", "checkbox", "radio"):
             return None
-        font = tkfont.Font(root=self.root, font=w.cget("font"))
+        try:
+            font = tkfont.Font(root=self.root, font=w.cget("font"))
+            keys = ("borderwidth", "highlightthickness", "padx")
+            inset = sum(w.winfo_pixels(w.cget(k)) for k in keys) if role in ("checkbox", "radio") else 0
+        except tk.TclError:  # a widget without these options (ttk): say nothing rather than fail
+            return None
         width, height = font.measure(label), font.metrics("linespace")
         x0, y0, x1, y1 = self.box(w)
         top = (y0 + y1 - height) // 2
         if role in ("checkbox", "radio"):
-            inset = sum(w.winfo_pixels(w.cget(k)) for k in ("borderwidth", "highlightthickness", "padx"))
-            return [max(x0, x1 - inset - width), top, x1 - inset, top + height]
+            right = max(x0, x1 - inset)
+            return [max(x0, right - width), top, right, top + height]
         left = (x0 + x1 - width) // 2
         return [max(x0, left), top, min(x1, left + width), top + height]
 

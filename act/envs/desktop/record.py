@@ -6,7 +6,7 @@ app's window, runs the expert (each action real input events through xdotool, wh
 sees like a user's), then stops the recorder with SIGINT. The episode is what the recorder wrote,
 format v1; afterwards its meta.json gets the app's verdict (``success``) and ``extra["desktop"]``
 (task, seed, steps, error), and the app's element snapshots of the episode become its
-``elements.jsonl`` (format 1.1), in the recording's time and pixels.
+``elements.jsonl`` (format 1.2), in the recording's time and pixels.
 
 The recorder runs as a process (the CLI), not imported: ``act.envs`` does not depend on
 ``act.recorder``, and the recorder process is exactly what a person recording a demonstration runs.
