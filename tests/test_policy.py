@@ -832,3 +832,61 @@ def test_dropout_zeroes_a_share_p_scales_the_rest_and_passes_gradients_through_t
     drop.eval()
     assert torch.equal(drop(x), x)
     assert torch.equal(Dropout(0.0).train()(x), x)
+
+
+# -------------------------------------------------------------------------- drag from start
+
+
+@pytest.mark.parametrize("conditioned", [False, True])
+def test_drag_from_start_conditions_the_drag_end_on_where_the_drag_starts(conditioned, tmp_path):
+    config = tiny_config(drag_from_start=conditioned, use_vae=False)  # a CVAE would encode the start too
+    policy = seeded_policy(config)
+    batch = make_batch(config)
+    moved = {**batch, "point": batch["point"].clone()}
+    moved["point"][1, 0] = 1 - moved["point"][1, 0]  # sample 1 drags at step 0: only its start moves
+    _, a = policy(batch)
+    _, b = policy(moved)
+    assert torch.equal(a["loss_point2"], b["loss_point2"]) is (not conditioned)
+    policy.eval()
+    policy.save_pretrained(tmp_path / "p")  # the start's embedding is saved and loaded with the rest
+    loaded = ACTPolicy.from_pretrained(tmp_path / "p")
+    x = policy.predict_chunk_batch(batch["image"], batch["instruction"])
+    y = loaded.predict_chunk_batch(batch["image"], batch["instruction"])
+    assert torch.equal(x["point2"], y["point2"])
+
+
+def test_drag_from_start_learns_a_drag_that_stays_on_its_row():
+    """Noise screens, a drag from a random point to x = 0.5 on the same row: the row is nowhere but
+    in the start, so only a drag-end head told the start can learn it."""
+    errors = {}
+    for conditioned in (False, True):
+        config = tiny_config(drag_from_start=conditioned, chunk_size=1, n_action_steps=1, use_vae=False)
+        policy = seeded_policy(config)
+        optimiser = torch.optim.Adam(policy.parameters(), lr=3e-3)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(400):
+            batch = make_batch(config, b=4)
+            start = torch.rand(4, 1, 2, generator=g)
+            batch["kind"][:] = KIND_ID["drag"]
+            batch["is_pad"][:] = False
+            batch["point"], batch["point2"] = (
+                start,
+                torch.stack((torch.full_like(start[..., 0], 0.5), start[..., 1]), -1),
+            )
+            loss, _ = policy(batch)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        policy.eval()
+        with torch.no_grad():
+            batch = make_batch(config, b=4, seed=9)
+            batch = {k: torch.cat([v] * 4) for k, v in batch.items()}  # 16 drags
+            start = torch.rand(16, 1, 2, generator=g)
+            batch["kind"][:], batch["is_pad"][:] = KIND_ID["drag"], False
+            batch["point"], batch["point2"] = (
+                start,
+                torch.stack((torch.full_like(start[..., 0], 0.5), start[..., 1]), -1),
+            )
+            _, terms = policy(batch)
+        errors[conditioned] = float(terms["point2_err_px"])
+    assert errors[True] < 0.6 * errors[False], errors  # measured 3.8 against 7.4 px

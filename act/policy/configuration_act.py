@@ -118,6 +118,11 @@ class ACTConfig:
     # token, as a robot's joint state does in ACT: what an agent knows without looking. Whether a
     # text field already has focus is a few pixels of caret and border; "I just clicked" is not.
     prev_action: bool = False
+    # Where a drag ends given where it starts: the drag-end head's query adds an embedding of the
+    # step's start point (the expert's in training, the predicted one at inference). Without it the
+    # two heads choose independently and a slider's drag can end on another slider's row
+    # (docs/experiments.md#drag-from-start).
+    drag_from_start: bool = False
     intent_vocab: list[str] = field(default_factory=list)
     action_space: dict[str, Any] = field(default_factory=_default_action_space)
 

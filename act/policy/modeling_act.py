@@ -167,6 +167,17 @@ class Decoder(nn.Module):
         return self.norm(x)  # (B, T, D)
 
 
+POINT_OCTAVES = 8  # drag_from_start: sines and cosines of a point at this many octaves
+
+
+def point_features(point: torch.Tensor) -> torch.Tensor:
+    """Points (..., 2) in [0, 1] -> (..., 4 * POINT_OCTAVES) sines and cosines of x and y at octaves
+    1, 2, 4, ... of a half turn: a smooth code a linear layer can turn into "this row, that column"."""
+    freqs = 2.0 ** torch.arange(POINT_OCTAVES, device=point.device, dtype=point.dtype) * math.pi
+    angles = point[..., None] * freqs  # (..., 2, n)
+    return torch.cat((angles.sin(), angles.cos()), -1).flatten(-2)  # (..., 4n)
+
+
 def _mlp(dim: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(dim, dim), nn.ReLU(), nn.Linear(dim, out))
 
@@ -547,6 +558,8 @@ class ACT(nn.Module):
         seek = num_words if c.pointer_reads else 0
         grid = (d, c.pointer_head, self.point_grid, point_stride, c.image_size, seek, rendered)
         self.point_head, self.point2_head = PointerHead(*grid), PointerHead(*grid)
+        # drag_from_start: the start point, added to the drag-end head's query
+        self.drag_start = nn.Linear(4 * POINT_OCTAVES, d) if c.drag_from_start else None
         self.copy_head = CopyHead(d) if c.key_copy else None
         if c.key_copy:  # how many characters of the span are typed: the agent knows from its own actions
             self.typed_embed = nn.Embedding(MAX_TYPED + 1, d)
@@ -684,6 +697,13 @@ class ACT(nn.Module):
         match = (match / math.sqrt(tokens.shape[-1])).masked_fill(~real.bool()[:, None, :], -1e9)
         read_logits = torch.cat((self.span_none(tokens), match), -1)  # (B, C', 1 + J)
         return SpanReading(read_logits, real, pictures, pool)
+
+    def drag_steps(self, steps: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+        """The drag-end head's step states: ``steps`` (B, K, D) plus the embedded start point ``start``
+        (B, K, 2) in [0, 1] with drag_from_start; ``steps`` itself without."""
+        if self.drag_start is None:
+            return steps
+        return steps + self.drag_start(point_features(start.to(steps.dtype)))
 
     @staticmethod
     def reading(out: dict[str, Any]) -> Reading:
@@ -944,8 +964,11 @@ class ACTPolicy(nn.Module):
             (m.point2_head, t.is_drag, "point2", c.point2_weight, None),
         ):
             memory, target, read = out["image_memory"], t.actions[name], m.reading(out)
+            steps = out["steps"]  # (B, K, D)
+            if name == "point2":  # teacher-forced: the drag starts where the expert's did
+                steps = m.drag_steps(steps, t.actions["point"])
             head_losses, head_metrics = head.losses(
-                out["steps"], memory, m.point_pos, target, mask, name, box, read, t.chunk_weight
+                steps, memory, m.point_pos, target, mask, name, box, read, t.chunk_weight
             )
             for key, value in head_losses.items():
                 terms[key] = LossTerm(value, c.point_offset_weight if key.endswith("_offset") else weight)
@@ -1041,7 +1064,7 @@ class ACTPolicy(nn.Module):
                 out = m(image, instruction, prev_kind=last)
             steps, memory = out["steps"], out["image_memory"]
             point, point_prob = m.point_head.predict(steps, memory, m.point_pos, m.reading(out))
-            point2, _ = m.point2_head.predict(steps, memory, m.point_pos, m.reading(out))
+            point2, _ = m.point2_head.predict(m.drag_steps(steps, point), memory, m.point_pos, m.reading(out))
             key_probs, copies = out["key_logits"].softmax(-1), {}
             if m.copy_head is not None:  # each step's typed count follows the keys planned before it
                 key_logits, logits = self._plan_copies(out, typed.to(self.device))
