@@ -83,6 +83,7 @@ class App:
         self.root.resizable(False, False)
         self.widgets: list[tuple[str, tk.Misc, str, str]] = []  # id, widget, role, label
         self.captions: dict[str, tk.Label] = {}  # a text field's id -> the label drawn beside it
+        self.fonts: dict[str, tkfont.Font] = {}  # a widget's font option -> the font, for measuring
         self.result: str | None = None
         self.reason = ""
         self.status = tk.StringVar(master=self.root, value="")
@@ -147,7 +148,8 @@ class App:
         if role not in ("button", "tab", "menu", "label", "checkbox", "radio"):
             return None
         try:
-            font = tkfont.Font(root=self.root, font=w.cget("font"))
+            spec = str(w.cget("font"))  # fonts are sized once, before any widget: one Font per spec
+            font = self.fonts.get(spec) or self.fonts.setdefault(spec, tkfont.Font(root=self.root, font=spec))
             keys = ("borderwidth", "highlightthickness", "padx")
             inset = sum(w.winfo_pixels(w.cget(k)) for k in keys) if role in ("checkbox", "radio") else 0
         except tk.TclError:  # a widget without these options (ttk): say nothing rather than fail
