@@ -12,6 +12,7 @@ from typing import Any
 QUICK = [
     "policy=tiny",
     "data.generate.tasks=[ClickButton]",
+    "data.task_weights=null",  # the experiment's weights are one per task of its own list
     "data.generate.episodes=4",
     "data.generate.perturbations=['']",
     "trainer.max_steps=10",
@@ -23,11 +24,14 @@ QUICK = [
 ]
 
 
+# What act-demo trains (act/configs/experiment/demo_typing.yaml): the demo recipe plus a typing task.
+EXPERIMENT = "demo_typing"
+
 # A stage trained in a worker process reports its progress to act-demo's bars instead of its own.
 QUIET = ["callbacks.progress_bar=null", "++trainer.enable_progress_bar=false"]
 
 
-def _compose(name: str, out: Path, data_dir: Path, overrides: list[str], experiment: str = "demo"):
+def _compose(name: str, out: Path, data_dir: Path, overrides: list[str], experiment: str = EXPERIMENT):
     from hydra import compose, initialize_config_dir
 
     from act.training import register_configs
@@ -60,7 +64,7 @@ def _train(
     data_dir: Path,
     overrides: list[str],
     callbacks: list | None = None,
-    experiment: str = "demo",
+    experiment: str = EXPERIMENT,
 ) -> dict:
     """Train one policy of ``experiment`` into ``out/name``; return its summary."""
     from act.training import train

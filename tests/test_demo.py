@@ -33,6 +33,7 @@ def test_quick_demo_runs_end_to_end_and_skips_finished_stages(tmp_path):
     assert (tmp_path / "out" / "eval" / "report.md").is_file()
     bc = json.loads((tmp_path / "out" / "bc" / "policies" / "best" / "config.json").read_text())
     assert bc["chunk_size"] == 1 and bc["use_vae"] is False
+    assert bc["instruction_encoding"] == "chars" and bc["key_copy"]  # BC types as ACT does
     assert all(summary["demo"]["stages"][name]["stage_seconds"] > 0 for name in ("act", "bc"))
     if torch.get_num_threads() >= 2:  # ACT and BC trained at once, each in its own process with its own log
         assert "at once" in p.stdout
@@ -53,3 +54,23 @@ def test_quick_demo_runs_end_to_end_and_skips_finished_stages(tmp_path):
     assert alone.returncode == 0, alone.stderr[-3000:]
     assert "bc: training 10 steps" in alone.stdout and "at once" not in alone.stdout
     assert (tmp_path / "out" / "bc" / "policies" / "best" / "config.json").is_file()
+
+
+def test_the_demo_evaluates_the_tasks_it_trains_on_the_typing_one_included():
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from act.demo import EXPERIMENT
+    from act.eval import load_suite
+    from act.policy import ACTConfig
+    from tests.test_training import CONFIGS
+
+    with initialize_config_dir(config_dir=CONFIGS, version_base="1.3"):
+        demo = compose("train", overrides=[f"experiment={EXPERIMENT}"])
+        clicks = compose("train", overrides=["experiment=demo"])
+    tasks = list(demo.data.generate.tasks)
+    assert load_suite("demo", []).tasks == tasks
+    assert "SearchSubmit" in tasks and set(clicks.data.generate.tasks) < set(tasks)
+    policy = ACTConfig.from_dict(OmegaConf.to_container(demo.policy, resolve=True), source="policy")
+    assert policy.instruction_encoding == "chars" and policy.key_copy and policy.seek_byte_words
+    assert demo.data.generate.perturbations == clicks.data.generate.perturbations

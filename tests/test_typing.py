@@ -59,7 +59,7 @@ def test_an_unseen_string_round_trips_through_the_byte_encoder():
     policy = ACTPolicy(chars_config()).eval()
     image = torch.zeros(1, 3, 16, 16, dtype=torch.uint8)
     with torch.no_grad():
-        enc = policy.model.encode_observation(image, policy._instruction_ids(text), torch.zeros(1, 32))
+        enc = policy.model.encode_observation(image, policy.instruction_ids(text), torch.zeros(1, 32))
     assert enc.ids.shape == (1, len(text.encode()))  # one encoder token per byte, padding dropped
     assert decode_bytes(enc.ids[0].tolist()) == text
 

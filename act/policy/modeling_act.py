@@ -1117,7 +1117,9 @@ class ACTPolicy(nn.Module):
         typed = self.byte_keys[ids][:, None, :].expand_as(pointed)  # (B, K, L') key id of each byte
         return named.scatter_add(-1, typed, pointed), pointed
 
-    def _instruction_ids(self, text: str) -> torch.Tensor:
+    def instruction_ids(self, text: str) -> torch.Tensor:
+        """An instruction as this policy reads it: (1, L) token ids, its UTF-8 bytes
+        (instruction_encoding "chars") or instruction_vocab words, padded."""
         ids = self._token_cache.get(text)
         if ids is None:
             if len(self._token_cache) > 1024:
@@ -1137,7 +1139,7 @@ class ACTPolicy(nn.Module):
         frame = resize_frame(screen, self.config.image_size)
         frame = frame if frame.flags.writeable else frame.copy()  # torch wants writable memory
         image = torch.from_numpy(frame).permute(2, 0, 1)[None]  # (1, 3, H, W)
-        return image, self._instruction_ids(str(obs.get("instruction", "")))
+        return image, self.instruction_ids(str(obs.get("instruction", "")))
 
     def predict_chunk(self, obs: dict[str, Any]) -> dict[str, np.ndarray]:
         """The K steps planned from this observation, never ensembled and without touching the queue.
@@ -1234,7 +1236,7 @@ class ACTPolicy(nn.Module):
         seeks: list[str] = []
         if "seek_probs" in p:  # the words the planned clicks look for, as the reading pointer says
             rendered = self.config.reading == "rendered"
-            spans = span_words_of(self._instruction_ids(obs["instruction"])[0].tolist()) if rendered else []
+            spans = span_words_of(self.instruction_ids(obs["instruction"])[0].tolist()) if rendered else []
             for i, k in enumerate(arrays["kind"]):
                 w = int(p["seek_probs"][i].argmax())
                 if (
