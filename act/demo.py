@@ -27,6 +27,16 @@ QUICK = [
 # What act-demo trains (act/configs/experiment/demo_typing.yaml): the demo recipe plus a typing task.
 EXPERIMENT = "demo_typing"
 
+
+class DemoSetupError(ValueError):
+    """act-demo cannot start as asked (another experiment's outputs, a non-synthui experiment)."""
+
+
+def experiments() -> list[str]:
+    """The experiment configs act-demo can train (act/configs/experiment/*.yaml)."""
+    return sorted(f.stem for f in (Path(__file__).parent / "configs" / "experiment").glob("*.yaml"))
+
+
 # A stage trained in a worker process reports its progress to act-demo's bars instead of its own.
 QUIET = ["callbacks.progress_bar=null", "++trainer.enable_progress_bar=false"]
 
@@ -75,7 +85,9 @@ def _train(
     return objects["summary"]
 
 
-def _stage_worker(name: str, out: str, data_dir: str, overrides: list[str], threads: int, queue) -> None:
+def _stage_worker(
+    name: str, out: str, data_dir: str, overrides: list[str], threads: int, queue, experiment: str
+) -> None:
     """One training stage in its own process: ``threads`` torch threads, output to out/name/train.log,
     progress and the result (or the traceback) through ``queue``. Stops when act-demo is gone."""
     import multiprocessing as mp
@@ -104,7 +116,7 @@ def _stage_worker(name: str, out: str, data_dir: str, overrides: list[str], thre
         sys.stdout = sys.stderr = log
         try:
             t0 = time.perf_counter()
-            summary = _train(name, Path(out), Path(data_dir), [*overrides, *QUIET], callbacks=[Progress()])
+            summary = _train(name, Path(out), Path(data_dir), [*overrides, *QUIET], [Progress()], experiment)
             queue.put(
                 ("done", name, {"summary": summary, "stage_seconds": round(time.perf_counter() - t0, 1)})
             )
@@ -118,7 +130,12 @@ def _stage_worker(name: str, out: str, data_dir: str, overrides: list[str], thre
 
 
 def _train_in_parallel(
-    stages: dict[str, list[str]], steps: dict[str, int], out: Path, data_dir: Path, threads: int
+    stages: dict[str, list[str]],
+    steps: dict[str, int],
+    out: Path,
+    data_dir: Path,
+    threads: int,
+    experiment: str = EXPERIMENT,
 ) -> dict[str, dict]:
     """Train the stages at once, one process each with ``threads`` torch threads: two small models
     on one thread each finish in ~55% of the time they take one after the other on two (2 cores)."""
@@ -132,7 +149,7 @@ def _train_in_parallel(
     procs = {
         name: ctx.Process(
             target=_stage_worker,
-            args=(name, str(out), str(data_dir), overrides, threads, queue),
+            args=(name, str(out), str(data_dir), overrides, threads, queue, experiment),
             name=f"act-demo-{name}",
             daemon=False,
         )
@@ -199,10 +216,12 @@ def run_demo(
     num_workers: int | None = None,
     episodes: int | None = None,
     sequential: bool = False,
+    experiment: str = EXPERIMENT,
 ) -> dict[str, Any]:
     """The whole pipeline on the built-in default; returns the evaluation results.
 
-    ACT and BC train at once, in two processes sharing the cores, unless ``sequential``."""
+    ACT and BC train at once, in two processes sharing the cores, unless ``sequential``. ``experiment``
+    names what they train; the demo suite then runs on that experiment's tasks."""
     import torch
     from omegaconf import OmegaConf
 
@@ -217,7 +236,19 @@ def run_demo(
     # is applied after the policy group, so it has to be set again here.
     stages = {"act": [*extra], "bc": [*extra, "policy=bc", "policy.chunk_size=1"]}
     summary_path = out / "demo_summary.json"
-    before = json.loads(summary_path.read_text())["demo"]["stages"] if summary_path.is_file() else {}
+    previous = json.loads(summary_path.read_text())["demo"] if summary_path.is_file() else {}
+    if previous.get("experiment", experiment) != experiment:  # its finished stages are another recipe's
+        raise DemoSetupError(
+            f"{out} holds the demo of experiment={previous['experiment']}; "
+            f"give experiment={experiment} another output directory (--out)"
+        )
+    before = previous.get("stages", {})
+    generate = _compose("act", out, Path(data_dir), extra, experiment).data.generate
+    if generate.env != "synthui":  # the demo suite is synthui's
+        raise DemoSetupError(
+            f"experiment={experiment} trains on {generate.env}; act-demo runs synthui experiments"
+        )
+    tasks = list(generate.tasks)  # the suite's tasks are the ones the policies learn
     todo = {}
     for name, overrides in stages.items():
         if (summary := _trained(out / name)) is not None:
@@ -231,17 +262,20 @@ def run_demo(
     cores = torch.get_num_threads()
     if len(todo) > 1 and cores >= len(todo) and not sequential:
         t0 = time.perf_counter()
-        cfgs = {name: _compose(name, out, Path(data_dir), overrides) for name, overrides in todo.items()}
+        cfgs = {
+            name: _compose(name, out, Path(data_dir), overrides, experiment)
+            for name, overrides in todo.items()
+        }
         for cfg in cfgs.values():  # before the runs start, so they never build a dataset at once
             prepare_dataset(OmegaConf.to_object(cfg.data), tuple(cfg.policy.image_size), data_dir)
         print(f"[demo] data ready in {time.perf_counter() - t0:.0f} s")
         steps = {name: cfg.trainer.max_steps for name, cfg in cfgs.items()}
-        runs = _train_in_parallel(todo, steps, out, Path(data_dir), cores // len(todo))
+        runs = _train_in_parallel(todo, steps, out, Path(data_dir), cores // len(todo), experiment)
     else:
         runs = {}
         for name, overrides in todo.items():
             t0 = time.perf_counter()
-            summary = _train(name, out, Path(data_dir), overrides)
+            summary = _train(name, out, Path(data_dir), overrides, experiment=experiment)
             runs[name] = {"summary": summary, "stage_seconds": round(time.perf_counter() - t0, 1)}
     for name, run in runs.items():
         times[name] = {
@@ -253,7 +287,9 @@ def run_demo(
         print(f"[demo] evaluation: done already ({eval_dir}), skipping")
         results = load_results(eval_dir)
     else:
-        sets = ["tasks=[ClickButton]", "episodes=2", "families=[layout_shift,theme]"] if quick else []
+        sets = [f"tasks=[{','.join(tasks)}]"]
+        if quick:
+            sets += ["episodes=2", "families=[layout_shift,theme]"]
         if episodes:
             sets.append(f"episodes={episodes}")
         suite = load_suite("demo", sets)
@@ -273,6 +309,7 @@ def run_demo(
         )
         results = evaluate(specs, suite, num_workers=num_workers, out_dir=eval_dir, gif_failures=1)
     results["demo"] = {
+        "experiment": experiment,
         "wall_seconds": round(time.perf_counter() - start, 1),
         "stages": times,
         "out_dir": str(out),

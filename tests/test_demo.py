@@ -28,6 +28,7 @@ def test_quick_demo_runs_end_to_end_and_skips_finished_stages(tmp_path):
     for name in ("act", "bc", "macro"):
         assert name in p.stdout
     summary = json.loads((tmp_path / "out" / "demo_summary.json").read_text())
+    assert summary["demo"]["experiment"] == "demo_typing"
     assert set(summary["summary"]) == {"act", "act_chunk", "bc", "macro"}
     assert summary["summary"]["macro"]["conditions"]["nominal"]["success"] == 1.0
     assert (tmp_path / "out" / "eval" / "report.md").is_file()
@@ -74,3 +75,22 @@ def test_the_demo_evaluates_the_tasks_it_trains_on_the_typing_one_included():
     policy = ACTConfig.from_dict(OmegaConf.to_container(demo.policy, resolve=True), source="policy")
     assert policy.instruction_encoding == "chars" and policy.key_copy and policy.seek_byte_words
     assert demo.data.generate.perturbations == clicks.data.generate.perturbations
+
+
+def test_demo_refuses_another_experiments_outputs_and_non_synthui_experiments(tmp_path, capsys):
+    from act.cli.demo import main
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "demo_summary.json").write_text(json.dumps({"demo": {"experiment": "demo", "stages": {}}}))
+    args = ["--out", str(out), "--data", str(tmp_path / "data")]
+    assert main([*args, "--experiment", "demo_typing"]) == 2
+    err = capsys.readouterr().err
+    assert "experiment=demo" in err and "--out" in err
+    assert not (out / "act").exists()  # nothing trained over the other demo's outputs
+
+    args = ["--out", str(tmp_path / "fresh"), "--data", str(tmp_path / "data")]
+    assert main([*args, "--experiment", "miniwob"]) == 2
+    assert "trains on miniwob" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: not an experiment config
+        main([*args, "--experiment", "no_such_experiment"])

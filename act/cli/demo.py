@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from act.demo import run_demo
+from act.demo import EXPERIMENT, DemoSetupError, experiments, run_demo
 from act.eval import NotWritableError, all_errored, describe_all_errored, ensure_writable, format_summary
 
 
@@ -30,6 +30,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="train ACT, then BC, each on every core (default: both at once, the cores split between them)",
     )
+    p.add_argument(
+        "--experiment",
+        default=EXPERIMENT,
+        choices=experiments(),
+        help=f"what ACT and BC train (act/configs/experiment; default {EXPERIMENT}: the click tasks and "
+        "SearchSubmit); the demo suite runs on its tasks. experiment=demo is the click-only demo",
+    )
     args = p.parse_args(argv)
     try:  # before an hour of work, not after it
         ensure_writable(args.out, "--out")
@@ -37,14 +44,19 @@ def main(argv: list[str] | None = None) -> int:
     except NotWritableError as e:
         print(f"act-demo: {e}", file=sys.stderr)
         return 2
-    results = run_demo(
-        args.out,
-        args.data,
-        quick=args.quick,
-        num_workers=args.num_workers,
-        episodes=args.episodes,
-        sequential=args.sequential,
-    )
+    try:
+        results = run_demo(
+            args.out,
+            args.data,
+            quick=args.quick,
+            num_workers=args.num_workers,
+            episodes=args.episodes,
+            sequential=args.sequential,
+            experiment=args.experiment,
+        )
+    except DemoSetupError as e:  # --out holds another experiment's demo, or not a synthui one
+        print(f"act-demo: {e}", file=sys.stderr)
+        return 2
     print()
     print(format_summary(results, f"{args.out}/eval"))
     print(
