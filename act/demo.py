@@ -237,9 +237,12 @@ def run_demo(
     stages = {"act": [*extra], "bc": [*extra, "policy=bc", "policy.chunk_size=1"]}
     summary_path = out / "demo_summary.json"
     previous = json.loads(summary_path.read_text())["demo"] if summary_path.is_file() else {}
-    if previous.get("experiment", experiment) != experiment:  # its finished stages are another recipe's
+    # finished stages of another recipe must not be reused; summaries without the key predate
+    # --experiment, when act-demo trained experiment=demo
+    trained_as = previous.get("experiment", "demo") if previous else experiment
+    if trained_as != experiment:
         raise DemoSetupError(
-            f"{out} holds the demo of experiment={previous['experiment']}; "
+            f"{out} holds the demo of experiment={trained_as}; "
             f"give experiment={experiment} another output directory (--out)"
         )
     before = previous.get("stages", {})

@@ -88,6 +88,8 @@ def test_demo_refuses_another_experiments_outputs_and_non_synthui_experiments(tm
     err = capsys.readouterr().err
     assert "experiment=demo" in err and "--out" in err
     assert not (out / "act").exists()  # nothing trained over the other demo's outputs
+    (out / "demo_summary.json").write_text(json.dumps({"demo": {"stages": {}}}))  # before --experiment
+    assert main([*args]) == 2 and "experiment=demo;" in capsys.readouterr().err
 
     args = ["--out", str(tmp_path / "fresh"), "--data", str(tmp_path / "data")]
     assert main([*args, "--experiment", "miniwob"]) == 2
