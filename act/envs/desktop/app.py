@@ -149,7 +149,9 @@ class App:
             return None
         try:
             spec = str(w.cget("font"))  # fonts are sized once, before any widget: one Font per spec
-            font = self.fonts.get(spec) or self.fonts.setdefault(spec, tkfont.Font(root=self.root, font=spec))
+            if spec not in self.fonts:
+                self.fonts[spec] = tkfont.Font(root=self.root, font=spec)
+            font = self.fonts[spec]
             keys = ("borderwidth", "highlightthickness", "padx")
             inset = sum(w.winfo_pixels(w.cget(k)) for k in keys) if role in ("checkbox", "radio") else 0
         except tk.TclError:  # a widget without these options (ttk): say nothing rather than fail
