@@ -124,6 +124,7 @@ def test_changed_recordings_are_refused_until_the_cache_is_deleted(recordings, t
     with pytest.raises(DatasetError, match=r"dataset cache.*recordings' content differs") as e:
         prepare_dataset(data, (30, 40), tmp_path / "data")
     assert f"delete {out}" in str(e.value)
+    assert "modification time" in str(e.value)  # frames are compared by size and time: it says so
     shutil.rmtree(out)
     assert prepare_dataset(data, (30, 40), tmp_path / "data") == out
     assert DatasetInfo.load(out).num_episodes == 5

@@ -134,8 +134,8 @@ def recordings_root(episodes: list[Path]) -> Path:
 def recordings_fingerprint(episodes: list[Path]) -> str:
     """A digest of the episodes' paths (relative to their common root) and files (see _episode_files).
 
-    Two folders of the same content give the same digest wherever they are; adding, removing or
-    rewriting an episode changes it.
+    Two folders of the same content and file times give the same digest wherever they are (cp -a
+    and rsync -a keep the times; cp -r does not); adding, removing or rewriting an episode changes it.
     """
     root = recordings_root(episodes)
     h = hashlib.sha256()
@@ -197,7 +197,12 @@ def _differences(info: DatasetInfo, inputs: dict[str, Any], root: Path) -> str:
             continue
         if key == "recordings":
             where = f" ({info.recordings} then, {root} now)" if info.recordings != str(root) else ""
-            out.append(f"the recordings' content differs{where}")
+            # frames are compared by size and modification time: say so, or a copy reads as an edit
+            out.append(
+                f"the recordings' content differs{where}: a json file's bytes, or a frame's size or "
+                "modification time (a copy that does not keep modification times, such as cp -r "
+                "without -p, changes them)"
+            )
         elif key == "pairing":
             out.append("it paired act-record's press frames with their own actions (now: the frame before)")
         elif key == "elements":
