@@ -90,6 +90,7 @@ def test_act_train_online_trains_on_the_stream_and_validates_on_the_built_split(
     assert objects["summary"]["global_step"] == 20
     # the stream computes the one reading target the policy learns from
     assert objects["datamodule"].train_stream.read_targets == ("cell_words",)
+    assert objects["datamodule"].read_targets == ("cell_words",)  # and so do the recorded val samples
     assert torch.isfinite(torch.tensor(metrics["val/loss"]))
 
 

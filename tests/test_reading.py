@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from act.data import build_dataset
 from act.data.build import DatasetError
@@ -91,6 +92,11 @@ def test_a_dataset_of_recordings_with_snapshots_teaches_reading(tmp_path):
     assert (grid[3:, 4:] == ok).all() and (grid[:3] == 0).all() and (grid[:, :4] == 0).all()
     # no grid asked for: no reading targets
     assert "cell_words" not in ChunkDataset(ds, chunk_size=2)[0]
+    # only the target asked for is computed, and it is the same as when both are
+    spans = ChunkDataset(ds, chunk_size=2, cells=CELLS, read_targets="cell_spans")[0]
+    assert "cell_words" not in spans and torch.equal(spans["cell_spans"], sample["cell_spans"])
+    with pytest.raises(ValueError, match=r"ChunkDataset: read_targets \['cell_letters'\]"):
+        ChunkDataset(ds, chunk_size=2, cells=CELLS, read_targets=("cell_letters",))
 
 
 def test_recordings_without_snapshots_build_as_before(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, IterableDa
 
 from act.data.augment import Augment, AugmentedDataset
 from act.data.build import DatasetInfo, dataset_path
-from act.data.reading import cell_index, cell_targets
+from act.data.reading import READ_TARGETS, cell_index, cell_targets, read_target_names
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.vocab import Vocabulary, encode_bytes, tokenize
 
@@ -53,7 +54,8 @@ class ChunkDataset(Dataset):
     from recordings with element snapshots (format 1.1): cell_words int64 (rows * cols,), the
     instruction word each cell shows (``act.data.reading.cell_words``), and cell_spans int64 (rows *
     cols,), the instruction span each cell shows (``act.data.reading.cell_spans``), for reading
-    supervision.
+    supervision: those of them ``read_targets`` names (a policy learns from one:
+    ``ACTConfig.read_target``).
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class ChunkDataset(Dataset):
         instruction_vocab: list[str] | None = None,
         instruction_max_len: int | None = None,
         cells: tuple[int, int, int] | None = None,
+        read_targets: Sequence[str] = READ_TARGETS,
     ):
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
@@ -83,6 +86,7 @@ class ChunkDataset(Dataset):
         # Reading supervision where the recordings carried element snapshots and the policy reads on
         # a grid of ``cells`` = (rows, cols, stride): each sample's ``cell_words``.
         self.cells = cells if cells is not None and "elements" in names else None
+        self.read_targets = read_target_names(read_targets, "ChunkDataset")
         self.elements = table.column("elements").to_pylist() if self.cells else None
         self._cell_of_pixel = cell_index(*self.cells) if self.cells else None
         if len(self.episode) and (np.diff(self.episode) < 0).any():
@@ -195,10 +199,10 @@ class ChunkDataset(Dataset):
                     self.words,
                     text,
                     self._cell_of_pixel,
+                    self.read_targets,
                 )
             else:  # no snapshot for this step: no reading targets (the loss ignores -100), not "blank"
-                none = np.full(rows * cols, IGNORE_CELL, np.int64)
-                targets = {"cell_words": none, "cell_spans": none}
+                targets = {name: np.full(rows * cols, IGNORE_CELL, np.int64) for name in self.read_targets}
             sample.update({k: torch.from_numpy(v) for k, v in targets.items()})  # (C,) each
         sample["intent"] = torch.tensor(self.intent[r])
         sample["episode_index"] = torch.tensor(self.episode[r])
@@ -310,9 +314,11 @@ class ActDataModule(_Base):
         train_stream: IterableDataset | None = None,
         cells: tuple[int, int, int] | None = None,
         augment: Augment | None = None,
+        read_targets: Sequence[str] = READ_TARGETS,
     ):
         super().__init__()
         self.train_stream, self.cells, self.augment = train_stream, cells, augment
+        self.read_targets = read_target_names(read_targets, "ActDataModule")
         self.path, self.chunk_size, self.batch_size = dataset_path(path), chunk_size, batch_size
         self.val_fraction, self.num_workers, self.seed = val_fraction, num_workers, seed
         self.info = DatasetInfo.load(self.path)
@@ -324,11 +330,23 @@ class ActDataModule(_Base):
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
-            self.train_set = ChunkDataset(self.path, self.chunk_size, self.train_episodes, cells=self.cells)
+            self.train_set = ChunkDataset(
+                self.path,
+                self.chunk_size,
+                self.train_episodes,
+                cells=self.cells,
+                read_targets=self.read_targets,
+            )
             if self.augment is not None and self.augment.enabled:  # the train split only
                 cells = None if self.cells is None else self.cells[:2]
                 self.train_set = AugmentedDataset(self.train_set, self.augment, cells)
-            self.val_set = ChunkDataset(self.path, self.chunk_size, self.val_episodes, cells=self.cells)
+            self.val_set = ChunkDataset(
+                self.path,
+                self.chunk_size,
+                self.val_episodes,
+                cells=self.cells,
+                read_targets=self.read_targets,
+            )
 
     def _loader(self, dataset: ChunkDataset | AugmentedDataset, shuffle: bool) -> DataLoader:
         return DataLoader(

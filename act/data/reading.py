@@ -19,6 +19,14 @@ from act.spaces.vocab import MAX_INSTRUCTION_BYTES, Vocabulary, tokenize
 READ_TARGETS = ("cell_words", "cell_spans")  # the reading targets a frame can have
 
 
+def read_target_names(names: str | Iterable[str], who: str) -> tuple[str, ...]:
+    """``names`` (one name or several) as a tuple, each checked against READ_TARGETS (``who`` asks)."""
+    names = (names,) if isinstance(names, str) else tuple(names)
+    if unknown := set(names) - set(READ_TARGETS):
+        raise ValueError(f"{who}: read_targets {sorted(unknown)} are not among {READ_TARGETS}")
+    return names
+
+
 def cell_index(rows: int, cols: int, stride: int) -> np.ndarray:
     """(rows * stride, cols * stride): the index of the feature cell each pixel falls in."""
     cell = np.arange(rows * cols).reshape(rows, cols)

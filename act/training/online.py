@@ -20,7 +20,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 from act.data.augment import augment_of, augment_sample
 from act.data.build import DatasetInfo, target_box
 from act.data.chunks import chunk_window, previous_kinds
-from act.data.reading import READ_TARGETS, cell_index, cell_targets, cell_words, move_boxes
+from act.data.reading import READ_TARGETS, cell_index, cell_targets, cell_words, move_boxes, read_target_names
 from act.recording.schema import POINTER_KINDS, Action
 from act.spaces.copy import copy_targets, typed_counts
 from act.spaces.image import resize_frame
@@ -102,9 +102,7 @@ class ExpertStream(IterableDataset):
         self.info, self.tasks, self.perturbations = info, list(tasks), list(perturbations) or [""]
         self.chunk_size, self.seed, self.buffer, self.rank = chunk_size, seed, buffer, rank
         self.cells = cells
-        self.read_targets = (read_targets,) if isinstance(read_targets, str) else tuple(read_targets)
-        if unknown := set(self.read_targets) - set(READ_TARGETS):
-            raise ValueError(f"ExpertStream: read_targets {sorted(unknown)} are not among {READ_TARGETS}")
+        self.read_targets = read_target_names(read_targets, "ExpertStream")
         if not 0.0 <= shift < 0.5:
             raise ValueError(f"ExpertStream: shift {shift} must be in [0, 0.5) (a fraction of the screen)")
         if not 0.0 <= shift_share <= 1.0:

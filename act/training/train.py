@@ -334,6 +334,7 @@ def train(cfg: DictConfig, callbacks: list[Any] | None = None) -> tuple[dict[str
         seed=data_cfg.split_seed,
         train_stream=_train_stream(data_cfg, info, policy_cfg, cfg.seed),
         cells=policy_cfg.pointer_cells(),  # reading supervision where recordings carry element snapshots
+        read_targets=(policy_cfg.read_target(),),
         augment=None if data_cfg.online else augment_of(data_cfg.augment),  # a stream augments its own
     )
     module = ActLightningModule(policy_cfg, optim)
