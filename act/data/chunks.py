@@ -330,23 +330,16 @@ class ActDataModule(_Base):
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:
-            self.train_set = ChunkDataset(
-                self.path,
-                self.chunk_size,
-                self.train_episodes,
-                cells=self.cells,
-                read_targets=self.read_targets,
-            )
+            self.train_set = self._split(self.train_episodes)
             if self.augment is not None and self.augment.enabled:  # the train split only
                 cells = None if self.cells is None else self.cells[:2]
                 self.train_set = AugmentedDataset(self.train_set, self.augment, cells)
-            self.val_set = ChunkDataset(
-                self.path,
-                self.chunk_size,
-                self.val_episodes,
-                cells=self.cells,
-                read_targets=self.read_targets,
-            )
+            self.val_set = self._split(self.val_episodes)
+
+    def _split(self, episodes: list[int]) -> ChunkDataset:
+        return ChunkDataset(
+            self.path, self.chunk_size, episodes, cells=self.cells, read_targets=self.read_targets
+        )
 
     def _loader(self, dataset: ChunkDataset | AugmentedDataset, shuffle: bool) -> DataLoader:
         return DataLoader(
