@@ -246,7 +246,10 @@ def run_demo(
             f"give experiment={experiment} another output directory (--out)"
         )
     before = previous.get("stages", {})
-    generate = _compose("act", out, Path(data_dir), extra, experiment).data.generate
+    cfgs = {
+        name: _compose(name, out, Path(data_dir), overrides, experiment) for name, overrides in stages.items()
+    }
+    generate = cfgs["act"].data.generate
     if generate.env != "synthui":  # the demo suite is synthui's
         raise DemoSetupError(
             f"experiment={experiment} trains on {generate.env}; act-demo runs synthui experiments"
@@ -265,14 +268,11 @@ def run_demo(
     cores = torch.get_num_threads()
     if len(todo) > 1 and cores >= len(todo) and not sequential:
         t0 = time.perf_counter()
-        cfgs = {
-            name: _compose(name, out, Path(data_dir), overrides, experiment)
-            for name, overrides in todo.items()
-        }
-        for cfg in cfgs.values():  # before the runs start, so they never build a dataset at once
+        for name in todo:  # before the runs start, so they never build a dataset at once
+            cfg = cfgs[name]
             prepare_dataset(OmegaConf.to_object(cfg.data), tuple(cfg.policy.image_size), data_dir)
         print(f"[demo] data ready in {time.perf_counter() - t0:.0f} s")
-        steps = {name: cfg.trainer.max_steps for name, cfg in cfgs.items()}
+        steps = {name: cfgs[name].trainer.max_steps for name in todo}
         runs = _train_in_parallel(todo, steps, out, Path(data_dir), cores // len(todo), experiment)
     else:
         runs = {}

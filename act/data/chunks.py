@@ -84,7 +84,7 @@ class ChunkDataset(Dataset):
             _column(table, "target") if "target" in names else np.full((len(self.episode), 4), -1, np.float32)
         )
         # Reading supervision where the recordings carried element snapshots and the policy reads on
-        # a grid of ``cells`` = (rows, cols, stride): each sample's ``cell_words``.
+        # a grid of ``cells`` = (rows, cols, stride): each sample's ``read_targets``.
         self.cells = cells if cells is not None and "elements" in names else None
         self.read_targets = read_target_names(read_targets, "ChunkDataset")
         self.elements = table.column("elements").to_pylist() if self.cells else None
