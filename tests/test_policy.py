@@ -800,6 +800,32 @@ def test_chunk_decay_weighs_the_loss_towards_the_first_steps():
     assert not torch.allclose(uniform["loss_kind"], a["loss_kind"])
 
 
+@pytest.mark.parametrize("pointer_head", ["heatmap", "regression"])
+def test_chunk_encoder_grad_scales_only_the_later_steps_gradient_into_the_encoder(pointer_head):
+    batch = make_batch(tiny_config(), seed=5)
+    losses, grads = {}, {}
+    for alpha in (0.0, 0.5, 1.0):
+        policy = seeded_policy(
+            tiny_config(use_vae=False, pointer_head=pointer_head, chunk_encoder_grad=alpha)
+        )
+        loss, _ = policy(batch)
+        loss.backward()
+        losses[alpha] = loss.detach()
+        grads[alpha] = {n: p.grad for n, p in policy.named_parameters() if p.grad is not None}
+    assert torch.allclose(losses[0.0], losses[1.0]) and torch.allclose(losses[0.5], losses[1.0])
+    for name, g in grads[1.0].items():
+        part = name.split(".")[1]
+        if part in ("decoder", "queries") or part.endswith("_head"):  # learn every step whatever alpha
+            assert torch.allclose(grads[0.0][name], g, atol=1e-6), name
+        else:  # backbone, encoder, embeddings: alpha times the later steps' part
+            assert torch.allclose(grads[0.5][name], (grads[0.0][name] + g) / 2, atol=1e-6), name
+    assert not torch.allclose(
+        grads[0.0]["model.backbone.body.0.weight"], grads[1.0]["model.backbone.body.0.weight"]
+    )
+    with pytest.raises(ValueError, match="chunk_encoder_grad"):
+        tiny_config(chunk_encoder_grad=1.5)
+
+
 def test_explain_names_the_word_its_clicks_look_for():
     config = tiny_config()
     policy = seeded_policy(config).eval()

@@ -129,6 +129,12 @@ class ACTConfig:
     # Loss weight of chunk position i is exp(-chunk_decay * i): > 0 stresses the steps nearest in
     # time (the far future of a UI is often not on screen yet). 0 = uniform, as in ACT.
     chunk_decay: float = 0.0
+    # Share of the later chunk steps' (1..K-1) loss gradient that reaches what all steps share
+    # before the decoder (backbone, encoder, instruction embedding); the decoder and heads get all
+    # of it. 1 = ACT. Below 1, training decodes twice (step 0 from the encoder output, the later
+    # steps from a copy whose gradient is scaled), so the future steps cannot trade the encoder's
+    # view of the screen for theirs (docs/experiments.md#chunk-encoder-grad).
+    chunk_encoder_grad: float = 1.0
 
     # Loss weights (total = sum of weighted terms + kl_weight * KL).
     kind_weight: float = 1.0
@@ -258,6 +264,8 @@ class ACTConfig:
             )
         if not (isinstance(self.dropout, numbers.Real) and 0 <= self.dropout < 1):
             raise ValueError(f"dropout: {self.dropout!r} must be in [0, 1)")
+        if not 0 <= self.chunk_encoder_grad <= 1:
+            raise ValueError(f"chunk_encoder_grad: {self.chunk_encoder_grad!r} must be in [0, 1]")
         if self.temporal_ensemble_coeff is not None:
             _finite_at_least("temporal_ensemble_coeff", self.temporal_ensemble_coeff, " or None")
         if self.execution is not None:

@@ -298,10 +298,11 @@ class PointerHead(nn.Module):
         return self.from_cell(cell, self.offset(h, memory, cell)), prob
 
     def losses(
-        self, h, memory, memory_pos, target, mask, prefix: str, box=None, read=None, weight=None
+        self, h, memory, memory_pos, target, mask, prefix: str, box=None, read=None, weight=None, later=None
     ) -> tuple[dict, dict]:
         """Masked losses and metrics against target (B, K, 2); mask (B, K) bool marks the steps that point;
-        ``weight`` (K,) weighs the loss by chunk position (metrics stay plain means).
+        ``weight`` (K,) weighs the loss by chunk position (metrics stay plain means). ``later``: the
+        (memory, read) that steps 1.. point into (``chunk_encoder_grad``'s second decoding).
 
         ``box`` (B, K, 4): the aimed-at element (x0, y0, x1, y1) normalised, -1 where unknown; adds
         ``hit_{prefix}_now``, how often the step executed now (chunk position 0) lands inside it.
@@ -314,7 +315,12 @@ class PointerHead(nn.Module):
             pred = pred.detach()
         else:
             logits = self.logits(h, memory, memory_pos, read)  # (B, K, C)
-            l1 = (self.offset(h, memory, cell_t) - offset_t).abs().sum(-1)  # (B, K), teacher-forced cell
+            offset = self.offset(h, memory, cell_t)  # (B, K, 2) in the teacher-forced cell
+            if later is not None:  # steps 1.. from the second decoding's memory
+                mem, rd = later
+                logits = torch.cat([logits[:, :1], self.logits(h[:, 1:], mem, memory_pos, rd)], 1)
+                offset = torch.cat([offset[:, :1], self.offset(h[:, 1:], mem, cell_t[:, 1:])], 1)
+            l1 = (offset - offset_t).abs().sum(-1)  # (B, K)
             losses = {
                 prefix: _cross_entropy(logits, cell_t, lmask),
                 f"{prefix}_offset": _masked_mean(l1, lmask),
@@ -729,8 +735,23 @@ class ACT(nn.Module):
         enc = self.encode_observation(
             image, instruction, z, None if typed is None else typed[:, 0], prev_kind
         )
+        out.update(self.decode(enc, typed))
+        if self.training and c.chunk_encoder_grad < 1 and c.chunk_size > 1:
+            # The later steps again, from an encoder output whose gradient is scaled: their
+            # per-step outputs replace the first pass's, and "later" holds the whole second pass
+            # for the heads the losses apply (the pointers).
+            later = self.decode(_scale_grad(enc, c.chunk_encoder_grad), typed)
+            for name in _STEP_OUTPUTS:
+                if name in out:
+                    out[name] = torch.cat([out[name][:, :1], later[name][:, 1:]], 1)
+            out["later"] = later
+        return out
+
+    def decode(self, enc: Encoded, typed: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The decoder and the heads that ``forward`` applies, on one encoder output."""
+        b, c, out = enc.memory.shape[0], self.config, {}
         memory, ids = enc.memory, enc.ids
-        tgt = torch.zeros(b, c.chunk_size + 1, c.dim_model, device=image.device)
+        tgt = torch.zeros(b, c.chunk_size + 1, c.dim_model, device=memory.device)
         h = self.decoder(tgt, self.queries, memory, enc.pos, enc.mask)  # (B, K + 1, D)
         steps, n_cells = h[:, :-1], self.image_pos.shape[1]
         image_memory, tokens = memory[:, -n_cells:], enc.cells  # (B, C, D) each
@@ -767,6 +788,24 @@ class ACT(nn.Module):
             intent_logits=self.intent_head(h[:, -1]),  # (B, intents)
         )
         return out
+
+
+# The outputs of ``ACT.decode`` with one row per chunk step (B, K, ...).
+_STEP_OUTPUTS = ("steps", "kind_logits", "key_logits", "scroll", "copy_start_logits", "copy_logits")
+
+
+def _scale_grad(enc: Encoded, alpha: float) -> Encoded:
+    """``enc`` with the same values, and alpha times the gradient flowing back through its tensors."""
+
+    def scale(x):
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            return x
+        return x.detach() if alpha == 0 else x * alpha + x.detach() * (1 - alpha)
+
+    spans = enc.spans
+    if spans is not None:
+        spans = SpanReading(*(scale(x) for x in spans))
+    return Encoded(*(scale(x) for x in enc[:-1]), spans)
 
 
 # --------------------------------------------------------------------------------------------- policy
@@ -967,8 +1006,11 @@ class ACTPolicy(nn.Module):
             steps = out["steps"]  # (B, K, D)
             if name == "point2":  # teacher-forced: the drag starts where the expert's did
                 steps = m.drag_steps(steps, t.actions["point"])
+            later = out.get("later")  # chunk_encoder_grad: steps 1.. point into the second decoding
+            if later is not None:
+                later = (later["image_memory"], m.reading(later))
             head_losses, head_metrics = head.losses(
-                steps, memory, m.point_pos, target, mask, name, box, read, t.chunk_weight
+                steps, memory, m.point_pos, target, mask, name, box, read, t.chunk_weight, later
             )
             for key, value in head_losses.items():
                 terms[key] = LossTerm(value, c.point_offset_weight if key.endswith("_offset") else weight)
