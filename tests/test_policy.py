@@ -826,6 +826,50 @@ def test_chunk_encoder_grad_scales_only_the_later_steps_gradient_into_the_encode
         tiny_config(chunk_encoder_grad=1.5)
 
 
+@pytest.mark.parametrize(
+    "overrides, blind",
+    [
+        ({}, ()),
+        ({"chunk_encoder_grad": 0.0}, ("backbone", "encoder")),
+        (
+            {"chunk_encoder_grad": 0.0, "later_steps_decoder": True},
+            ("backbone", "encoder", "decoder", "queries"),
+        ),
+    ],
+)
+def test_what_the_later_steps_targets_train(overrides, blind):
+    """New targets for steps 1.. (same kinds, so the same masks) move only the parts they may reach."""
+    batch = make_batch(tiny_config(), seed=6)
+    g = torch.Generator().manual_seed(1)
+    other = {**batch, "point": batch["point"].clone(), "key": batch["key"].clone()}
+    other["point"][:, 1:] = torch.rand(other["point"][:, 1:].shape, generator=g)
+    other["key"][:, 1:] = torch.randint(1, 20, other["key"][:, 1:].shape, generator=g)
+    grads = []
+    for b in (batch, other):
+        policy = seeded_policy(tiny_config(use_vae=False, **overrides))
+        policy(b)[0].backward()
+        grads.append({n: p.grad for n, p in policy.named_parameters() if p.grad is not None})
+    moved = {n.split(".")[1] for n, g in grads[0].items() if not torch.allclose(g, grads[1][n], atol=1e-7)}
+    assert not moved & set(blind), moved & set(blind)
+    assert "point_head" in moved
+    assert ("later_decoder" in moved) == overrides.get("later_steps_decoder", False)
+    assert ("backbone" in moved) == (not overrides)
+
+
+def test_the_later_steps_decoder_plans_steps_after_the_first_at_inference():
+    config = tiny_config(later_steps_decoder=True)
+    policy, obs = seeded_policy(config).eval(), obs_for(config, size=(24, 32))
+    before = policy.predict_chunk(obs)
+    with torch.no_grad():
+        for p in policy.model.later_decoder.parameters():
+            p.add_(torch.randn_like(p))
+    after = policy.predict_chunk(obs)
+    assert np.allclose(before["kind_probs"][0], after["kind_probs"][0])  # step 0: the main decoder
+    assert not np.allclose(before["kind_probs"][1:], after["kind_probs"][1:])
+    with pytest.raises(ValueError, match="later_steps_decoder"):
+        tiny_config(later_steps_decoder=True, chunk_size=1, n_action_steps=1)
+
+
 def test_explain_names_the_word_its_clicks_look_for():
     config = tiny_config()
     policy = seeded_policy(config).eval()

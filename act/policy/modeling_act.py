@@ -544,6 +544,10 @@ class ACT(nn.Module):
         # Decoder: K step queries + 1 intent query; the target starts at zero as in DETR.
         self.queries = nn.Parameter(torch.randn(1, c.chunk_size + 1, d) * 0.02)  # (1, K + 1, D)
         self.decoder = Decoder(c)
+        self.later_queries = self.later_decoder = None
+        if c.later_steps_decoder:  # steps 1.. decoded by weights of their own (the heads are shared)
+            self.later_queries = nn.Parameter(torch.randn(1, c.chunk_size + 1, d) * 0.02)
+            self.later_decoder = Decoder(c)
         # Heads.
         self.kind_head = nn.Linear(d, num_kinds)
         self.key_head = nn.Linear(d, num_keys + int(c.key_copy))  # key_copy: the last class is COPY
@@ -736,23 +740,34 @@ class ACT(nn.Module):
             image, instruction, z, None if typed is None else typed[:, 0], prev_kind
         )
         out.update(self.decode(enc, typed))
-        if self.training and c.chunk_encoder_grad < 1 and c.chunk_size > 1:
-            # The later steps again, from an encoder output whose gradient is scaled: their
-            # per-step outputs replace the first pass's, and "later" holds the whole second pass
-            # for the heads the losses apply (the pointers).
-            later = self.decode(_scale_grad(enc, c.chunk_encoder_grad), typed)
+        scaled = self.training and c.chunk_encoder_grad < 1
+        if (scaled or self.later_decoder is not None) and c.chunk_size > 1:
+            # The later steps again, from their own decoder and/or an encoder output whose gradient
+            # is scaled: their per-step outputs replace the first pass's, and "later" holds the
+            # whole second pass for the heads the losses apply (the pointers).
+            later_enc = _scale_grad(enc, c.chunk_encoder_grad) if scaled else enc
+            later = self.decode(later_enc, typed, self.later_decoder, self.later_queries)
             for name in _STEP_OUTPUTS:
                 if name in out:
                     out[name] = torch.cat([out[name][:, :1], later[name][:, 1:]], 1)
             out["later"] = later
         return out
 
-    def decode(self, enc: Encoded, typed: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """The decoder and the heads that ``forward`` applies, on one encoder output."""
+    def decode(
+        self,
+        enc: Encoded,
+        typed: torch.Tensor | None = None,
+        decoder: nn.Module | None = None,
+        queries: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """The decoder (``self.decoder`` and its queries unless given) and the heads that ``forward``
+        applies, on one encoder output."""
         b, c, out = enc.memory.shape[0], self.config, {}
         memory, ids = enc.memory, enc.ids
+        decoder = self.decoder if decoder is None else decoder
+        queries = self.queries if queries is None else queries
         tgt = torch.zeros(b, c.chunk_size + 1, c.dim_model, device=memory.device)
-        h = self.decoder(tgt, self.queries, memory, enc.pos, enc.mask)  # (B, K + 1, D)
+        h = decoder(tgt, queries, memory, enc.pos, enc.mask)  # (B, K + 1, D)
         steps, n_cells = h[:, :-1], self.image_pos.shape[1]
         image_memory, tokens = memory[:, -n_cells:], enc.cells  # (B, C, D) each
         if enc.fine is not None:  # the finer grid: each fine cell adds its coarse cell (top-down merge)
