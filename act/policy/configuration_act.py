@@ -137,7 +137,8 @@ class ACTConfig:
     chunk_encoder_grad: float = 1.0
     # Steps 1.. of the chunk from a decoder (and step queries) of their own, the heads shared: with
     # chunk_encoder_grad 0 the step executed now is then learnt as plain BC learns it, the rest of
-    # the chunk beside it on the same encoder output. Inference decodes twice.
+    # the chunk beside it on the same encoder output. Inference decodes twice. Nothing to do with
+    # chunk_size 1 (BC from an ACT experiment: `policy=bc policy.chunk_size=1`).
     later_steps_decoder: bool = False
 
     # Loss weights (total = sum of weighted terms + kl_weight * KL).
@@ -270,8 +271,6 @@ class ACTConfig:
             raise ValueError(f"dropout: {self.dropout!r} must be in [0, 1)")
         if not 0 <= self.chunk_encoder_grad <= 1:
             raise ValueError(f"chunk_encoder_grad: {self.chunk_encoder_grad!r} must be in [0, 1]")
-        if self.later_steps_decoder and self.chunk_size < 2:
-            raise ValueError("later_steps_decoder: a chunk of one step has no later steps (chunk_size=1)")
         if self.temporal_ensemble_coeff is not None:
             _finite_at_least("temporal_ensemble_coeff", self.temporal_ensemble_coeff, " or None")
         if self.execution is not None:

@@ -545,7 +545,7 @@ class ACT(nn.Module):
         self.queries = nn.Parameter(torch.randn(1, c.chunk_size + 1, d) * 0.02)  # (1, K + 1, D)
         self.decoder = Decoder(c)
         self.later_queries = self.later_decoder = None
-        if c.later_steps_decoder:  # steps 1.. decoded by weights of their own (the heads are shared)
+        if c.later_steps_decoder and c.chunk_size > 1:  # steps 1.. by weights of their own, heads shared
             self.later_queries = nn.Parameter(torch.randn(1, c.chunk_size + 1, d) * 0.02)
             self.later_decoder = Decoder(c)
         # Heads.
