@@ -314,12 +314,22 @@ class PointerHead(nn.Module):
             losses = {prefix: _masked_mean((pred - target).abs().sum(-1), lmask)}
             pred = pred.detach()
         else:
-            logits = self.logits(h, memory, memory_pos, read)  # (B, K, C)
-            offset = self.offset(h, memory, cell_t)  # (B, K, 2) in the teacher-forced cell
-            if later is not None:  # steps 1.. from the second decoding's memory
+            if later is None:
+                logits = self.logits(h, memory, memory_pos, read)  # (B, K, C)
+                offset = self.offset(h, memory, cell_t)  # (B, K, 2) in the teacher-forced cell
+            else:  # step 0 from the first decoding's memory, steps 1.. from the second's
                 mem, rd = later
-                logits = torch.cat([logits[:, :1], self.logits(h[:, 1:], mem, memory_pos, rd)], 1)
-                offset = torch.cat([offset[:, :1], self.offset(h[:, 1:], mem, cell_t[:, 1:])], 1)
+                logits = torch.cat(
+                    [
+                        self.logits(h[:, :1], memory, memory_pos, read),
+                        self.logits(h[:, 1:], mem, memory_pos, rd),
+                    ],
+                    1,
+                )
+                offset = torch.cat(
+                    [self.offset(h[:, :1], memory, cell_t[:, :1]), self.offset(h[:, 1:], mem, cell_t[:, 1:])],
+                    1,
+                )
             l1 = (offset - offset_t).abs().sum(-1)  # (B, K)
             losses = {
                 prefix: _cross_entropy(logits, cell_t, lmask),
