@@ -302,7 +302,8 @@ class PointerHead(nn.Module):
     ) -> tuple[dict, dict]:
         """Masked losses and metrics against target (B, K, 2); mask (B, K) bool marks the steps that point;
         ``weight`` (K,) weighs the loss by chunk position (metrics stay plain means). ``later``: the
-        (memory, read) that steps 1.. point into (``chunk_encoder_grad``'s second decoding).
+        (memory, read) that steps 1.. point into (the second decoding of ``chunk_encoder_grad`` or
+        ``later_steps_decoder``).
 
         ``box`` (B, K, 4): the aimed-at element (x0, y0, x1, y1) normalised, -1 where unknown; adds
         ``hit_{prefix}_now``, how often the step executed now (chunk position 0) lands inside it.
@@ -1031,7 +1032,7 @@ class ACTPolicy(nn.Module):
             steps = out["steps"]  # (B, K, D)
             if name == "point2":  # teacher-forced: the drag starts where the expert's did
                 steps = m.drag_steps(steps, t.actions["point"])
-            later = out.get("later")  # chunk_encoder_grad: steps 1.. point into the second decoding
+            later = out.get("later")  # steps 1.. point into the second decoding, where there is one
             if later is not None:
                 later = (later["image_memory"], m.reading(later))
             head_losses, head_metrics = head.losses(
