@@ -828,10 +828,7 @@ def _scale_grad(enc: Encoded, alpha: float) -> Encoded:
             return x
         return x.detach() if alpha == 0 else x * alpha + x.detach() * (1 - alpha)
 
-    spans = enc.spans
-    if spans is not None:
-        spans = SpanReading(*(scale(x) for x in spans))
-    return Encoded(*(scale(x) for x in enc[:-1]), spans)
+    return Encoded(*(SpanReading(*map(scale, x)) if isinstance(x, SpanReading) else scale(x) for x in enc))
 
 
 # --------------------------------------------------------------------------------------------- policy
