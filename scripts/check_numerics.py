@@ -1,7 +1,9 @@
-"""Print the demo config's training losses over its first N steps, to check a refactor changes no numbers.
+"""Print an experiment's training losses (the demo's by default) over its first N steps, to check
+that a refactor changes no numbers.
 
     python scripts/check_numerics.py --out before.json          # on the old code
     python scripts/check_numerics.py --compare before.json      # on the new code: exit 1 unless bitwise equal
+    python scripts/check_numerics.py --experiment demo_typing   # another experiment config
 
 One torch thread, seed 0, the demo's policy, optimiser and online stream, on a small recorded set
 (2 episodes per task and perturbation) so the run takes about a minute on one CPU core.
@@ -33,14 +35,14 @@ class _Losses(L.Callback):
         self.losses.append(float(loss.detach()).hex())  # hex: exact bits, comparable as text
 
 
-def run(steps: int, work: Path) -> list[str]:
+def run(steps: int, work: Path, experiment: str = "demo") -> list[str]:
     from act.training import register_configs, train
 
     register_configs()
 
     torch.set_num_threads(1)
     overrides = [
-        "experiment=demo",
+        f"experiment={experiment}",
         f"trainer.max_steps={steps}",
         "trainer.val_check_interval=null",
         "trainer.limit_val_batches=0",
@@ -63,11 +65,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--experiment", default="demo", help="the experiment config whose losses to print")
     parser.add_argument("--out", type=Path, help="write the losses here")
     parser.add_argument("--compare", type=Path, help="a file written by --out: exit 1 unless bitwise equal")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        losses = run(args.steps, Path(tmp))
+        losses = run(args.steps, Path(tmp), args.experiment)
     if args.out:
         args.out.write_text(json.dumps(losses, indent=0) + "\n")
     first, last = float.fromhex(losses[0]), float.fromhex(losses[-1])

@@ -130,14 +130,16 @@ class ACTConfig:
     # time (the far future of a UI is often not on screen yet). 0 = uniform, as in ACT.
     chunk_decay: float = 0.0
     # Share of the later chunk steps' (1..K-1) loss gradient that reaches what all steps share
-    # before the decoder (backbone, encoder, instruction embedding); the decoder and heads get all
-    # of it. 1 = ACT. Below 1, training decodes twice (step 0 from the encoder output, the later
-    # steps from a copy whose gradient is scaled), so the future steps cannot trade the encoder's
-    # view of the screen for theirs (docs/experiments.md#chunk-encoder-grad).
+    # before the decoder (backbone, encoder, embeddings, reading head); the decoder and the step
+    # heads get all of it. 1 = ACT. Below 1, steps 1.. read a copy of the encoder output whose
+    # gradient is scaled (same values), so the future steps cannot trade the encoder's view of the
+    # screen for theirs; without later_steps_decoder the decoder then runs twice in training
+    # (docs/experiments.md#chunk-encoder-grad).
     chunk_encoder_grad: float = 1.0
-    # Steps 1.. of the chunk from a decoder (and step queries) of their own, the heads shared: with
-    # chunk_encoder_grad 0 the step executed now is then learnt as plain BC learns it, the rest of
-    # the chunk beside it on the same encoder output. Inference decodes twice. Nothing to do with
+    # Steps 1.. of the chunk from a decoder (and step queries) of their own, the heads shared; the
+    # main decoder decodes step 0 and the intent only, so the two cost about what one decoder of
+    # all K + 1 queries does. With chunk_encoder_grad 0 the step executed now is learnt as plain BC
+    # learns it, the rest of the chunk beside it on the same encoder output. Nothing to do with
     # chunk_size 1 (BC from an ACT experiment: `policy=bc policy.chunk_size=1`).
     later_steps_decoder: bool = False
 

@@ -191,6 +191,14 @@ class Reading(NamedTuple):
     word_memory: torch.Tensor | None = None
 
 
+class CellSide(NamedTuple):
+    """``PointerHead.cell_side``: each cell's key (B, C, D) and, with a reading, the reading head's
+    P(cell shows word) (B, C, words), else None."""
+
+    keys: torch.Tensor
+    shows: torch.Tensor | None
+
+
 class Seek(nn.Module):
     """Which word a step looks for: log P(w | step) over the instruction vocabulary, (B, K, words).
 
@@ -274,15 +282,23 @@ class PointerHead(nn.Module):
         With ``read`` (the reading head's output) and a ``seek`` module, each step's scores also get
         log sum_w P(step seeks w) P(cell shows w): a cell showing the sought word wins.
         """
-        q, k = self.query(h), self.key(memory + memory_pos)
-        scores = q @ k.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, K, C)
-        if read is None or self.seek is None:
+        return self.score(h, self.cell_side(memory, memory_pos, read), read)
+
+    def cell_side(self, memory: torch.Tensor, memory_pos: torch.Tensor, read: Reading | None) -> CellSide:
+        """What ``logits`` computes per cell, whatever the step: its key, and what it shows."""
+        shows = None if read is None or self.seek is None else read.logits.softmax(-1)  # (B, C, words)
+        return CellSide(self.key(memory + memory_pos), shows)  # keys (B, C, D)
+
+    def score(self, h: torch.Tensor, cells: CellSide, read: Reading | None) -> torch.Tensor:
+        """``logits`` from step states (B, K, D) and a ``cell_side`` -> (B, K, C)."""
+        q = self.query(h)
+        scores = q @ cells.keys.transpose(1, 2) / math.sqrt(q.shape[-1])  # (B, K, C)
+        if cells.shows is None:
             return scores
         seek = self.seek(h, read.words, read.word_memory).exp()  # (B, K, words)
-        shows = read.logits.softmax(-1)  # (B, C, words)
         # sum_w P(seek w) P(shows w) as one batched matmul, not a (B, K, C, words) logsumexp (a large
         # share of a CPU step: docs/experiments.md#policy-timings). log 1e-9 bounds "matches nothing".
-        return scores + torch.log(seek @ shows.transpose(1, 2) + 1e-9)  # (B, K, C)
+        return scores + torch.log(seek @ cells.shows.transpose(1, 2) + 1e-9)  # (B, K, C)
 
     def offset(self, h: torch.Tensor, memory: torch.Tensor, cell: torch.Tensor) -> torch.Tensor:
         """The in-cell offset (B, K, 2) in [0, 1], read from the step state and the chosen cell's token."""
@@ -298,12 +314,22 @@ class PointerHead(nn.Module):
         return self.from_cell(cell, self.offset(h, memory, cell)), prob
 
     def losses(
-        self, h, memory, memory_pos, target, mask, prefix: str, box=None, read=None, weight=None, later=None
+        self,
+        h,
+        memory,
+        memory_pos,
+        target,
+        mask,
+        prefix: str,
+        box=None,
+        read=None,
+        weight=None,
+        later_grad=None,
     ) -> tuple[dict, dict]:
         """Masked losses and metrics against target (B, K, 2); mask (B, K) bool marks the steps that point;
-        ``weight`` (K,) weighs the loss by chunk position (metrics stay plain means). ``later``: the
-        (memory, read) that steps 1.. point into (the second decoding of ``chunk_encoder_grad`` or
-        ``later_steps_decoder``).
+        ``weight`` (K,) weighs the loss by chunk position (metrics stay plain means). ``later_grad``:
+        the share of steps 1..'s gradient that reaches what is computed per cell, whatever the step
+        (the memory, the reading, the cells' keys): ``chunk_encoder_grad``; None = all of it.
 
         ``box`` (B, K, 4): the aimed-at element (x0, y0, x1, y1) normalised, -1 where unknown; adds
         ``hit_{prefix}_now``, how often the step executed now (chunk position 0) lands inside it.
@@ -315,20 +341,18 @@ class PointerHead(nn.Module):
             losses = {prefix: _masked_mean((pred - target).abs().sum(-1), lmask)}
             pred = pred.detach()
         else:
-            if later is None:
+            if later_grad is None:
                 logits = self.logits(h, memory, memory_pos, read)  # (B, K, C)
                 offset = self.offset(h, memory, cell_t)  # (B, K, 2) in the teacher-forced cell
-            else:  # step 0 from the first decoding's memory, steps 1.. from the second's
-                mem, rd = later
-                logits = torch.cat(
-                    [
-                        self.logits(h[:, :1], memory, memory_pos, read),
-                        self.logits(h[:, 1:], mem, memory_pos, rd),
-                    ],
-                    1,
-                )
+            else:  # the cell side once; steps 1.. score against a copy whose gradient is scaled
+                cells = self.cell_side(memory, memory_pos, read)
+                later = _scale_grad((cells, read, memory), later_grad)
+                logits = torch.cat([self.score(h[:, :1], cells, read), self.score(h[:, 1:], *later[:2])], 1)
                 offset = torch.cat(
-                    [self.offset(h[:, :1], memory, cell_t[:, :1]), self.offset(h[:, 1:], mem, cell_t[:, 1:])],
+                    [
+                        self.offset(h[:, :1], memory, cell_t[:, :1]),
+                        self.offset(h[:, 1:], later[2], cell_t[:, 1:]),
+                    ],
                     1,
                 )
             l1 = (offset - offset_t).abs().sum(-1)  # (B, K)
@@ -552,12 +576,15 @@ class ACT(nn.Module):
             self.register_buffer("vae_pos", sine_position_1d(c.chunk_size + 1, d)[None], persistent=False)
             self.vae_encoder = Encoder(c, c.n_vae_encoder_layers)
             self.vae_out = nn.Linear(d, 2 * c.latent_dim)
-        # Decoder: K step queries + 1 intent query; the target starts at zero as in DETR.
-        self.queries = nn.Parameter(torch.randn(1, c.chunk_size + 1, d) * 0.02)  # (1, K + 1, D)
+        # Decoder: K step queries + 1 intent query; the target starts at zero as in DETR. With
+        # later_steps_decoder: step 0's and the intent's queries here, steps 1.. from a decoder and
+        # queries of their own (the heads shared).
+        later = c.later_steps_decoder and c.chunk_size > 1
+        self.queries = nn.Parameter(torch.randn(1, 2 if later else c.chunk_size + 1, d) * 0.02)  # (1, Q, D)
         self.decoder = Decoder(c)
         self.later_queries = self.later_decoder = None
-        if c.later_steps_decoder and c.chunk_size > 1:  # steps 1.. by weights of their own, heads shared
-            self.later_queries = nn.Parameter(torch.randn(1, c.chunk_size + 1, d) * 0.02)
+        if later:
+            self.later_queries = nn.Parameter(torch.randn(1, c.chunk_size - 1, d) * 0.02)  # (1, K - 1, D)
             self.later_decoder = Decoder(c)
         # Heads.
         self.kind_head = nn.Linear(d, num_kinds)
@@ -738,10 +765,12 @@ class ACT(nn.Module):
         only in training mode, else z = 0 (inference behaviour, KL still reported). key_copy: ``typed``
         (B, K) is each step's count of span characters typed before it (``typed_counts``; step 0's is
         the observation's), giving ``copy_logits``; without it only ``copy_start_logits``. prev_action:
-        ``prev_kind`` (B,) 1 + the kind of the action before this observation, 0 at the first step."""
+        ``prev_kind`` (B,) 1 + the kind of the action before this observation, 0 at the first step.
+        With ``chunk_encoder_grad`` < 1 in training, steps 1.. read a copy of the encoder output whose
+        gradient is scaled; the pointer heads' losses do the same (``PointerHead.losses``)."""
         b, c = image.shape[0], self.config
         z = torch.zeros(b, c.latent_dim, device=image.device)
-        out: dict[str, torch.Tensor] = {}
+        out: dict[str, Any] = {}
         if c.use_vae and actions is not None:
             mu, logvar = self.encode_actions(actions, is_pad)
             out["mu"], out["logvar"] = mu, logvar
@@ -750,85 +779,108 @@ class ACT(nn.Module):
         enc = self.encode_observation(
             image, instruction, z, None if typed is None else typed[:, 0], prev_kind
         )
-        out.update(self.decode(enc, typed))
-        scaled = self.training and c.chunk_encoder_grad < 1
-        if (scaled or self.later_decoder is not None) and c.chunk_size > 1:
-            # The later steps again, from their own decoder and/or an encoder output whose gradient
-            # is scaled: their per-step outputs replace the first pass's, and "later" holds the
-            # whole second pass for the heads the losses apply (the pointers).
-            later_enc = _scale_grad(enc, c.chunk_encoder_grad) if scaled else enc
-            later = self.decode(later_enc, typed, self.later_decoder, self.later_queries)
-            for name in _STEP_OUTPUTS:
-                if name in out:
-                    out[name] = torch.cat([out[name][:, :1], later[name][:, 1:]], 1)
-            out["later"] = later
+        alpha = self.later_grad()
+        # steps 1.. read an encoder output whose gradient is scaled (same values)
+        later_enc = enc if alpha is None else _scale_grad(enc, alpha)
+        h = self.decode_states(enc, later_enc)  # (B, K + 1, D): K steps, then the intent
+        steps, views = h[:, :-1], self.memory_views(enc)
+        if alpha is not None:  # step 0's heads read the memory as is, steps 1..'s heads its scaled copy
+            later = _scale_grad(views, alpha)
+            first_out = self.step_heads(steps[:, :1], views, None if typed is None else typed[:, :1])
+            later_out = self.step_heads(steps[:, 1:], later, None if typed is None else typed[:, 1:])
+            out.update({k: torch.cat([v, later_out[k]], 1) for k, v in first_out.items()})
+        else:
+            out.update(self.step_heads(steps, views, typed))
+        out.update(views._asdict())
+        out.update(steps=steps, intent_logits=self.intent_head(h[:, -1]))  # (B, K, D), (B, intents)
         return out
 
-    def decode(
-        self,
-        enc: Encoded,
-        typed: torch.Tensor | None = None,
-        decoder: nn.Module | None = None,
-        queries: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """The decoder (``self.decoder`` and its queries unless given) and the heads that ``forward``
-        applies, on one encoder output."""
-        b, c, out = enc.memory.shape[0], self.config, {}
-        memory, ids = enc.memory, enc.ids
-        decoder = self.decoder if decoder is None else decoder
-        queries = self.queries if queries is None else queries
-        tgt = torch.zeros(b, c.chunk_size + 1, c.dim_model, device=memory.device)
-        h = decoder(tgt, queries, memory, enc.pos, enc.mask)  # (B, K + 1, D)
-        steps, n_cells = h[:, :-1], self.image_pos.shape[1]
+    def later_grad(self) -> float | None:
+        """chunk_encoder_grad where it applies (training, below 1, chunks longer than one step)."""
+        c = self.config
+        return (
+            c.chunk_encoder_grad if self.training and c.chunk_encoder_grad < 1 and c.chunk_size > 1 else None
+        )
+
+    def decode_states(self, enc: Encoded, later_enc: Encoded) -> torch.Tensor:
+        """Decoder states (B, K + 1, D): K steps, then the intent. Steps 1.. (and, without
+        later_steps_decoder, only they) read ``later_enc``, a gradient-scaled copy of ``enc`` under
+        chunk_encoder_grad < 1 and ``enc`` itself otherwise."""
+        b, d = enc.memory.shape[0], self.config.dim_model
+
+        def run(decoder, queries, e):
+            tgt = torch.zeros(b, queries.shape[1], d, device=e.memory.device)  # DETR: targets start at 0
+            return decoder(tgt, queries, e.memory, e.pos, e.mask)
+
+        if self.later_decoder is not None:  # step 0 and the intent, then steps 1.. on their own
+            now = run(self.decoder, self.queries, enc)  # (B, 2, D)
+            rest = run(self.later_decoder, self.later_queries, later_enc)  # (B, K - 1, D)
+            return torch.cat([now[:, :1], rest, now[:, 1:]], 1)
+        h = run(self.decoder, self.queries, enc)  # (B, K + 1, D)
+        if later_enc is not enc:  # the shared decoder once more for the later steps' gradient
+            h = torch.cat([h[:, :1], run(self.decoder, self.queries, later_enc)[:, 1:-1], h[:, -1:]], 1)
+        return h
+
+    def memory_views(self, enc: Encoded) -> MemoryViews:
+        """What the heads read from an encoder output (see ``MemoryViews``)."""
+        memory, ids, n_cells = enc.memory, enc.ids, self.image_pos.shape[1]
         image_memory, tokens = memory[:, -n_cells:], enc.cells  # (B, C, D) each
         if enc.fine is not None:  # the finer grid: each fine cell adds its coarse cell (top-down merge)
             image_memory = enc.fine + image_memory[:, self.fine_parent]  # (B, C', D)
             tokens = enc.fine + tokens[:, self.fine_parent]  # (B, C', D)
         text_memory = None if ids is None else memory[:, 1 : 1 + ids.shape[1]]  # (B, L', D)
-        if self.copy_head is not None:
-            text_pos = enc.pos[:, 1 : 1 + ids.shape[1]]  # (1, L', D)
-            start = self.copy_head(steps, text_memory, text_pos, ids)  # (B, K, L'): where the span starts
-            out["copy_start_logits"] = start
-            if typed is not None:
-                out["copy_logits"] = advance_copies(start, typed.long(), ids)  # (B, K, L'): the byte copied
-        if "copy_logits" in out:  # (B, K, keys [+ COPY])
-            key_logits = self.copy_key_logits(steps, out["copy_logits"], ids)
-        else:
-            key_logits = self.key_head(steps)
         if enc.spans is not None:  # the seek head attends to each span's bytes and picture
             sp = enc.spans
             read_logits, word_ids, seek_memory = sp.read_logits, sp.real, sp.pool @ text_memory + sp.pictures
         else:
             read_logits, word_ids, seek_memory = self.read_head(tokens), self.seek_words(enc), text_memory
+        text_pos = None if ids is None else enc.pos[:, 1 : 1 + ids.shape[1]]
+        return MemoryViews(image_memory, read_logits, ids, word_ids, seek_memory, text_memory, text_pos)
+
+    def step_heads(
+        self, steps: torch.Tensor, views: MemoryViews, typed: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
+        """The per-step heads on step states (B, K', D), ``typed`` (B, K') as in ``forward``."""
+        out = {}
+        ids = views.instruction_ids
+        if self.copy_head is not None:
+            start = self.copy_head(steps, views.text_memory, views.text_pos, ids)  # (B, K', L')
+            out["copy_start_logits"] = start  # where the span being typed starts
+            if typed is not None:
+                out["copy_logits"] = advance_copies(start, typed.long(), ids)  # (B, K', L'): the byte copied
+        if "copy_logits" in out:  # (B, K', keys [+ COPY])
+            key_logits = self.copy_key_logits(steps, out["copy_logits"], ids)
+        else:
+            key_logits = self.key_head(steps)
         out.update(
-            steps=steps,  # (B, K, D)
-            image_memory=image_memory,  # (B, C', D) on the pointer's grid (C' = C without pointer_stride)
-            image_tokens=tokens,  # (B, C', D) before the encoder: what the reading head reads
-            read_logits=read_logits,  # (B, C', words) the word each cell shows; rendered: (B, C', 1 + J)
-            instruction_ids=ids,  # (B, L') or None (pooled): word or byte ids
-            word_ids=word_ids,  # (B, L') or None: what the seek head copies; rendered: (B, J) real spans
-            instruction_memory=seek_memory,  # (B, L', D) or None; rendered: (B, J, D) per span
-            kind_logits=self.kind_head(steps),  # (B, K, kinds)
-            key_logits=key_logits,  # (B, K, keys [+ COPY])
-            scroll=self.scroll_head(steps),  # (B, K, 2)
-            intent_logits=self.intent_head(h[:, -1]),  # (B, intents)
+            kind_logits=self.kind_head(steps),  # (B, K', kinds)
+            key_logits=key_logits,  # (B, K', keys [+ COPY])
+            scroll=self.scroll_head(steps),  # (B, K', 2)
         )
         return out
 
 
-# The outputs of ``ACT.decode`` with one row per chunk step (B, K, ...).
-_STEP_OUTPUTS = ("steps", "kind_logits", "key_logits", "scroll", "copy_start_logits", "copy_logits")
+class MemoryViews(NamedTuple):
+    """The parts of the encoder output that the heads read (``ACT.memory_views``)."""
+
+    image_memory: torch.Tensor  # (B, C', D) on the pointer's grid (C' = C without pointer_stride)
+    read_logits: torch.Tensor  # (B, C', words) the word each cell shows; rendered: (B, C', 1 + J)
+    instruction_ids: torch.Tensor | None  # (B, L') or None (pooled): word or byte ids
+    word_ids: torch.Tensor | None  # (B, L') or None: what the seek head copies; rendered: (B, J) spans
+    instruction_memory: torch.Tensor | None  # (B, L', D) or None; rendered: (B, J, D) per span
+    text_memory: torch.Tensor | None  # (B, L', D) the instruction tokens' encoder states
+    text_pos: torch.Tensor | None  # (1, L', D) their positions
 
 
-def _scale_grad(enc: Encoded, alpha: float) -> Encoded:
-    """``enc`` with the same values, and alpha times the gradient flowing back through its tensors."""
-
-    def scale(x):
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            return x
-        return x.detach() if alpha == 0 else x * alpha + x.detach() * (1 - alpha)
-
-    return Encoded(*(SpanReading(*map(scale, x)) if isinstance(x, SpanReading) else scale(x) for x in enc))
+def _scale_grad(x, alpha: float):
+    """A tensor or a tuple of them (NamedTuples such as ``Encoded``, nested ones too), with the same
+    values and alpha times the gradient flowing back through its floating-point tensors."""
+    if isinstance(x, tuple):
+        parts = (_scale_grad(v, alpha) for v in x)
+        return type(x)(*parts) if hasattr(x, "_fields") else tuple(parts)
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        return x
+    return x.detach() if alpha == 0 else x * alpha + x.detach() * (1 - alpha)
 
 
 # --------------------------------------------------------------------------------------------- policy
@@ -1021,6 +1073,7 @@ class ACTPolicy(nn.Module):
         c, m = self.config, self.model
         terms: dict[str, LossTerm] = {}
         metrics: dict[str, torch.Tensor] = {}
+        later_grad = m.later_grad()  # steps 1..'s share of gradient into the cell side
         for head, mask, name, weight, box in (
             (m.point_head, t.is_pointer, "point", c.point_weight, batch.get("target")),
             (m.point2_head, t.is_drag, "point2", c.point2_weight, None),
@@ -1029,11 +1082,8 @@ class ACTPolicy(nn.Module):
             steps = out["steps"]  # (B, K, D)
             if name == "point2":  # teacher-forced: the drag starts where the expert's did
                 steps = m.drag_steps(steps, t.actions["point"])
-            later = out.get("later")  # steps 1.. point into the second decoding, where there is one
-            if later is not None:
-                later = (later["image_memory"], m.reading(later))
             head_losses, head_metrics = head.losses(
-                steps, memory, m.point_pos, target, mask, name, box, read, t.chunk_weight, later
+                steps, memory, m.point_pos, target, mask, name, box, read, t.chunk_weight, later_grad
             )
             for key, value in head_losses.items():
                 terms[key] = LossTerm(value, c.point_offset_weight if key.endswith("_offset") else weight)
@@ -1122,7 +1172,7 @@ class ACTPolicy(nn.Module):
                 out = m(
                     image,
                     instruction,
-                    typed=typed.to(self.device)[:, None].expand(-1, m.queries.shape[1] - 1),
+                    typed=typed.to(self.device)[:, None].expand(-1, self.config.chunk_size),
                     prev_kind=last,
                 )
             else:
