@@ -523,7 +523,8 @@ class ACT(nn.Module):
 
     Encoder tokens: [latent z, instruction words (or bytes), image cells]. During training a CVAE encoder over
     [CLS, action steps] (padding masked) gives mu, log-var and z; at inference z = 0. The decoder
-    has K step queries plus one intent query.
+    has K step queries plus one intent query (with later_steps_decoder: step 0's and the intent's,
+    and a second decoder the K - 1 later steps').
     """
 
     def __init__(self, config: ACTConfig, num_kinds: int, num_keys: int, num_words: int, num_intents: int):
