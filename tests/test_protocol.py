@@ -413,3 +413,22 @@ def test_with_executions_benches_each_act_policy_once_per_strategy(tmp_path):
     }
     with pytest.raises(ValueError, match="a/seed0@sideways"):
         with_executions(specs, groups, ["sideways"])
+
+
+def test_with_executions_benches_a_one_step_policy_once(tmp_path):
+    """BC (chunk_size 1) executes alike under every strategy, and chunk:5 would not fit it."""
+    from act.eval.bench import with_executions
+    from act.eval.policies import PolicySpec
+
+    for name, k in (("bc0", 1), ("bc1", 1), ("act0", 5)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config.json").write_text(json.dumps({"chunk_size": k}))
+    specs = [PolicySpec(f"{n}", "act", str(tmp_path / n)) for n in ("bc0", "bc1", "act0")]
+    out, by = with_executions(specs, {"bc": ["bc0", "bc1"]}, ["replan", "chunk:5"])
+    assert [(s.name, s.execution) for s in out] == [
+        ("act0@replan", "replan"),
+        ("act0@chunk:5", "chunk:5"),
+        ("bc0", None),
+        ("bc1", None),
+    ]
+    assert by == {"bc": ["bc0", "bc1"]}

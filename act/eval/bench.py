@@ -132,14 +132,31 @@ def with_executions(
     specs: Sequence[PolicySpec], groups: Mapping[str, Sequence[str]], executions: Sequence[str]
 ) -> tuple[list[PolicySpec], dict[str, list[str]]]:
     """Each ACT spec once per chunk execution strategy, named ``NAME@STRATEGY`` (a group of training
-    seeds becomes one group per strategy); no ``executions``: the specs as they are. ValueError names a
-    strategy that does not parse."""
+    seeds becomes one group per strategy); no ``executions``: the specs as they are. A policy whose
+    chunks are one step long (BC) stays one spec under its own name: every strategy executes it
+    alike. ValueError names a strategy that does not parse."""
     if not executions:
         return list(specs), {g: list(ms) for g, ms in groups.items()}
+    once = {s.name for s in specs if s.kind != "act" or _one_step(s)}
     out = [  # replace() runs PolicySpec's checks: a strategy that does not parse raises naming it
-        replace(s, name=f"{s.name}@{e}", execution=e) for s in specs if s.kind == "act" for e in executions
-    ] + [s for s in specs if s.kind != "act"]
-    return out, {f"{g}@{e}": [f"{m}@{e}" for m in ms] for g, ms in groups.items() for e in executions}
+        replace(s, name=f"{s.name}@{e}", execution=e) for s in specs if s.name not in once for e in executions
+    ] + [s for s in specs if s.name in once]
+    by: dict[str, list[str]] = {}
+    for g, ms in groups.items():
+        if all(m in once for m in ms):
+            by[g] = list(ms)
+        else:
+            by.update({f"{g}@{e}": [f"{m}@{e}" for m in ms] for e in executions})
+    return out, by
+
+
+def _one_step(spec: PolicySpec) -> bool:
+    """Whether the ACT policy at ``spec.path`` plans one-step chunks (its config.json's chunk_size is 1);
+    False where that file cannot be read (loading the policy reports it)."""
+    try:
+        return json.loads((Path(spec.path) / "config.json").read_text()).get("chunk_size") == 1
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _check_seeds(item: str, data: Mapping[str, dict[str, Any] | None]) -> None:
