@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from act.policy.configuration_act import CONFIG_NAME
+
 QUICK = [
     "policy=tiny",
     "data.generate.tasks=[ClickButton]",
@@ -63,7 +65,7 @@ def _compose(name: str, out: Path, data_dir: Path, overrides: list[str], experim
 def _trained(run: Path) -> dict[str, Any] | None:
     """The summary of a finished training run in ``run``, or None."""
     summary_file = run / "train_summary.json"
-    if summary_file.is_file() and (run / "policies" / "best" / "config.json").is_file():
+    if summary_file.is_file() and (run / "policies" / "best" / CONFIG_NAME).is_file():
         return json.loads(summary_file.read_text())
     return None
 

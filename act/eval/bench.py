@@ -22,6 +22,7 @@ from act.eval.policies import PolicySpec, load_policy
 from act.eval.protocol import ChunkPolicy, as_policy, select_action, start_episode
 from act.eval.report import markdown, text_table
 from act.eval.suites import Suite, load_training_data
+from act.policy.configuration_act import CONFIG_NAME
 
 
 def measure_latency(
@@ -99,7 +100,7 @@ def policy_groups(items: Sequence[str]) -> tuple[list[PolicySpec], dict[str, lis
         name, _, pattern = item.rpartition("=")
         paths = sorted(glob.glob(pattern)) or [pattern]
         for path in paths:
-            if not (Path(path) / "config.json").is_file():
+            if not (Path(path) / CONFIG_NAME).is_file():
                 raise ValueError(f"{path} is not a policy directory (no config.json)")
         data = {p: load_training_data(p) for p in paths}
         if name and len(paths) > 1:
@@ -154,7 +155,7 @@ def _one_step(spec: PolicySpec) -> bool:
     """Whether the ACT policy at ``spec.path`` plans one-step chunks (its config.json's chunk_size is 1);
     False where that file cannot be read (loading the policy reports it)."""
     try:
-        return json.loads((Path(spec.path) / "config.json").read_text()).get("chunk_size") == 1
+        return json.loads((Path(spec.path) / CONFIG_NAME).read_text()).get("chunk_size") == 1
     except (OSError, ValueError, AttributeError):
         return False
 

@@ -20,6 +20,8 @@ from act.policy.execution import parse_execution
 from act.spaces.action_space import ActionSpace
 from act.spaces.vocab import INSTRUCTION_ENCODINGS
 
+# A saved policy directory: the config as JSON beside the weights as safetensors (no pickles).
+CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 BACKBONES = ("convnet", "resnet18")
 BACKBONE_NORMS = ("batch", "frozen")
 POINTER_HEADS = ("heatmap", "regression")

@@ -26,7 +26,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from act.policy.backbones import build_backbone, sine_position_1d, sine_position_2d
-from act.policy.configuration_act import ACTConfig
+from act.policy.configuration_act import CONFIG_NAME, WEIGHTS_NAME, ACTConfig
 from act.policy.errors import PolicyLoadError, PolicyNotFoundError
 from act.policy.execution import build_executor, from_config
 from act.policy.explain import Explanation
@@ -47,7 +47,6 @@ from act.spaces.vocab import (
     tokenize,
 )
 
-CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle")
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
