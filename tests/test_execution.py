@@ -21,12 +21,14 @@ from act.policy.execution import (
     EnsembleExecutor,
     Execution,
     QueueExecutor,
+    build_executor,
+    changed_share,
     intent_end,
     parse_execution,
     screen_change,
 )
 from act.spaces.action_space import KIND_ID, ActionSpace
-from act.spaces.copy import key_effect
+from act.spaces.copy import RESET, TYPES, key_effect
 
 N_KINDS, N_KEYS = len(ActionSpace().kinds), ActionSpace().num_keys
 POINTER = [k in ("click", "double_click", "right_click", "drag", "scroll") for k in ActionSpace().kinds]
@@ -126,6 +128,10 @@ def test_parse_execution_and_errors_name_the_field():
     assert parse_execution("chunk:3", chunk_size=4) == Execution("chunk", steps=3)
     assert parse_execution("ensemble:0.01").coeff == 0.01
     assert parse_execution("adaptive:0.05").threshold == 0.05
+    local = parse_execution("adaptive:0.05:0.005")
+    assert (local.threshold, local.click_change) == (0.05, 0.005) and str(local) == "adaptive:0.05:0.005"
+    assert parse_execution("adaptive::0.01") == Execution("adaptive", click_change=0.01)
+    assert parse_execution("adaptive").click_change == 0.0
     assert str(parse_execution("adaptive")) == "adaptive" and str(parse_execution("chunk:2")) == "chunk:2"
     for bad, why in [
         ("chunky", "is not one of"),
@@ -136,6 +142,10 @@ def test_parse_execution_and_errors_name_the_field():
         ("chunk:0", r"\[1, chunk_size=4\]"),
         ("ensemble:-1", ">= 0"),
         ("adaptive:nan", ">= 0"),
+        ("adaptive:0.02:", "is not one of"),
+        ("ensemble:0.1:0.2", "is not one of"),
+        ("adaptive:0.02:x", "C in adaptive:T:C must be a number"),
+        ("adaptive:0.02:1.5", r"C in adaptive:T:C is a share of the pixels, in \[0, 1\]"),
     ]:
         with pytest.raises(ValueError, match=f"^execution: .*{why}"):
             parse_execution(bad, chunk_size=4)
@@ -193,6 +203,58 @@ def test_a_pointer_action_ends_the_chunk_whatever_it_did_to_the_screen(effect):
     action = ex.act(after[effect], plan, to_action)
     assert ex.calls == 2 and action["kind"] == KEY  # the second plan's first step
     assert np.array_equal(ex.reference, after[effect]["screen"])
+
+
+def test_changed_share_counts_pixels_whatever_their_contrast():
+    blank = screen()["screen"]
+    faint = blank.copy()
+    faint[:10, :10, 0] = 1  # 100 pixels, one level apart in one channel
+    assert changed_share(blank, faint) == pytest.approx(100 / (H * W))
+    assert changed_share(blank, with_patch(0.5, 0.5)["screen"]) == pytest.approx(100 / (H * W))
+    assert changed_share(blank, blank) == 0.0 and changed_share(blank, blank[:60]) == 1.0
+
+
+@pytest.mark.parametrize(
+    "effect, goes_on",
+    [("none", False), ("a tick beside the label", True), ("a new tab", False)],
+)
+def test_local_clicks_go_on_only_after_a_small_visible_change(effect, goes_on):
+    """adaptive:T:C: a click that changed some pixels but at most C of them (a 6 x 6 tick is 0.19% of
+    120 x 160) leaves the planned screen standing, so the chunk's next click runs without a call; a
+    click that changed nothing (a miss, a late UI) or a whole region plans again."""
+    boxes = [(0.1, 0.3), (0.1, 0.5), (0.1, 0.7), (0.8, 0.9)]
+    plan = Planner(chunk([CLICK] * 4, boxes), chunk([KEY] * 4))
+    ex = build_executor(parse_execution("adaptive:0.02:0.005"), 4, POINTER, KEY)
+    first = ex.act(screen(), plan, to_action)
+    assert np.allclose(first["point"], boxes[0])
+    after = {
+        "none": screen(),
+        "a tick beside the label": with_patch(0.22, 0.3, size=6),
+        "a new tab": with_patch(0.5, 0.5, size=40),  # 1,600 pixels: 8% of the frame
+    }[effect]
+    action = ex.act(after, plan, to_action)
+    if goes_on:
+        assert ex.calls == 1 and action["kind"] == CLICK and np.allclose(action["point"], boxes[1])
+        assert np.array_equal(ex.reference, after["screen"])  # later steps compare with the ticked screen
+    else:
+        assert ex.calls == 2 and action["kind"] == KEY
+
+
+def test_local_clicks_stop_at_the_end_of_the_pointer_intent_and_named_keys_still_end_the_chunk():
+    plan = Planner(chunk([CLICK, CLICK, KEY, KEY]), chunk([KEY] * 4), chunk([CLICK] * 4))
+    ex = AdaptiveExecutor(0.02, POINTER, KEY, click_change=0.005)
+    ex.act(screen(), plan, to_action)
+    tick, two = with_patch(0.2, 0.2, size=4), with_patch(0.2, 0.2, size=4)
+    two["screen"][50:54, 30:34] = 255
+    assert ex.act(tick, plan, to_action)["kind"] == CLICK and ex.calls == 1  # the second click: no call
+    assert ex.act(two, plan, to_action)["kind"] == KEY and ex.calls == 2  # the key run: a new intent
+    # key 2 (the hand-made chunks' key) as a named key (enter, tab): it still ends the chunk
+    effects = [TYPES] * N_KEYS
+    effects[2] = RESET
+    named = AdaptiveExecutor(0.02, POINTER, KEY, key_effects=effects, click_change=0.5)
+    plan = Planner(chunk([KEY] * 4), chunk([CLICK] * 4))
+    named.act(screen(), plan, to_action)
+    assert named.act(screen(), plan, to_action)["kind"] == CLICK and named.calls == 2
 
 
 def test_waits_go_on_while_the_screen_holds_and_stop_when_the_late_screen_arrives():

@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="STRATEGY",
         help="bench every policy once per chunk execution strategy (rows NAME@STRATEGY): replan, chunk:N, "
-        "ensemble:M, adaptive or adaptive:T (act.policy.execution); default: each policy's saved setting",
+        "ensemble:M, adaptive, adaptive:T or adaptive:T:C (act.policy.execution); default: each policy's "
+        "saved setting",
     )
     p.add_argument("--num-workers", type=int, default=None)
     p.add_argument("--latency-steps", type=int, default=50)

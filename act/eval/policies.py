@@ -23,12 +23,13 @@ CPU_INFERENCE = (None, "fp32", "bf16")
 class PolicySpec:
     """``kind``: act (a save_pretrained dir at ``path``), macro, random or expert.
 
-    For act: ``execution`` sets how chunks execute ("replan", "chunk:N", "ensemble:M", "adaptive" or
-    "adaptive:T", ``act.policy.execution``; None keeps the saved setting) and then ``ensemble`` must
-    not ensemble; ``ensemble`` sets temporal_ensemble_coeff (None keeps the saved setting, a negative
-    value turns ensembling off), ``n_action_steps`` overrides open-loop steps per chunk (both drop
-    a saved ``execution`` that would override them), ``cpu_inference`` "fp32" or "bf16" runs it
-    through ``ACTPolicy.optimize_for_cpu`` (packed weights; bf16 copies halve the bytes a chunk reads).
+    For act: ``execution`` sets how chunks execute ("replan", "chunk:N", "ensemble:M", "adaptive",
+    "adaptive:T" or "adaptive:T:C", ``act.policy.execution``; None keeps the saved setting) and then
+    ``ensemble`` must not ensemble; ``ensemble`` sets temporal_ensemble_coeff (None keeps the saved
+    setting, a negative value turns ensembling off), ``n_action_steps`` overrides open-loop steps per
+    chunk (both drop a saved ``execution`` that would override them), ``cpu_inference`` "fp32" or
+    "bf16" runs it through ``ACTPolicy.optimize_for_cpu`` (packed weights; bf16 copies halve the
+    bytes a chunk reads).
     """
 
     name: str

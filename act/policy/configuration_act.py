@@ -81,7 +81,8 @@ class ACTConfig:
     n_action_steps: int | None = None
     temporal_ensemble_coeff: float | None = None  # m in w_i = exp(-m * i); None = action queue
     # How select_action executes chunks, one setting (act.policy.execution): "replan", "chunk:N",
-    # "ensemble:M", "adaptive" or "adaptive:T". None = the two fields above decide (as before).
+    # "ensemble:M", "adaptive", "adaptive:T" or "adaptive:T:C". None = the two fields above decide
+    # (as before).
     execution: str | None = None
 
     # CVAE.

@@ -5,9 +5,10 @@
 - ``ensemble:M``: a model call every step; the step executed averages every chunk that planned it,
   weights exp(-M * i), i = 0 the oldest (ACT's temporal ensembling, ``act.policy.ensemble``):
   points and scrolls directly, kinds and keys as probabilities, then the argmax.
-- ``adaptive`` or ``adaptive:T``: a model call, then its steps executed while they stay within one
-  intent and the screen is still the one the chunk was planned on, up to its first pointer action
-  or named key; then a new call.
+- ``adaptive``, ``adaptive:T`` or ``adaptive:T:C``: a model call, then its steps executed while they
+  stay within one intent and the screen is still the one the chunk was planned on, up to its first
+  pointer action or named key (with C > 0, a pointer action that changed between 0 and C of the
+  screen's pixels does not end it); then a new call.
 
 The adaptive rule. The policy names one intent per chunk, so the steps' kinds stand in for a
 per-step intent: the chunk's first intent ends where its steps switch between pointer actions
@@ -27,6 +28,13 @@ the one the chunk was planned on, as mean absolute pixel difference over the who
 [0, 1]: the characters a key run types change the frame by less than a new page or a late screen
 does (docs/experiments.md#adaptive).
 
+Local clicks (``adaptive:T:C``, C > 0). What a click did is on the screen after it: where it changed
+some pixels but at most a share C of them (a tick mark appeared; a 7 x 6 px box is 0.2% of synthui's
+120 x 160 frame, against 1-2% for a field taking the focus and 10-22% for a tab or a menu), the
+screen the chunk was planned on still stands and the chunk goes on to its next planned pointer
+step (ticking three boxes: one call). A click that changed nothing (it missed, or the UI is late)
+or more than C ends the chunk as before. C = 0 (the default) keeps every pointer action ending it.
+
 Every executor counts its model calls (``calls``): what ``ACTPolicy.policy_calls`` reports.
 """
 
@@ -45,7 +53,7 @@ from act.policy.ensemble import TemporalEnsembler
 from act.spaces.copy import RESET
 
 MODES = ("replan", "chunk", "ensemble", "adaptive")
-SYNTAX = "replan, chunk:N, ensemble:M, adaptive or adaptive:T"
+SYNTAX = "replan, chunk:N, ensemble:M, adaptive, adaptive:T or adaptive:T:C"
 # adaptive's default T: above what typing a word changes on a frame, below a new page or a late
 # screen arriving (docs/evaluating.md, "Executing chunks").
 ADAPTIVE_THRESHOLD = 0.02
@@ -60,27 +68,31 @@ ToAction = Callable[[dict[str, np.ndarray]], dict[str, Any]]  # one planned step
 
 @dataclass(frozen=True)
 class Execution:
-    """A parsed strategy: ``mode`` and its parameter (``steps`` for chunk, ``coeff`` for ensemble,
-    ``threshold`` for adaptive)."""
+    """A parsed strategy: ``mode`` and its parameters (``steps`` for chunk, ``coeff`` for ensemble,
+    ``threshold`` and ``click_change`` for adaptive)."""
 
     mode: str
     steps: int = 1
     coeff: float = 0.0
     threshold: float = ADAPTIVE_THRESHOLD
+    click_change: float = 0.0  # adaptive: the largest share of pixels a click may change and the chunk go on
 
     def __str__(self) -> str:
         if self.mode == "chunk":
             return f"chunk:{self.steps}"
         if self.mode == "ensemble":
             return f"ensemble:{self.coeff:g}"
+        if self.mode == "adaptive" and self.click_change > 0:
+            return f"adaptive:{self.threshold:g}:{self.click_change:g}"
         if self.mode == "adaptive" and self.threshold != ADAPTIVE_THRESHOLD:
             return f"adaptive:{self.threshold:g}"
         return self.mode
 
 
 def parse_execution(text: Any, chunk_size: int | None = None, name: str = "execution") -> Execution:
-    """``"replan"``, ``"chunk:N"`` (1 <= N <= chunk_size), ``"ensemble:M"`` (M >= 0), ``"adaptive"`` or
-    ``"adaptive:T"`` (T >= 0) -> an Execution; ValueError naming ``name`` otherwise."""
+    """``"replan"``, ``"chunk:N"`` (1 <= N <= chunk_size), ``"ensemble:M"`` (M >= 0), ``"adaptive"``,
+    ``"adaptive:T"`` (T >= 0) or ``"adaptive:T:C"`` (0 <= C <= 1) -> an Execution; ValueError naming
+    ``name`` otherwise."""
     if not isinstance(text, str):
         raise ValueError(f"{name}: {text!r} must be a string, one of {SYNTAX}")
     mode, sep, arg = text.strip().partition(":")
@@ -100,17 +112,29 @@ def parse_execution(text: Any, chunk_size: int | None = None, name: str = "execu
         if not 1 <= steps <= high:
             raise ValueError(f"{name}: {text!r}: N must be in [1, chunk_size={chunk_size}]")
         return Execution("chunk", steps=steps)
-    value = ADAPTIVE_THRESHOLD
-    if arg:
-        try:
-            value = float(arg)
-        except ValueError:
-            raise ValueError(f"{name}: {text!r}: the value after ':' must be a number") from None
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(f"{name}: {text!r}: the value after ':' must be a finite number >= 0")
-    return (
-        Execution("ensemble", coeff=value) if mode == "ensemble" else Execution("adaptive", threshold=value)
-    )
+    arg, sep, click = arg.partition(":")
+    if sep and (mode != "adaptive" or not click):
+        raise ValueError(bad)
+    value = _number(arg, ADAPTIVE_THRESHOLD, f"{name}: {text!r}: the value after ':'")
+    if mode == "ensemble":
+        return Execution("ensemble", coeff=value)
+    click_change = _number(click, 0.0, f"{name}: {text!r}: C in adaptive:T:C")
+    if click_change > 1:
+        raise ValueError(f"{name}: {text!r}: C in adaptive:T:C is a share of the pixels, in [0, 1]")
+    return Execution("adaptive", threshold=value, click_change=click_change)
+
+
+def _number(text: str, default: float, what: str) -> float:
+    """``text`` as a finite number >= 0, ``default`` when empty; ValueError starting with ``what``."""
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{what} must be a finite number >= 0")
+    return value
 
 
 def from_config(config: Any) -> Execution:
@@ -199,6 +223,14 @@ def intent_end(
     return len(kinds)
 
 
+def changed_share(before: np.ndarray, after: np.ndarray) -> float:
+    """The share in [0, 1] of pixels that differ in any channel between two (H, W, C) uint8 screens;
+    1 when their shapes differ. Unlike ``screen_change``, a tick mark counts the same in any theme."""
+    if before.shape != after.shape:
+        return 1.0
+    return float((before != after).any(-1).mean())
+
+
 def screen_change(reference: np.ndarray, frame: np.ndarray) -> float:
     """The mean absolute difference in [0, 1] between two (H, W, C) uint8 screens; 1 when their
     shapes differ."""
@@ -209,7 +241,8 @@ def screen_change(reference: np.ndarray, frame: np.ndarray) -> float:
 
 class AdaptiveExecutor(Executor):
     """adaptive: a chunk's steps while they stay within its first intent and the screen stays within
-    ``threshold`` of the one it was planned on (see the module docstring); then a new call."""
+    ``threshold`` of the one it was planned on, past a pointer action only where it changed between
+    0 and ``click_change`` of the pixels (see the module docstring); then a new call."""
 
     def __init__(
         self,
@@ -217,24 +250,30 @@ class AdaptiveExecutor(Executor):
         pointer: Sequence[bool],
         key_kind: int,
         key_effects: Sequence[int] | None = None,
+        click_change: float = 0.0,
     ):
         super().__init__()
         self.threshold, self.pointer, self.key_kind = threshold, pointer, key_kind
         self.key_effects = key_effects  # per key id: TYPES, ERASES or RESET (act.spaces.copy)
+        self.click_change = click_change
         self.chunk: dict[str, np.ndarray] | None = None
         self.reference = np.zeros((0, 0, 3), np.uint8)  # the screen the chunk was planned on
+        self.clicked: np.ndarray | None = None  # the screen before a pointer action that may go on
         self.next = self.end = 0  # the next step to execute; the end of the chunk's first intent
 
     def _keeps_going(self, frame: np.ndarray) -> bool:
-        return (
-            self.chunk is not None
-            and self.next < self.end
-            and screen_change(self.reference, frame) <= self.threshold
-        )
+        if self.chunk is None or self.next >= self.end:
+            return False
+        if self.clicked is not None:  # what the pointer action did decides; then compare with now
+            if not 0 < changed_share(self.clicked, frame) <= self.click_change:
+                return False
+            self.reference = frame.copy()
+        return screen_change(self.reference, frame) <= self.threshold
 
     def act(self, obs: dict[str, Any], plan: Plan, to_action: ToAction) -> dict[str, Any]:
         frame = np.asarray(obs["screen"])
-        if not self._keeps_going(frame):
+        going, self.clicked = self._keeps_going(frame), None
+        if not going:
             self.chunk = {k: v[0].cpu().numpy() for k, v in self._plan(plan).items()}
             kinds = [int(k) for k in self.chunk["kind_probs"].argmax(-1)]
             keys = [int(k) for k in self.chunk["key_probs"].argmax(-1)]
@@ -244,7 +283,9 @@ class AdaptiveExecutor(Executor):
             self.reference, self.next = frame.copy(), 0
         action = to_action({k: v[self.next] for k, v in self.chunk.items()})  # type: ignore[union-attr]
         self.next += 1
-        if self._ends_chunk(action):
+        if self.click_change > 0 and self.pointer[int(action["kind"])]:
+            self.clicked = frame.copy()  # the next screen says whether the chunk goes on
+        elif self._ends_chunk(action):
             self.end = self.next
         return action
 
@@ -283,5 +324,5 @@ def build_executor(
     if execution.mode == "ensemble":
         return EnsembleExecutor(execution.coeff, chunk_size)
     if execution.mode == "adaptive":
-        return AdaptiveExecutor(execution.threshold, pointer, key_kind, key_effects)
+        return AdaptiveExecutor(execution.threshold, pointer, key_kind, key_effects, execution.click_change)
     return QueueExecutor(1 if execution.mode == "replan" else execution.steps)
