@@ -258,6 +258,68 @@ def test_a_policy_from_pretrained_types_a_string_it_never_saw(tmp_path):
     assert right >= 7, right  # a 64-word overfit: one slip of the span's start is allowed
 
 
+def name_then_click_sample(name: str, k: int, space: ActionSpace) -> dict[str, torch.Tensor]:
+    """Login on the desktop app, first observation: type the user name, then click the next field."""
+    instruction = f"Sign in as {name} with the password x9"
+    keys: list[str | None] = [*name, None]
+    arrays = space.encode([*(Action("key", key=c) for c in name), Action("click", x=8, y=8)], 16, 16)
+    arrays["copy"] = np.array(copy_targets(instruction, keys), np.int64)
+    arrays["typed"] = np.array(typed_counts(keys), np.int64)
+    sample = chunk_window(arrays, 0, len(keys), k)
+    sample["image"] = torch.zeros(3, 16, 16, dtype=torch.uint8)
+    sample["instruction"] = torch.zeros(4, dtype=torch.long)
+    sample["instruction_bytes"] = torch.tensor(encode_bytes(instruction))
+    sample["intent"] = torch.tensor(0)
+    return sample
+
+
+@pytest.mark.slow
+def test_kind_copy_clicks_the_next_field_where_a_name_of_unseen_length_ends():
+    """The user name is unquoted and the next step is a click, not a key the key head could pick
+    from the pointed characters: with kind_copy the kind head sees the space after the name and
+    clicks; names of lengths 3-5 in training, 6 and 7 at test."""
+    rng = np.random.default_rng(0)
+    letters = list("abcdefghijklmnopqrstuvwxyz")
+    names = ["".join(rng.choice(letters, int(rng.integers(3, 6)))) for _ in range(48)]
+    config = chars_config(kind_copy=True)
+    space = ActionSpace.from_json(config.action_space)
+    batch = [name_then_click_sample(n, config.chunk_size, space) for n in names]
+    batch = {key: torch.stack([s[key] for s in batch]) for key in batch[0]}
+    torch.manual_seed(0)
+    policy = ACTPolicy(config)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
+    for _ in range(200):
+        loss, terms = policy(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert terms["acc_kind"] == 1.0, terms
+    policy.eval()
+    right = 0
+    for name in ("zqwxvb", "rustyax", "mnopqr", "hijklmn"):
+        obs = {
+            "screen": np.zeros((16, 16, 3), np.uint8),
+            "instruction": f"Sign in as {name} with the password x9",
+        }
+        policy.reset()
+        actions = [policy.select_action(obs) for _ in range(len(name) + 1)]
+        typed = [space.keys.token(a["key"]) for a in actions if a["kind"] == KIND_ID["key"]]
+        right += typed == list(name) and actions[-1]["kind"] == KIND_ID["click"]
+    assert right >= 3, right
+
+
+def test_kind_copy_needs_key_copy_and_changes_nothing_when_off():
+    with pytest.raises(ValueError, match="^kind_copy: .*needs key_copy"):
+        chars_config(key_copy=False, kind_copy=True)
+    assert not ACTConfig().kind_copy
+    torch.manual_seed(0)
+    off = ACTPolicy(chars_config())
+    assert off.model.kind_pointed_proj is None
+    on = ACTPolicy(chars_config(kind_copy=True))
+    extra = {n for n, _ in on.named_parameters()} - {n for n, _ in off.named_parameters()}
+    assert extra == {"model.kind_pointed_proj.weight", "model.kind_pointed_proj.bias"}
+
+
 def test_copy_targets_when_backspaces_erase_more_than_the_span_typed_so_far():
     """DAgger labels: the expert deletes letters a policy typed wrongly, past the ones typed here."""
     from act.spaces.copy import NOT_A_COPY, copy_targets

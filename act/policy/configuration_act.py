@@ -117,6 +117,10 @@ class ACTConfig:
     # it points at, so typing a string never seen in training needs no key of it to be learnt.
     key_copy: bool = False
     copy_weight: float = 1.0
+    # key_copy: the kind head sees the characters the COPY pointer points at too, as the key head
+    # does, so "the user name is typed: click the password field" is as local a decision as "press
+    # tab" (the name's end is the next character, not a count read off the screen).
+    kind_copy: bool = False
     # The kind of the policy's own previous action (none at an episode's start) joins the latent
     # token, as a robot's joint state does in ACT: what an agent knows without looking. Whether a
     # text field already has focus is a few pixels of caret and border; "I just clicked" is not.
@@ -223,6 +227,10 @@ class ACTConfig:
                     f"{name}: works on instruction bytes, so it needs instruction_encoding='chars' and "
                     f"instruction_tokens='words' (got {got[0]!r}, {got[1]!r})"
                 )
+        if self.kind_copy and not self.key_copy:
+            raise ValueError(
+                "kind_copy: the kind head sees what the COPY pointer points at, so it needs key_copy"
+            )
         if self.reading not in READINGS:
             raise ValueError(f"reading: {self.reading!r} is not one of {READINGS}")
         if self.reading == "rendered" and not (

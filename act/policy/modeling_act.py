@@ -615,6 +615,8 @@ class ACT(nn.Module):
             # at, so where the span ends ('"', or " using the..." after an unquoted query) is a local
             # decision at any string length.
             self.pointed_proj = nn.Linear(LOOKAHEAD * d, d)
+        # kind_copy: the same characters for the kind head (whether to type on or click elsewhere)
+        self.kind_pointed_proj = nn.Linear(LOOKAHEAD * d, d) if c.kind_copy else None
         self.instruction_vocab = tuple(c.instruction_vocab)  # seek_byte_words: bytes -> word ids
         # prev_action: 0 = the episode's first step, 1 + kind id after a step of that kind
         self.prev_embed = nn.Embedding(num_kinds + 1, d) if c.prev_action else None
@@ -712,14 +714,17 @@ class ACT(nn.Module):
             mask = torch.cat((ones, words != 0, ones.expand(-1, cells.shape[1])), 1)[:, None, None, :]
         return Encoded(self.encoder(tokens, pos, mask), pos, mask, cells, fine, ids, byte_words, spans)
 
-    def copy_key_logits(
+    def copy_heads(
         self, steps: torch.Tensor, copy_logits: torch.Tensor, ids: torch.Tensor
-    ) -> torch.Tensor:
-        """key_copy: key logits (B, K, keys + 1) from step states (B, K, D) plus the embeddings of the
-        LOOKAHEAD bytes from the one each step's COPY pointer (B, K, L) points at (ids (B, L))."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """key_copy: key logits (B, K, keys + 1) and kind logits (B, K, kinds) from step states (B, K, D)
+        plus the embeddings of the LOOKAHEAD bytes from the one each step's COPY pointer (B, K, L)
+        points at (ids (B, L)); the kind head sees those bytes only with kind_copy."""
         p, emb = copy_logits.softmax(-1), self.word_embed(ids)  # (B, K, L), (B, L, D)
         ahead = [p @ F.pad(emb[:, w:], (0, 0, 0, w)) for w in range(LOOKAHEAD)]  # (B, K, D) each: byte j + w
-        return self.key_head(steps + self.pointed_proj(torch.cat(ahead, -1)))
+        ahead = torch.cat(ahead, -1)  # (B, K, LOOKAHEAD * D)
+        kind_in = steps if self.kind_pointed_proj is None else steps + self.kind_pointed_proj(ahead)
+        return self.key_head(steps + self.pointed_proj(ahead)), self.kind_head(kind_in)
 
     def seek_words(self, enc: Encoded) -> torch.Tensor | None:
         """The word id of each instruction token for the seek head's copy, (B, L'): the tokens
@@ -848,12 +853,12 @@ class ACT(nn.Module):
             out["copy_start_logits"] = start  # where the span being typed starts
             if typed is not None:
                 out["copy_logits"] = advance_copies(start, typed.long(), ids)  # (B, K', L'): the byte copied
-        if "copy_logits" in out:  # (B, K', keys [+ COPY])
-            key_logits = self.copy_key_logits(steps, out["copy_logits"], ids)
+        if "copy_logits" in out:
+            key_logits, kind_logits = self.copy_heads(steps, out["copy_logits"], ids)
         else:
-            key_logits = self.key_head(steps)
+            key_logits, kind_logits = self.key_head(steps), self.kind_head(steps)
         out.update(
-            kind_logits=self.kind_head(steps),  # (B, K', kinds)
+            kind_logits=kind_logits,  # (B, K', kinds)
             key_logits=key_logits,  # (B, K', keys [+ COPY])
             scroll=self.scroll_head(steps),  # (B, K', 2)
         )
@@ -1180,14 +1185,14 @@ class ACTPolicy(nn.Module):
             steps, memory = out["steps"], out["image_memory"]
             point, point_prob = m.point_head.predict(steps, memory, m.point_pos, m.reading(out))
             point2, _ = m.point2_head.predict(m.drag_steps(steps, point), memory, m.point_pos, m.reading(out))
-            key_probs, copies = out["key_logits"].softmax(-1), {}
+            key_probs, kind_logits, copies = out["key_logits"].softmax(-1), out["kind_logits"], {}
             if m.copy_head is not None:  # each step's typed count follows the keys planned before it
-                key_logits, logits = self._plan_copies(out, typed.to(self.device))
+                key_logits, kind_logits, logits = self._plan_copies(out, typed.to(self.device))
                 key_probs, copies["copy_probs"] = self._resolve_copies(
                     key_logits.softmax(-1), logits, out["instruction_ids"]
                 )
             return {
-                "kind_probs": out["kind_logits"].softmax(-1),
+                "kind_probs": kind_logits.softmax(-1),
                 "key_probs": key_probs,
                 **copies,
                 "point": point,
@@ -1205,20 +1210,24 @@ class ACTPolicy(nn.Module):
     def _plan_copies(self, out: dict[str, torch.Tensor], typed: torch.Tensor):
         """key_copy at inference: step by step, the typed count before each step (``next_typed_count``
         over the earlier steps' most likely kind and key; COPY types a character), its COPY pointer and
-        its key logits -> key logits (B, K, keys + 1), copy logits (B, K, L')."""
+        its key (and kind) logits -> key logits (B, K, keys + 1), kind logits (B, K, kinds), copy
+        logits (B, K, L')."""
         m, ids, steps = self.model, out["instruction_ids"], out["steps"]
-        kinds = out["kind_logits"].argmax(-1)  # (B, K)
-        keys, copies, count = [], [], typed  # count: (B,)
+        keys, kinds, copies, count = [], [], [], typed  # count: (B,)
         for k in range(steps.shape[1]):
             copy = advance_copies(out["copy_start_logits"][:, k : k + 1], count[:, None], ids)  # (B, 1, L')
-            key = m.copy_key_logits(steps[:, k : k + 1], copy, ids)  # (B, 1, keys + 1)
+            key, kind = m.copy_heads(steps[:, k : k + 1], copy, ids)  # (B, 1, keys + 1), (B, 1, kinds)
+            if m.kind_pointed_proj is None:  # the kind does not depend on the pointer: the plan's own
+                kind = out["kind_logits"][:, k : k + 1]
             keys.append(key)
+            kinds.append(kind)
             copies.append(copy)
-            effect = torch.where(kinds[:, k] == self.key_kind, self.key_effect[key[:, 0].argmax(-1)], RESET)
+            is_key = kind[:, 0].argmax(-1) == self.key_kind
+            effect = torch.where(is_key, self.key_effect[key[:, 0].argmax(-1)], RESET)
             count = torch.where(effect == TYPES, count + 1, count)
             count = torch.where(effect == ERASES, (count - 1).clamp(min=0), count)
             count = torch.where(effect == RESET, torch.zeros_like(count), count)
-        return torch.cat(keys, 1), torch.cat(copies, 1)
+        return torch.cat(keys, 1), torch.cat(kinds, 1), torch.cat(copies, 1)
 
     def _resolve_copies(
         self, key_probs: torch.Tensor, copy_logits: torch.Tensor, ids: torch.Tensor
