@@ -202,7 +202,26 @@ TEMPLATES = ('Type "{s}" and press enter.', 'Please type "{s}", then press enter
 def typing_sample(instruction: str, typed: str, k: int, space: ActionSpace) -> dict[str, torch.Tensor]:
     """The first observation of an episode typing ``typed`` then Enter, in ChunkDataset's format."""
     keys = [*typed, "enter"]
-    arrays = space.encode([Action("key", key=key) for key in keys], 16, 16)
+    return first_sample(instruction, [Action("key", key=key) for key in keys], k, space)
+
+
+def fit(policy: ACTPolicy, batch: dict[str, torch.Tensor], steps: int) -> dict[str, torch.Tensor]:
+    """``steps`` Adam steps (lr 3e-3) on one batch; the last step's loss terms and accuracies."""
+    optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
+    for _ in range(steps):
+        loss, terms = policy(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return terms
+
+
+def first_sample(
+    instruction: str, actions: list[Action], k: int, space: ActionSpace
+) -> dict[str, torch.Tensor]:
+    """The first observation (a blank 16 x 16 screen) of an episode of ``actions``, as ChunkDataset's."""
+    keys = [a.key if a.kind == "key" else None for a in actions]
+    arrays = space.encode(actions, 16, 16)
     arrays["copy"] = np.array(copy_targets(instruction, keys), np.int64)
     arrays["typed"] = np.array(typed_counts(keys), np.int64)
     sample = chunk_window(arrays, 0, len(keys), k)
@@ -260,17 +279,8 @@ def test_a_policy_from_pretrained_types_a_string_it_never_saw(tmp_path):
 
 def name_then_click_sample(name: str, k: int, space: ActionSpace) -> dict[str, torch.Tensor]:
     """Login on the desktop app, first observation: type the user name, then click the next field."""
-    instruction = f"Sign in as {name} with the password x9"
-    keys: list[str | None] = [*name, None]
-    arrays = space.encode([*(Action("key", key=c) for c in name), Action("click", x=8, y=8)], 16, 16)
-    arrays["copy"] = np.array(copy_targets(instruction, keys), np.int64)
-    arrays["typed"] = np.array(typed_counts(keys), np.int64)
-    sample = chunk_window(arrays, 0, len(keys), k)
-    sample["image"] = torch.zeros(3, 16, 16, dtype=torch.uint8)
-    sample["instruction"] = torch.zeros(4, dtype=torch.long)
-    sample["instruction_bytes"] = torch.tensor(encode_bytes(instruction))
-    sample["intent"] = torch.tensor(0)
-    return sample
+    actions = [*(Action("key", key=c) for c in name), Action("click", x=8, y=8)]
+    return first_sample(f"Sign in as {name} with the password x9", actions, k, space)
 
 
 @pytest.mark.slow
@@ -287,12 +297,7 @@ def test_kind_copy_clicks_the_next_field_where_a_name_of_unseen_length_ends():
     batch = {key: torch.stack([s[key] for s in batch]) for key in batch[0]}
     torch.manual_seed(0)
     policy = ACTPolicy(config)
-    optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
-    for _ in range(200):
-        loss, terms = policy(batch)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    terms = fit(policy, batch, 200)
     assert terms["acc_kind"] == 1.0, terms
     policy.eval()
     right = 0
@@ -485,13 +490,7 @@ def test_prev_action_tells_apart_screens_that_look_the_same():
     for prev_action in (False, True):
         torch.manual_seed(0)
         policy = ACTPolicy(chars_config(chunk_size=1, key_copy=False, prev_action=prev_action))
-        optimizer = torch.optim.Adam(policy.parameters(), lr=3e-3)
-        for _ in range(60):
-            loss, terms = policy(batch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        accuracy[prev_action] = float(terms["acc_kind"])
+        accuracy[prev_action] = float(fit(policy, batch, 60)["acc_kind"])
         if prev_action:
             obs = {"screen": np.zeros((16, 16, 3), np.uint8), "instruction": 'Type "a".'}
             policy.reset()
