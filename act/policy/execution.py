@@ -33,7 +33,9 @@ some pixels but at most a share C of them (a tick mark appeared; a 7 x 6 px box 
 120 x 160 frame, against 1-2% for a field taking the focus and 10-22% for a tab or a menu), the
 screen the chunk was planned on still stands and the chunk goes on to its next planned pointer
 step (ticking three boxes: one call). A click that changed nothing (it missed, or the UI is late)
-or more than C ends the chunk as before. C = 0 (the default) keeps every pointer action ending it.
+or more than C ends the chunk as before. C = 0 (the default) keeps every pointer action ending it:
+on the demo's policies the plan's later clicks, made before the first tick, were too often wrong
+(docs/experiments.md#local-clicks).
 
 Every executor counts its model calls (``calls``): what ``ACTPolicy.policy_calls`` reports.
 """
