@@ -269,7 +269,8 @@ class AdaptiveExecutor(Executor):
         if self.clicked is not None:  # what the pointer action did decides; then compare with now
             if not 0 < changed_share(self.clicked, frame) <= self.click_change:
                 return False
-            self.reference = frame.copy()
+            self.reference = frame.copy()  # later steps compare with the screen after the click
+            return True
         return screen_change(self.reference, frame) <= self.threshold
 
     def act(self, obs: dict[str, Any], plan: Plan, to_action: ToAction) -> dict[str, Any]:
