@@ -147,6 +147,12 @@ def test_in_the_export_dialog_the_title_is_drawn_nowhere_and_the_field_has_its_c
         field, caption = els["filename"]["box"], els["filename"]["text_box"]
         assert caption[2] <= field[0] and inside(caption, els["dialog:export"]["box"])
         assert len(ink_columns(obs["screen"], caption)) > 10  # "File name" is drawn there
+        # the pre-filled "untitled.txt" is drawn where value_box says, and nowhere else in the field
+        value = els["filename"]["value_box"]
+        assert els["filename"]["value"] == "untitled.txt" and inside(value, field)
+        ink = ink_columns(obs["screen"], field)
+        assert value[0] - 2 <= ink.min() and ink.max() <= value[2] + 2, (value, ink.min(), ink.max())
+        assert ink.max() - ink.min() > 0.8 * (value[2] - value[0])
     finally:
         env.close()
 
@@ -373,6 +379,36 @@ def test_a_null_text_box_is_a_label_not_drawn_and_paints_no_cell(tmp_path):
     assert cells[1].reshape(3, 4)[0, :2].tolist() == [2, 2]
 
 
+def test_a_fields_value_is_read_where_value_box_says_and_an_empty_field_reads_blank(tmp_path):
+    """Format 1.3: a text field's ``value_box`` (where its value is drawn) validates, and reading
+    targets paint the value there (text the instruction does not name), while an empty field's
+    value_box is null and its cells stay blank: the target that tells "u" from nothing."""
+    from act.data.reading import cell_spans, snapshot_elements
+    from act.spaces.spans import OTHER_TEXT
+
+    path = write_episode(tmp_path / "ep")
+    field = {"role": "textbox", "label": "File name", "box": [0, 16, 64, 32], "text_box": [0, 0, 40, 14]}
+    rows = [
+        {"t": 0, "elements": [{**field, "value": "untitled.txt", "value_box": [2, 18, 46, 30]}]},
+        {"t": 1, "elements": [{**field, "value": "", "value_box": None}]},
+    ]
+    (path / "elements.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert validate(path) == []
+    ep = read_episode(path)
+    spans = [
+        cell_spans(
+            snapshot_elements(s), 64, 48, (3, 4, 16), (48, 64), "Save the file as untitled.txt"
+        ).reshape(3, 4)
+        for s in ep.elements
+    ]
+    assert spans[0][0, :2].tolist() == spans[1][0, :2].tolist() != [0, 0]  # the caption, both times
+    assert (spans[0][1, :3] != 0).all() and (spans[0][1, :3] != OTHER_TEXT).all()  # the instruction's words
+    assert spans[0][1, 3] == 0  # right of the text: blank field
+    assert (spans[1][1] == 0).all()  # the emptied field reads blank
+    other = cell_spans(snapshot_elements(ep.elements[0]), 64, 48, (3, 4, 16), (48, 64), "Save it")
+    assert (other.reshape(3, 4)[1, :3] == OTHER_TEXT).all()
+
+
 OK_BOX = {"role": "button", "label": "OK", "box": [0, 0, 1, 1]}
 
 
@@ -385,6 +421,7 @@ OK_BOX = {"role": "button", "label": "OK", "box": [0, 0, 1, 1]}
         ({"t": 0, "elements": [{"role": "button", "label": "OK"}]}, "elements[0].box", "is missing"),
         ({"t": 0, "elements": [{**OK_BOX, "box": [5, 0, 1, 9]}]}, "elements[0].box", "a box"),
         ({"t": 0, "elements": [{**OK_BOX, "text_box": [0, 0, 1]}]}, "elements[0].text_box", "a box"),
+        ({"t": 0, "elements": [{**OK_BOX, "value_box": "left"}]}, "elements[0].value_box", "a box"),
         ({"t": 0, "elements": [{**OK_BOX, "role": 3}]}, "elements[0].role", "type str"),
         ({"t": 0, "elements": [{**OK_BOX, "focused": 1}]}, "elements[0].focused", "type bool"),
         ({"t": 0, "elements": [], "focus": 7}, "focus", "string or null"),

@@ -170,11 +170,17 @@ def move_boxes(element: dict[str, Any], move: Callable[[Any], Any]) -> dict[str,
 
 def snapshot_elements(snapshot: Any) -> list[dict[str, Any]]:
     """A recording's element snapshot (``ElementSnapshot``, format 1.1) as ``cell_words`` takes
-    elements: role, name, bbox and (where recorded) text_bbox in the recording's pixels."""
+    elements: role, name, bbox and (where recorded) text_bbox in the recording's pixels. A text
+    field whose snapshot says where its value is drawn (``value_box``, format 1.3) adds a "text"
+    element naming the value there, so reading targets mark what a field holds (an empty field
+    paints nothing: its cells stay blank)."""
     out = []
     for e in snapshot.elements:
         el = {"role": e["role"], "name": e.get("label") or "", "bbox": tuple(e["box"])}
         if "text_box" in e:  # where the label is drawn, when the recorder knew; null: not drawn at all
             el["text_bbox"] = None if e["text_box"] is None else tuple(e["text_box"])
         out.append(el)
+        if e.get("value") and e.get("value_box") is not None:
+            box = tuple(e["value_box"])
+            out.append({"role": "text", "name": e["value"], "bbox": box, "text_bbox": box})
     return out

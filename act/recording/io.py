@@ -36,7 +36,7 @@ from act.recording.schema import (
 
 META, FRAMES, EVENTS, INTENTS = "meta.json", "frames.jsonl", "events.jsonl", "intents.jsonl"
 SET_ASIDE = ".failed"  # a directory named *.failed holds episodes kept out of training (find_episodes)
-ELEMENTS = "elements.jsonl"  # optional, format 1.1 (1.2: text_box may be null)
+ELEMENTS = "elements.jsonl"  # optional, format 1.1 (1.2: text_box may be null; 1.3: value_box)
 
 _NUM = (int, float)
 _EVENT_FIELDS: dict[str, tuple[type, ...]] = {
@@ -69,6 +69,8 @@ _META_FIELDS = (
 )
 _SCREEN_FIELDS = ("width", "height", "scale", "event_coords")
 _SNAPSHOT_FIELDS = ("t", "elements", "focus", "window")
+# an element's boxes in screen pixels; all but "box" may be null (nothing drawn there)
+ELEMENT_BOXES = ("box", "text_box", "value_box")
 # fields of one element of a snapshot -> their JSON types; role, label and box are required
 _ELEMENT_FIELDS: dict[str, tuple[type, ...]] = {
     "id": (str,),
@@ -76,6 +78,7 @@ _ELEMENT_FIELDS: dict[str, tuple[type, ...]] = {
     "label": (str,),
     "box": (list,),
     "text_box": (list, type(None)),  # null: the label is drawn nowhere (format 1.2)
+    "value_box": (list, type(None)),  # where a text field's value is drawn; null: empty (format 1.3)
     "focused": (bool,),
     "value": (str,),
     "checked": (bool,),
@@ -631,12 +634,10 @@ class _Reader:
                 continue
             value = el[key]
             ok = isinstance(value, types) and (bool in types or not isinstance(value, bool))
-            if key in ("box", "text_box") and not (key == "text_box" and value is None):
+            if key in ELEMENT_BOXES and not (key != "box" and value is None):
                 ok = _box(value)
             if not ok:
-                want = (
-                    "a box [x0, y0, x1, y1]" if key in ("box", "text_box") else f"of type {types[0].__name__}"
-                )
+                want = "a box [x0, y0, x1, y1]" if key in ELEMENT_BOXES else f"of type {types[0].__name__}"
                 self.problem(ELEMENTS, n, f"{where}.{key}", f"must be {want}, got {_short(value)}")
 
     def read(self) -> Episode | None:

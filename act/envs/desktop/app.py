@@ -148,10 +148,7 @@ class App:
         if role not in ("button", "tab", "menu", "label", "checkbox", "radio"):
             return None
         try:
-            spec = str(w.cget("font"))  # fonts are sized once, before any widget: one Font per spec
-            if spec not in self.fonts:
-                self.fonts[spec] = tkfont.Font(root=self.root, font=spec)
-            font = self.fonts[spec]
+            font = self.font_of(w)
             keys = ("borderwidth", "highlightthickness", "padx")
             inset = sum(w.winfo_pixels(w.cget(k)) for k in keys) if role in ("checkbox", "radio") else 0
         except tk.TclError:  # a widget without these options (ttk): say nothing rather than fail
@@ -165,6 +162,30 @@ class App:
         left = (x0 + x1 - width) // 2
         return [max(x0, left), top, min(x1, left + width), top + height]
 
+    def font_of(self, w: tk.Misc) -> tkfont.Font:
+        """The widget's font, measured once per spec (fonts are sized before any widget)."""
+        spec = str(w.cget("font"))
+        if spec not in self.fonts:
+            self.fonts[spec] = tkfont.Font(root=self.root, font=spec)
+        return self.fonts[spec]
+
+    def value_box(self, w: tk.Entry, shown: str) -> list[int] | None:
+        """Where a text field's text is drawn, in screen pixels (reading targets paint the value
+        there, so a policy can learn to tell an empty field from one holding "u"): left-aligned
+        after the highlight ring, the border and Tk's one-pixel pad, clipped to the field. None
+        when the field is empty."""
+        if not shown:
+            return None
+        try:
+            font = self.font_of(w)
+            inset = sum(w.winfo_pixels(w.cget(k)) for k in ("borderwidth", "highlightthickness")) + 1
+        except tk.TclError:
+            return None
+        x0, y0, x1, y1 = self.box(w)
+        height = font.metrics("linespace")
+        top = (y0 + y1 - height) // 2
+        return [x0 + inset, top, min(x1 - inset, x0 + inset + font.measure(shown)), top + height]
+
     def elements(self) -> list[dict[str, Any]]:
         focus = self.root.focus_get()
         out = [{"id": "window", "role": "window", "label": self.root.title(), "box": self.box(self.root)}]
@@ -177,6 +198,7 @@ class App:
             if role == "textbox":
                 value = w.get()
                 el["value"] = "*" * len(value) if w.cget("show") else value
+                el["value_box"] = self.value_box(w, el["value"])
                 el["cursor"] = w.index("insert")
             elif role in ("checkbox", "radio", "tab"):
                 el["checked"] = bool(getattr(w, "act_checked", lambda: False)())

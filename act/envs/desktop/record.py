@@ -32,7 +32,7 @@ from typing import Any
 
 from act.envs.desktop import TASKS
 from act.envs.desktop.env import DesktopEnv, DesktopError, look_args, x_env
-from act.recording.io import ELEMENTS, EVENTS, SET_ASIDE
+from act.recording.io import ELEMENT_BOXES, ELEMENTS, EVENTS, SET_ASIDE
 from act.recording.schema import ElementSnapshot
 
 
@@ -227,8 +227,8 @@ def _annotate(
 def _in_window(element: dict[str, Any], x0: float, y0: float) -> dict[str, Any]:
     """An element of the app's snapshot with its boxes moved from screen to window pixels."""
     out = dict(element)
-    for key in ("box", "text_box"):
-        if out.get(key) is not None:  # a null text_box: the label is not drawn in the element
+    for key in ELEMENT_BOXES:
+        if out.get(key) is not None:  # a null text_box or value_box: nothing drawn there
             b = out[key]
             out[key] = [b[0] - x0, b[1] - y0, b[2] - x0, b[3] - y0]
     return out
